@@ -1,0 +1,39 @@
+//! Continuum's core: the pure logic of login sessions, with no I/O, no tokio and no clock inside.
+//!
+//! Everything that decides something about a session lives here so that it can be tested without
+//! a server, a store or a sleep: how a token looks and is parsed, what a session record holds,
+//! when a session expires, when a validation must persist a touch, and what input is too large.
+//!
+//! # Layout
+//! - [`id`]: session ids, secrets, their SHA-256 digests and the `<sid>.<secret>` token, parsed
+//!   strictly before any lookup.
+//! - [`principal`]: who a session belongs to, including anonymous `anon:<random>` principals.
+//! - [`time`]: [`Timestamp`], milliseconds since the Unix epoch, formatted as RFC 3339.
+//! - [`clock`]: the [`Clock`] trait every component takes its time from, a system clock and a
+//!   manual clock for tests.
+//! - [`record`]: [`SessionRecord`], what a store keeps for one session.
+//! - [`policy`]: [`SessionPolicy`], the decisions: timeouts, validation, lazy touch, rotation
+//!   grace, revocation.
+//! - [`limits`]: [`Limits`] on sizes, depth and lengths of client input.
+//!
+//! # Main flow
+//! A backend creates a session with [`SessionPolicy::new_session`], which returns the record to
+//! store and the [`Token`] to hand to the client, once. On every request the token is parsed with
+//! [`Token::parse`], the record is fetched by its [`SessionId`], and [`SessionPolicy::validate`]
+//! decides whether the token is good and whether the touch must be written back.
+
+pub mod clock;
+pub mod id;
+pub mod limits;
+pub mod policy;
+pub mod principal;
+pub mod record;
+pub mod time;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use id::{Secret, SecretDigest, SessionId, Token, TokenError};
+pub use limits::{LimitError, Limits};
+pub use policy::{NewSession, PolicyError, Rejection, SessionPolicy, Validation};
+pub use principal::{Principal, PrincipalError};
+pub use record::{Device, PreviousSecret, SessionRecord, Status};
+pub use time::Timestamp;

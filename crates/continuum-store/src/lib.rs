@@ -1,0 +1,30 @@
+//! Where sessions are kept, and the session operations built on any such place.
+//!
+//! A [`SessionStore`] offers a handful of atomic primitives — insert, get, compare-and-swap
+//! replace, touch, list by principal, purge — that Redis, PostgreSQL, redb and memory can each
+//! implement in one round trip or one transaction. [`Sessions`] builds the whole session service
+//! on top of them (create, validate with lazy touch, patch with `If-Match`, rotate, revoke), so
+//! every store behaves the same and the conformance suite in [`testkit`] proves it.
+//!
+//! # Layout
+//! - [`store`]: the [`SessionStore`] trait and [`StoreError`].
+//! - [`cas`]: the compare-and-swap rules every store applies to its writes.
+//! - [`table`]: [`SessionTable`], a concurrent in-memory table with principal and expiry indexes.
+//! - [`memory`]: [`MemoryStore`], a [`SessionStore`] on a [`SessionTable`]; nothing survives a
+//!   restart.
+//! - [`sessions`]: [`Sessions`], the session operations with their retry loops, and
+//!   [`SessionError`].
+//! - `testkit` (feature `testkit`): the conformance suite.
+
+pub mod cas;
+pub mod memory;
+pub mod sessions;
+pub mod store;
+pub mod table;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+
+pub use memory::MemoryStore;
+pub use sessions::{SessionError, Sessions};
+pub use store::{SessionStore, StoreError};
+pub use table::SessionTable;

@@ -1,0 +1,97 @@
+//! [`MemoryStore`]: a [`SessionStore`] in process memory, for tests and single-process use.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
+
+use crate::cas;
+use crate::store::{SessionStore, StoreError};
+use crate::table::SessionTable;
+
+/// Sessions in memory.
+///
+/// Durability: none. An acknowledged write survives only as long as the process.
+#[derive(Debug)]
+pub struct MemoryStore {
+    table: SessionTable,
+    /// Serializes writes so each compare-and-swap sees the result of the previous one.
+    writer: Mutex<()>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self { table: SessionTable::with_expiry_index(), writer: Mutex::new(()) }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn write<T>(&self, apply: impl FnOnce(&SessionTable) -> T) -> T {
+        let _guard = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        apply(&self.table)
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn insert(&self, record: SessionRecord) -> Result<(), StoreError> {
+        self.write(|table| {
+            cas::check_insert(table.get(&record.sid).as_deref())?;
+            table.put(Arc::new(record));
+            Ok(())
+        })
+    }
+
+    async fn get(&self, sid: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        Ok(self.table.get(sid))
+    }
+
+    async fn replace(&self, expected_version: u64, record: SessionRecord) -> Result<(), StoreError> {
+        self.write(|table| {
+            cas::check_replace(table.get(&record.sid).as_deref(), expected_version, &record)?;
+            table.put(Arc::new(record));
+            Ok(())
+        })
+    }
+
+    async fn touch(&self, sid: &SessionId, at: Timestamp) -> Result<(), StoreError> {
+        self.write(|table| {
+            if let Some(next) = table.get(sid).and_then(|current| cas::touched(&current, at)) {
+                table.put(Arc::new(next));
+            }
+            Ok(())
+        })
+    }
+
+    async fn list_by_principal(&self, principal: &Principal) -> Result<Vec<Arc<SessionRecord>>, StoreError> {
+        Ok(self.table.by_principal(principal))
+    }
+
+    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        self.write(|table| {
+            let due = table.due(now, limit);
+            Ok(due.iter().filter(|sid| table.remove(sid).is_some()).count())
+        })
+    }
+
+    async fn len(&self) -> Result<u64, StoreError> {
+        Ok(self.table.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Sessions, testkit};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn conformance() {
+        testkit::run_all(|clock| async move { Sessions::new(Arc::new(MemoryStore::new()), Arc::new(clock)) })
+            .await;
+    }
+}

@@ -1,0 +1,267 @@
+//! [`Sessions`]: the session service — create, validate, patch, rotate, revoke — built on the
+//! primitives of any [`SessionStore`], with the decisions taken by [`SessionPolicy`].
+
+use std::sync::Arc;
+
+use continuum_core::{
+    Clock, LimitError, Limits, NewSession, PolicyError, Principal, Rejection, SessionId, SessionPolicy,
+    SessionRecord, Timestamp, Token,
+};
+use serde_json::Value;
+
+use crate::cas;
+use crate::store::{SessionStore, StoreError};
+
+/// How many times a write without `If-Match` retries after losing a compare-and-swap race before
+/// giving up with [`SessionError::Contention`]. Each retry means another writer succeeded, so
+/// the system as a whole always makes progress.
+pub const MAX_CAS_ATTEMPTS: usize = 256;
+
+/// Why a session operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The token does not open a session, or the session has ended (revoked or expired).
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// No session with this id.
+    #[error("no session with this id")]
+    NotFound,
+    /// `If-Match` named another version than the stored one.
+    #[error("the session is at version {current}, not {expected}")]
+    PreconditionFailed {
+        /// The version the caller named.
+        expected: u64,
+        /// The version in the store.
+        current: u64,
+    },
+    /// The request asked for something the policy does not allow.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The request was too large.
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    /// An attribute patch that is not a JSON object.
+    #[error("an attributes patch must be a JSON object (RFC 7396 merge patch)")]
+    InvalidPatch,
+    /// Other writers kept winning; the caller may retry.
+    #[error("the session is being changed by too many requests at once; retry")]
+    Contention,
+    /// The store failed.
+    #[error("the session store failed")]
+    Store(#[source] StoreError),
+}
+
+impl From<StoreError> for SessionError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => SessionError::NotFound,
+            other => SessionError::Store(other),
+        }
+    }
+}
+
+struct Inner {
+    store: Arc<dyn SessionStore>,
+    clock: Arc<dyn Clock>,
+    policy: SessionPolicy,
+    limits: Limits,
+}
+
+/// The session service over one store. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Sessions {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").field("policy", &self.inner.policy).finish_non_exhaustive()
+    }
+}
+
+impl Sessions {
+    /// The service over `store`, with time from `clock`, the default policy and limits.
+    pub fn new(store: Arc<dyn SessionStore>, clock: Arc<dyn Clock>) -> Self {
+        Self::with_config(store, clock, SessionPolicy::default(), Limits::default())
+    }
+
+    /// The service with an explicit policy and limits.
+    pub fn with_config(
+        store: Arc<dyn SessionStore>,
+        clock: Arc<dyn Clock>,
+        policy: SessionPolicy,
+        limits: Limits,
+    ) -> Self {
+        Self { inner: Arc::new(Inner { store, clock, policy, limits }) }
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.inner.store
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &SessionPolicy {
+        &self.inner.policy
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The current time from the injected clock.
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// Creates a session; returns it and its token (the only copy of the secret).
+    pub async fn create(&self, ask: NewSession) -> Result<(Arc<SessionRecord>, Token), SessionError> {
+        let limits = &self.inner.limits;
+        limits.check_attributes(&ask.attributes)?;
+        if let Some(label) = &ask.device.label {
+            Limits::check_field("device.label", label, limits.max_label_bytes)?;
+        }
+        if let Some(user_agent) = &ask.device.user_agent {
+            Limits::check_field("device.user_agent", user_agent, limits.max_user_agent_bytes)?;
+        }
+        let (record, token) = self.inner.policy.new_session(ask, self.now())?;
+        let record = Arc::new(record);
+        self.inner.store.insert((*record).clone()).await?;
+        Ok((record, token))
+    }
+
+    /// The hot path: the session a token opens, touched. Persists the touch only when the policy
+    /// says it is due (lazy touch).
+    pub async fn validate(&self, token: &Token) -> Result<Arc<SessionRecord>, SessionError> {
+        let now = self.now();
+        let record = self.inner.store.get(&token.sid).await?.ok_or(Rejection::UnknownToken)?;
+        let validation = self.inner.policy.validate(&record, &token.secret, now)?;
+        let Some(at) = validation.touch else { return Ok(record) };
+        self.inner.store.touch(&token.sid, at).await?;
+        Ok(cas::touched(&record, at).map(Arc::new).unwrap_or(record))
+    }
+
+    /// The session with this id, whatever its state.
+    pub async fn get(&self, sid: &SessionId) -> Result<Arc<SessionRecord>, SessionError> {
+        self.inner.store.get(sid).await?.ok_or(SessionError::NotFound)
+    }
+
+    /// Applies an RFC 7396 merge patch to the attributes, atomically. With `if_match`, fails with
+    /// [`SessionError::PreconditionFailed`] unless the stored version is that one; without it,
+    /// retries on concurrent writes so no update is lost.
+    pub async fn patch_attributes(
+        &self,
+        sid: &SessionId,
+        patch: &Value,
+        if_match: Option<u64>,
+    ) -> Result<Arc<SessionRecord>, SessionError> {
+        if !patch.is_object() {
+            return Err(SessionError::InvalidPatch);
+        }
+        self.update(sid, if_match, |current, now, policy| {
+            policy.check_live(current, now)?;
+            let mut next = current.clone();
+            let mut attributes = Value::Object(std::mem::take(&mut next.attributes));
+            json_patch::merge(&mut attributes, patch);
+            let Value::Object(attributes) = attributes else {
+                unreachable!("an object patched by an object")
+            };
+            self.inner.limits.check_attributes(&attributes)?;
+            next.attributes = attributes;
+            next.version += 1;
+            Ok(Some(next))
+        })
+        .await
+        .map(|(record, _)| record)
+    }
+
+    /// Issues a new secret for the session; the old one stays valid for the grace window.
+    pub async fn rotate(&self, sid: &SessionId) -> Result<(Arc<SessionRecord>, Token), SessionError> {
+        let mut token = None;
+        let (record, _) = self
+            .update(sid, None, |current, now, policy| {
+                let (next, issued) = policy.rotate(current, now)?;
+                token = Some(issued);
+                Ok(Some(next))
+            })
+            .await?;
+        Ok((record, token.expect("a successful rotation issued a token")))
+    }
+
+    /// Revokes the session, leaving a tombstone. `Ok(false)` if it was already revoked.
+    pub async fn revoke(&self, sid: &SessionId) -> Result<bool, SessionError> {
+        self.update(sid, None, |current, _, policy| Ok(policy.revoke(current)))
+            .await
+            .map(|(_, changed)| changed)
+    }
+
+    /// The live sessions of `principal`, oldest first.
+    pub async fn list(&self, principal: &Principal) -> Result<Vec<Arc<SessionRecord>>, SessionError> {
+        let now = self.now();
+        let mut sessions = self.inner.store.list_by_principal(principal).await?;
+        sessions.retain(|record| record.is_live(now));
+        sessions.sort_by_key(|record| (record.created_at, record.sid));
+        Ok(sessions)
+    }
+
+    /// Revokes every live session of `principal` but `except`; returns how many it revoked.
+    pub async fn revoke_principal(
+        &self,
+        principal: &Principal,
+        except: Option<&SessionId>,
+    ) -> Result<usize, SessionError> {
+        let mut revoked = 0;
+        for record in self.list(principal).await? {
+            if Some(&record.sid) == except {
+                continue;
+            }
+            match self.revoke(&record.sid).await {
+                Ok(true) => revoked += 1,
+                Ok(false) | Err(SessionError::NotFound) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(revoked)
+    }
+
+    /// Deletes up to `limit` sessions past their purge time; returns how many.
+    pub async fn purge_expired(&self, limit: usize) -> Result<usize, SessionError> {
+        Ok(self.inner.store.purge_expired(self.now(), limit).await?)
+    }
+
+    /// A read-modify-write loop: `change` computes the next record from the current one (or
+    /// `None` for no change), and the write is a compare-and-swap on the version it read.
+    async fn update<F>(
+        &self,
+        sid: &SessionId,
+        if_match: Option<u64>,
+        mut change: F,
+    ) -> Result<(Arc<SessionRecord>, bool), SessionError>
+    where
+        F: FnMut(&SessionRecord, Timestamp, &SessionPolicy) -> Result<Option<SessionRecord>, SessionError>,
+    {
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let current = self.get(sid).await?;
+            if let Some(expected) = if_match
+                && expected != current.version
+            {
+                return Err(SessionError::PreconditionFailed { expected, current: current.version });
+            }
+            let Some(next) = change(&current, self.now(), &self.inner.policy)? else {
+                return Ok((current, false));
+            };
+            let next = Arc::new(next);
+            match self.inner.store.replace(current.version, (*next).clone()).await {
+                Ok(()) => return Ok((next, true)),
+                Err(StoreError::VersionConflict { actual, .. }) => {
+                    if let Some(expected) = if_match {
+                        return Err(SessionError::PreconditionFailed { expected, current: actual });
+                    }
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(SessionError::Contention)
+    }
+}

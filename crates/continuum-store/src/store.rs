@@ -1,0 +1,72 @@
+//! The [`SessionStore`] trait: the atomic primitives every session backend provides.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An insert found a session with the same id.
+    #[error("a session with this id already exists")]
+    AlreadyExists,
+    /// A replace found no session with this id.
+    #[error("no session with this id")]
+    NotFound,
+    /// A replace found another version than the one it was based on.
+    #[error("the session changed: expected version {expected}, found {actual}")]
+    VersionConflict {
+        /// The version the write was based on.
+        expected: u64,
+        /// The version in the store.
+        actual: u64,
+    },
+    /// A replace that does not increase the version or changes the id.
+    #[error("invalid write: {0}")]
+    InvalidWrite(&'static str),
+    /// The store is shutting down and takes no more writes.
+    #[error("the store is closed")]
+    Closed,
+    /// The backend failed (I/O, connection, corruption); the cause is kept.
+    #[error("the session store failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps a backend error, keeping it as the cause.
+    pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Backend(Box::new(error))
+    }
+}
+
+/// The primitives a session backend offers. Each call is atomic on its own.
+///
+/// Implementations document what an acknowledged write survives (a process crash, a power loss,
+/// the loss of a node). Reads see every write acknowledged before they started.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Adds a new session; [`StoreError::AlreadyExists`] if its id is taken.
+    async fn insert(&self, record: SessionRecord) -> Result<(), StoreError>;
+
+    /// The session with this id, tombstones included, or `None`.
+    async fn get(&self, sid: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError>;
+
+    /// Replaces a session if its stored version is still `expected_version` (compare-and-swap);
+    /// [`StoreError::VersionConflict`] otherwise. `record.version` must be greater.
+    async fn replace(&self, expected_version: u64, record: SessionRecord) -> Result<(), StoreError>;
+
+    /// Moves an active session's `last_seen_at` forward to `at`; never backwards, never on a
+    /// tombstone, and without changing its version. Absent sessions are ignored.
+    async fn touch(&self, sid: &SessionId, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Every session of `principal`, tombstones included, in no particular order.
+    async fn list_by_principal(&self, principal: &Principal) -> Result<Vec<Arc<SessionRecord>>, StoreError>;
+
+    /// Deletes up to `limit` sessions whose [`SessionRecord::purge_at`] is at or before `now`;
+    /// returns how many it deleted.
+    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError>;
+
+    /// How many sessions the store holds, tombstones included.
+    async fn len(&self) -> Result<u64, StoreError>;
+}
