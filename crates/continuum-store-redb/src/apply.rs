@@ -1,0 +1,138 @@
+//! The write requests the writer thread takes ([`WriteOp`]) and how one of them is applied inside
+//! the open write transaction: the decision from the [`Batch`], the bytes through [`Tables`].
+
+use std::sync::Arc;
+
+use continuum_core::{SessionId, SessionRecord, Timestamp};
+use continuum_store::StoreError;
+
+use crate::batch::Batch;
+use crate::tables::Tables;
+
+/// One write request, as a verb.
+#[derive(Debug)]
+pub(crate) enum WriteOp {
+    /// [`continuum_store::SessionStore::insert`]; `bytes` is the record encoded by the caller,
+    /// off the writer thread.
+    Insert { record: Arc<SessionRecord>, bytes: Vec<u8> },
+    /// [`continuum_store::SessionStore::replace`].
+    Replace { expected_version: u64, record: Arc<SessionRecord>, bytes: Vec<u8> },
+    /// [`continuum_store::SessionStore::touch`].
+    Touch { sid: SessionId, at: Timestamp },
+    /// [`continuum_store::SessionStore::purge_expired`].
+    Purge { now: Timestamp, limit: usize },
+}
+
+/// The answer to one request: how many sessions it wrote or deleted, or why it was refused.
+pub(crate) type Outcome = Result<usize, StoreError>;
+
+/// Applies `op`. The outer error is redb failing, which fails the whole batch; the inner one is
+/// this request being refused (a compare-and-swap check), which fails only this request.
+pub(crate) fn apply(
+    batch: &mut Batch<'_>,
+    tables: &mut Tables<'_>,
+    op: WriteOp,
+) -> Result<Outcome, redb::Error> {
+    let change = match op {
+        WriteOp::Insert { record, bytes } => batch.insert(record, bytes),
+        WriteOp::Replace { expected_version, record, bytes } => {
+            batch.replace(expected_version, record, bytes)
+        }
+        WriteOp::Touch { sid, at } => match batch.touch(&sid, at) {
+            Ok(Some(change)) => Ok(change),
+            Ok(None) => return Ok(Ok(0)),
+            Err(refused) => Err(refused),
+        },
+        WriteOp::Purge { now, limit } => return purge(batch, tables, now, limit).map(Ok),
+    };
+    match change {
+        Ok(change) => {
+            tables.apply(&change)?;
+            Ok(Ok(1))
+        }
+        Err(refused) => Ok(Err(refused)),
+    }
+}
+
+/// Deletes up to `limit` sessions due at `now`, walking the expiry index from its start.
+///
+/// Every index entry it visits goes: either it is the entry of the session being deleted, or it
+/// no longer matches its session (which keeps its own entry), so the walk always advances.
+fn purge(
+    batch: &mut Batch<'_>,
+    tables: &mut Tables<'_>,
+    now: Timestamp,
+    limit: usize,
+) -> Result<usize, redb::Error> {
+    let mut purged = 0;
+    while purged < limit {
+        let wanted = limit - purged;
+        let due = tables.due(now, wanted)?;
+        for key in &due {
+            tables.remove_expiry(*key)?;
+            if let Some(change) = batch.purge(&SessionId::from_bytes(key.1), now) {
+                tables.apply(&change)?;
+                purged += 1;
+            }
+        }
+        if due.len() < wanted {
+            break;
+        }
+    }
+    Ok(purged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{self, tests::record};
+    use continuum_store::SessionTable;
+    use redb::Database;
+
+    #[test]
+    fn purge_skips_stale_index_entries_and_still_fills_its_limit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Database::create(dir.path().join("t.redb")).expect("create");
+        let txn = db.begin_write().expect("begin");
+        let mut tables = Tables::open(&txn).expect("open");
+        let mirror = SessionTable::without_expiry_index();
+        let mut batch = Batch::new(&mirror);
+        // Three sessions due at 60 s, 61 s and 62 s, and one due much later.
+        let due: Vec<_> = (0..3).map(|i| record("alice", i * 1_000)).collect();
+        let fresh = record("alice", 1_000_000);
+        for r in due.iter().chain([&fresh]) {
+            let op =
+                WriteOp::Insert { record: Arc::new(r.clone()), bytes: schema::encode(r).expect("encode") };
+            assert_eq!(apply(&mut batch, &mut tables, op).expect("redb").expect("insert"), 1);
+        }
+        // Two entries ahead of them that name no due record: an unknown sid, and a stale slot of
+        // the fresh session.
+        tables.insert_expiry_for_test((-5, [1; 16]));
+        tables.insert_expiry_for_test((-4, *fresh.sid.as_bytes()));
+        let now = Timestamp::from_millis(100_000);
+        let op = WriteOp::Purge { now, limit: 2 };
+        assert_eq!(apply(&mut batch, &mut tables, op).expect("redb").expect("purge"), 2);
+        assert_eq!(tables.due(now, 10).expect("due"), vec![schema::expiry_key(&due[2])]);
+        let op = WriteOp::Purge { now, limit: 10 };
+        assert_eq!(apply(&mut batch, &mut tables, op).expect("redb").expect("purge"), 1);
+        let left = tables.due(Timestamp::from_millis(i64::MAX), 10).expect("due");
+        assert_eq!(left, vec![schema::expiry_key(&fresh)], "the fresh session keeps its own entry");
+        assert!(batch.current(&fresh.sid).is_some());
+    }
+
+    #[test]
+    fn a_refused_request_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Database::create(dir.path().join("t.redb")).expect("create");
+        let txn = db.begin_write().expect("begin");
+        let mut tables = Tables::open(&txn).expect("open");
+        let mirror = SessionTable::without_expiry_index();
+        let mut batch = Batch::new(&mirror);
+        let r = record("alice", 0);
+        let op = WriteOp::Replace { expected_version: 1, record: Arc::new(r.clone()), bytes: Vec::new() };
+        assert!(matches!(apply(&mut batch, &mut tables, op).expect("redb"), Err(StoreError::NotFound)));
+        let op = WriteOp::Touch { sid: r.sid, at: Timestamp::from_millis(5) };
+        assert_eq!(apply(&mut batch, &mut tables, op).expect("redb").expect("touch"), 0);
+        assert!(!tables.is_dirty());
+    }
+}

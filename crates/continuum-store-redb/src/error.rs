@@ -1,0 +1,73 @@
+//! [`RedbStoreError`]: what went wrong inside the redb store, carried as the cause of
+//! [`continuum_store::StoreError::Backend`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use continuum_core::SessionId;
+
+/// The causes a [`crate::RedbStore`] reports. Callers see them as the `#[source]` of
+/// [`continuum_store::StoreError::Backend`]; each keeps the error underneath it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedbStoreError {
+    /// The database file could not be opened: missing directory, permissions, another process
+    /// holding it ([`redb::DatabaseError::DatabaseAlreadyOpen`]), or a file that is not redb.
+    #[error("cannot open the session database at {}", path.display())]
+    Open {
+        /// The file asked for.
+        path: PathBuf,
+        /// What redb reported.
+        #[source]
+        source: redb::DatabaseError,
+    },
+    /// The configuration cannot work (a zero batch or queue size).
+    #[error("invalid redb store configuration: {0}")]
+    InvalidConfig(&'static str),
+    /// redb failed while loading the sessions at open.
+    #[error("cannot load the sessions from the database")]
+    Load(#[source] redb::Error),
+    /// A write transaction failed (begin, table access, write or commit). No write of the batch
+    /// was acknowledged; every write in it receives this error with the same cause.
+    #[error("a batch of {ops} writes failed to commit")]
+    BatchFailed {
+        /// How many writes the batch held.
+        ops: usize,
+        /// What redb reported, shared by every write of the batch.
+        #[source]
+        source: Arc<redb::Error>,
+    },
+    /// A record could not be encoded as JSON.
+    #[error("cannot encode session {sid}")]
+    Encode {
+        /// The session.
+        sid: SessionId,
+        /// What serde_json reported.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored record is not valid JSON for a session: the file was damaged or written by an
+    /// incompatible version.
+    #[error("the stored record of session {sid} does not decode")]
+    Decode {
+        /// The key it was stored under.
+        sid: SessionId,
+        /// What serde_json reported.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored record names another session than the key it is stored under.
+    #[error("the record stored under {key} is session {found}")]
+    KeyMismatch {
+        /// The key.
+        key: SessionId,
+        /// The sid inside the record.
+        found: SessionId,
+    },
+    /// The writer thread could not be started.
+    #[error("cannot start the writer thread")]
+    Spawn(#[source] std::io::Error),
+    /// The writer thread panicked; the store takes no more writes.
+    #[error("the writer thread panicked")]
+    WriterPanicked,
+}

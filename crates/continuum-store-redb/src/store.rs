@@ -1,0 +1,157 @@
+//! [`RedbStore`]: the [`SessionStore`] on a redb file — opening and loading it, reads from the
+//! mirror, writes through the writer thread.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
+use continuum_store::{SessionStore, SessionTable, StoreError, cas};
+use redb::{Database, ReadableTable};
+
+use crate::apply::WriteOp;
+use crate::config::RedbConfig;
+use crate::error::RedbStoreError;
+use crate::schema::{self, EXPIRY, SESSIONS};
+use crate::writer::{Writer, WriterHandle};
+
+/// Sessions in a redb file, with every session mirrored in memory for reads.
+///
+/// Cheap to clone; clones share the file, the mirror and the writer thread.
+///
+/// # Durability
+/// A write that returned `Ok` was committed with [`redb::Durability::Immediate`]: the file was
+/// fsynced before the answer, so the write survives a crash of the process and a power loss. It
+/// does not survive the loss of the disk or the machine; that takes a store with replicas
+/// (Redis, PostgreSQL) or a backup. A write that returned [`StoreError::Backend`] was not
+/// acknowledged; if the failure came during the final sync it may still be found after a restart.
+///
+/// # Concurrency
+/// Reads (`get`, `list_by_principal`, `len`) never touch the file: they read the mirror, which
+/// holds exactly the committed sessions and is updated only after a commit, so a read never
+/// sees uncommitted data and never blocks the async runtime. Writes go through one writer
+/// thread, batched (see [`RedbConfig`]).
+///
+/// # Shutdown
+/// [`RedbStore::close`] finishes the queued writes, closes the file and waits for the writer
+/// thread without blocking the runtime. Dropping the last clone without closing does the same in
+/// the background: the queued writes are still committed, but nothing waits for the file to be
+/// released, so a process that reopens the same file should `close` first.
+#[derive(Clone)]
+pub struct RedbStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    mirror: Arc<SessionTable>,
+    writer: WriterHandle,
+}
+
+impl RedbStore {
+    /// Opens the database at `path`, creating the file (not its directory) if it is missing,
+    /// loads every session into memory and starts the writer thread.
+    ///
+    /// Blocking: it reads the whole file. Call it before starting the runtime or inside
+    /// `tokio::task::spawn_blocking`. Fails with [`RedbStoreError::Open`] (as the source of
+    /// [`StoreError::Backend`]) if another process has the file open.
+    pub fn open(path: &Path, config: RedbConfig) -> Result<Self, StoreError> {
+        config.validate().map_err(StoreError::backend)?;
+        let db = Database::create(path)
+            .map_err(|source| StoreError::backend(RedbStoreError::Open { path: path.to_owned(), source }))?;
+        let mirror = Arc::new(load(&db).map_err(StoreError::backend)?);
+        tracing::info!(path = %path.display(), sessions = mirror.len(), "opened the redb session store");
+        let writer = Writer::spawn(db, Arc::clone(&mirror), &config).map_err(StoreError::backend)?;
+        Ok(Self { inner: Arc::new(Inner { path: path.to_owned(), mirror, writer }) })
+    }
+
+    /// Finishes the writes queued before this call, commits them, closes the file and waits
+    /// until the writer thread has stopped. Later writes (on any clone) fail with
+    /// [`StoreError::Closed`]; reads keep answering from memory. Calling it again is harmless.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.inner.writer.close().await
+    }
+
+    /// How many write requests wait for the writer thread (a gauge for metrics).
+    pub fn queued_writes(&self) -> usize {
+        self.inner.writer.queued()
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+}
+
+impl fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.inner.path)
+            .field("sessions", &self.inner.mirror.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates the tables if they are missing and reads every session into a mirror.
+fn load(db: &Database) -> Result<SessionTable, RedbStoreError> {
+    let mirror = SessionTable::without_expiry_index();
+    let txn = db.begin_write().map_err(load_failed)?;
+    {
+        let sessions = txn.open_table(SESSIONS).map_err(load_failed)?;
+        txn.open_table(EXPIRY).map_err(load_failed)?;
+        for entry in sessions.iter().map_err(load_failed)? {
+            let (key, value) = entry.map_err(load_failed)?;
+            mirror.put(Arc::new(schema::decode(key.value(), value.value())?));
+        }
+    }
+    txn.commit().map_err(load_failed)?;
+    Ok(mirror)
+}
+
+fn load_failed(error: impl Into<redb::Error>) -> RedbStoreError {
+    RedbStoreError::Load(error.into())
+}
+
+#[async_trait]
+impl SessionStore for RedbStore {
+    async fn insert(&self, record: SessionRecord) -> Result<(), StoreError> {
+        let bytes = schema::encode(&record).map_err(StoreError::backend)?;
+        self.inner.writer.write(WriteOp::Insert { record: Arc::new(record), bytes }).await.map(drop)
+    }
+
+    async fn get(&self, sid: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        Ok(self.inner.mirror.get(sid))
+    }
+
+    async fn replace(&self, expected_version: u64, record: SessionRecord) -> Result<(), StoreError> {
+        let bytes = schema::encode(&record).map_err(StoreError::backend)?;
+        let op = WriteOp::Replace { expected_version, record: Arc::new(record), bytes };
+        self.inner.writer.write(op).await.map(drop)
+    }
+
+    async fn touch(&self, sid: &SessionId, at: Timestamp) -> Result<(), StoreError> {
+        // A touch that changes nothing on the committed record is answered here. Any write still
+        // queued was not acknowledged yet, so ordering this touch before it is a valid history.
+        let committed = self.inner.mirror.get(sid);
+        if committed.is_none_or(|record| cas::touched(&record, at).is_none()) {
+            return Ok(());
+        }
+        self.inner.writer.write(WriteOp::Touch { sid: *sid, at }).await.map(drop)
+    }
+
+    async fn list_by_principal(&self, principal: &Principal) -> Result<Vec<Arc<SessionRecord>>, StoreError> {
+        Ok(self.inner.mirror.by_principal(principal))
+    }
+
+    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        self.inner.writer.write(WriteOp::Purge { now, limit }).await
+    }
+
+    async fn len(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.mirror.len() as u64)
+    }
+}
