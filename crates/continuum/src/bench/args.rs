@@ -1,0 +1,117 @@
+//! [`BenchArgs`]: the arguments of `continuum bench`.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use super::duration::parse_duration;
+use super::scenario::Scenario;
+use crate::credentials::KeyArgs;
+use crate::sessions::DEFAULT_SERVER;
+
+/// The most connections one run may open.
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// The longest a measurement window (or warm-up) may be.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+/// The most sessions one run may create.
+pub const MAX_SESSIONS: usize = 10_000_000;
+
+/// Arguments of `continuum bench`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Each connection is one HTTP/1.1 keep-alive connection in a closed loop: it sends its next request
+as soon as the previous answer is in. Only loopback servers are accepted. The table reports req/s,
+latency percentiles, the ratio to `hello` (when hello ran earlier in the same run) and errors (any
+answer that is not 2xx, by status, plus io/timeout/connect). With --json, one JSON object per
+scenario is printed instead, one per line.")]
+pub struct BenchArgs {
+    /// The server's base URL (a loopback address)
+    #[arg(long, env = "CONTINUUM_SERVER", value_name = "URL", default_value = DEFAULT_SERVER)]
+    pub url: String,
+    /// Where the API key comes from.
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Scenarios to run one after another, comma-separated
+    #[arg(long = "scenario", value_enum, value_delimiter = ',', default_value = "hello,validate")]
+    pub scenarios: Vec<Scenario>,
+    /// Concurrent connections (each its own keep-alive connection)
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=MAX_CONNECTIONS as i64))]
+    pub connections: u16,
+    /// Measurement window of each timed scenario, such as 10s, 1m or 1m30s
+    #[arg(long, default_value = "10s", value_parser = parse_window)]
+    pub duration: Duration,
+    /// Warm-up before each window, not measured
+    #[arg(long, default_value = "1s", value_parser = parse_window)]
+    pub warmup: Duration,
+    /// Sessions to create first: the pool for validate and patch [default: 1000], or the
+    /// sessions idle-memory creates [default: 100000]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_SESSIONS as u64))]
+    pub sessions: Option<u64>,
+    /// Print one JSON object per scenario instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_window(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration > MAX_DURATION {
+        return Err(format!("at most {}s", MAX_DURATION.as_secs()));
+    }
+    Ok(duration)
+}
+
+impl BenchArgs {
+    /// The sessions to create for `scenario`: `--sessions`, or its default.
+    pub fn sessions_for(&self, scenario: Scenario) -> usize {
+        self.sessions.map_or(scenario.default_sessions(), |n| usize::try_from(n).unwrap_or(MAX_SESSIONS))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Harness {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<BenchArgs, clap::Error> {
+        let argv = std::iter::once("bench").chain(args.iter().copied());
+        Harness::try_parse_from(argv).map(|harness| harness.bench)
+    }
+
+    #[test]
+    fn defaults() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(args.scenarios, [Scenario::Hello, Scenario::Validate]);
+        assert_eq!(args.connections, 64);
+        assert_eq!((args.duration, args.warmup), (Duration::from_secs(10), Duration::from_secs(1)));
+        assert_eq!(args.sessions_for(Scenario::Validate), 1000);
+        assert_eq!(args.sessions_for(Scenario::IdleMemory), 100_000);
+        assert!(!args.json);
+    }
+
+    #[test]
+    fn scenarios_are_a_comma_separated_ordered_list() {
+        let args =
+            parse(&["--scenario", "patch,hello", "--scenario", "idle-memory", "--sessions", "5"]).unwrap();
+        assert_eq!(args.scenarios, [Scenario::Patch, Scenario::Hello, Scenario::IdleMemory]);
+        assert_eq!(args.sessions_for(Scenario::IdleMemory), 5);
+        let error = parse(&["--scenario", "validate,login"]).unwrap_err().to_string();
+        assert!(error.contains("login") && error.contains("possible values"), "{error}");
+    }
+
+    #[test]
+    fn bounds_are_enforced() {
+        assert!(parse(&["--connections", "0"]).is_err());
+        assert!(parse(&["--connections", "5000"]).is_err());
+        assert!(parse(&["--duration", "2h"]).unwrap_err().to_string().contains("at most 3600s"));
+        assert!(parse(&["--sessions", "0"]).is_err());
+        assert_eq!(parse(&["--duration", "1m30s"]).unwrap().duration, Duration::from_secs(90));
+    }
+}

@@ -1,0 +1,200 @@
+//! `continuum bench`: a closed-loop load generator in the spirit of wrk and redis-benchmark.
+//!
+//! Each of `--connections` tasks owns one keep-alive HTTP/1 connection and sends its next request
+//! as soon as the previous answer is in. Latencies go into one HDR histogram per connection,
+//! merged when the scenario ends. Runs are bounded: `--duration` (plus `--warmup` and at most
+//! [`load::DRAIN`] for requests in flight) per timed scenario, `--sessions` creates for the pool
+//! and for `idle-memory`, and only loopback servers are accepted.
+//!
+//! # Layout
+//! - [`args`]: the command line, [`BenchArgs`].
+//! - [`scenario`]: [`Scenario`], what a run measures.
+//! - [`duration`]: `10s` / `1m30s` parsing.
+//! - [`workload`]: the request a scenario sends next, and the [`SessionPool`].
+//! - [`caller`]: one connection of the generator, reconnecting as needed.
+//! - [`load`]: the timed closed loop.
+//! - [`pool`]: creating N sessions with bounded concurrency.
+//! - [`idle_memory`]: RSS per idle session, from `/metrics`.
+//! - [`metrics`]: reading a sample from Prometheus text.
+//! - [`stats`]: per-connection [`Recorder`]s and the merged [`LoadStats`].
+//! - [`report`]: the table, the idle-memory line and the JSON objects.
+//! - [`progress`]: progress bars on stderr when it is a terminal.
+
+pub mod args;
+pub mod caller;
+pub mod duration;
+pub mod idle_memory;
+pub mod load;
+pub mod metrics;
+pub mod pool;
+pub mod progress;
+pub mod report;
+pub mod scenario;
+pub mod stats;
+pub mod workload;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+
+pub use args::BenchArgs;
+pub use scenario::Scenario;
+pub use stats::{LoadStats, Recorder};
+pub use workload::{SessionPool, Workload};
+
+use crate::client::{ApiClient, BearerKey, Endpoint, requests};
+use report::LoadReport;
+
+/// The first address in `addrs` that is not a loopback address.
+pub fn first_non_loopback(addrs: &[SocketAddr]) -> Option<SocketAddr> {
+    addrs.iter().copied().find(|addr| !addr.ip().is_loopback())
+}
+
+/// Refuses an endpoint that resolves to anything but loopback addresses: the bench is for
+/// measuring a server on this machine, never for sending load elsewhere.
+async fn ensure_loopback(endpoint: &Endpoint) -> anyhow::Result<()> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((endpoint.host(), endpoint.port()))
+        .await
+        .with_context(|| format!("cannot resolve {endpoint}"))?
+        .collect();
+    if addrs.is_empty() {
+        bail!("{endpoint} resolves to no address");
+    }
+    if let Some(addr) = first_non_loopback(&addrs) {
+        bail!("the bench only targets loopback addresses, and {endpoint} resolves to {addr}");
+    }
+    Ok(())
+}
+
+/// Checks the server is ready and, when a key is needed, that it accepts the key — with one
+/// read-only request, so that a wrong key fails in a second instead of after a whole pool.
+async fn preflight(endpoint: &Endpoint, key: Option<&BearerKey>) -> anyhow::Result<()> {
+    let Some(key) = key else {
+        let mut connection = crate::client::Connection::open(endpoint).await?;
+        let response = connection.send(requests::get("/readyz", None)).await?;
+        if !response.status().is_success() {
+            bail!("{endpoint} is not ready: /readyz answered {}", response.status());
+        }
+        return Ok(());
+    };
+    let mut client = ApiClient::new(endpoint.clone(), key.clone());
+    client.call(requests::get("/readyz", None)).await.with_context(|| format!("{endpoint} is not ready"))?;
+    client.list("bench-preflight").await.context("the server refuses the API key")?;
+    Ok(())
+}
+
+/// Runs `continuum bench`.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let endpoint = crate::client::Endpoint::parse(&args.url)?;
+    ensure_loopback(&endpoint).await?;
+    let key = if args.scenarios.iter().any(|scenario| scenario.needs_key()) {
+        Some(args.key.bearer()?)
+    } else {
+        None
+    };
+    preflight(&endpoint, key.as_ref()).await?;
+    let connections = usize::from(args.connections);
+    let window = load::Window { warmup: args.warmup, duration: args.duration };
+    let mut out = std::io::stdout().lock();
+    if !args.json {
+        writeln!(
+            out,
+            "continuum bench: {endpoint}, {connections} connections, {} per scenario after {} warm-up",
+            duration::format_duration(args.duration),
+            duration::format_duration(args.warmup),
+        )?;
+    }
+    let mut pool: Option<Arc<SessionPool>> = None;
+    let mut hello_rps: Option<f64> = None;
+    let mut header_printed = false;
+    for &scenario in &args.scenarios {
+        if scenario == Scenario::IdleMemory {
+            let key = key.as_ref().expect("idle-memory needs a key, resolved above");
+            let report = idle_memory::run(&endpoint, key, args.sessions_for(scenario), connections).await?;
+            if args.json {
+                writeln!(out, "{}", serde_json::to_string(&report)?)?;
+            } else {
+                writeln!(out, "{}", report::idle_memory_line(&report))?;
+            }
+            continue;
+        }
+        let sessions = match (&pool, scenario.needs_pool()) {
+            (Some(pool), _) => Arc::clone(pool),
+            (None, true) => {
+                let key = key.as_ref().expect("pool scenarios need a key, resolved above");
+                let made = make_pool(&endpoint, key, args.sessions_for(scenario), connections).await?;
+                pool = Some(Arc::clone(&made));
+                made
+            }
+            (None, false) => Arc::new(SessionPool::default()),
+        };
+        let workloads = (0..connections)
+            .map(|worker| Workload::new(scenario, key.clone(), Arc::clone(&sessions), worker, connections))
+            .collect();
+        let bar = progress::timed(scenario.name(), window.warmup + window.duration);
+        let stats = load::run_timed(&endpoint, workloads, window, &bar).await;
+        if scenario == Scenario::Hello {
+            hello_rps = Some(stats.rps);
+        }
+        let report = LoadReport {
+            scenario: scenario.name(),
+            connections,
+            warmup_secs: window.warmup.as_secs_f64(),
+            relative_to_hello: hello_rps.filter(|rps| *rps > 0.0).map(|hello| stats.rps / hello),
+            stats,
+        };
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        } else {
+            if !header_printed {
+                writeln!(out, "{}", report::table_header())?;
+                header_printed = true;
+            }
+            writeln!(out, "{}", report::table_row(&report))?;
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// Creates the pool for `validate` and `patch`; fails when not a single session could be made.
+async fn make_pool(
+    endpoint: &Endpoint,
+    key: &BearerKey,
+    count: usize,
+    connections: usize,
+) -> anyhow::Result<Arc<SessionPool>> {
+    let bar = progress::counted("pool", count as u64);
+    let created = pool::create_sessions(endpoint, key, count, connections, &bar).await;
+    let stats = created.recorder.stats(created.elapsed);
+    if created.pool.is_empty() {
+        bail!(
+            "could not create any pool session: errors {}",
+            report::format_errors(stats.errors, &stats.errors_by_kind)
+        );
+    }
+    if stats.errors > 0 {
+        tracing::warn!(
+            made = created.pool.len(),
+            asked = count,
+            errors = %report::format_errors(stats.errors, &stats.errors_by_kind),
+            "the pool is smaller than asked"
+        );
+    }
+    Ok(Arc::new(created.pool))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_addresses_pass() {
+        let loopback: Vec<SocketAddr> = vec!["127.0.0.1:1".parse().unwrap(), "[::1]:1".parse().unwrap()];
+        assert_eq!(first_non_loopback(&loopback), None);
+        let mixed: Vec<SocketAddr> = vec!["127.0.0.2:1".parse().unwrap(), "10.0.0.1:1".parse().unwrap()];
+        assert_eq!(first_non_loopback(&mixed), Some("10.0.0.1:1".parse().unwrap()));
+    }
+}

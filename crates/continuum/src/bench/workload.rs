@@ -1,0 +1,170 @@
+//! [`Workload`]: the request each scenario sends next on one connection, and the [`SessionPool`]
+//! the `validate` and `patch` scenarios use. Deciding what to send is kept apart from sending it.
+
+use std::sync::Arc;
+
+use http::Request;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use serde_json::json;
+
+use super::scenario::Scenario;
+use crate::client::requests;
+use crate::client::{BearerKey, CreateSession};
+use continuum_core::Device;
+
+/// How many distinct attribute keys `patch` cycles through per session, so that successive
+/// patches change different keys while attributes stay far below the server's size limit.
+pub const PATCH_KEYS: u64 = 64;
+
+/// The device label of every session the bench creates.
+pub const BENCH_LABEL: &str = "continuum bench";
+
+/// Sessions created before measuring: a token and the sid of each.
+#[derive(Clone, Debug, Default)]
+pub struct SessionPool {
+    /// `<sid>.<secret>` tokens.
+    pub tokens: Vec<String>,
+    /// Their session ids, in the same order.
+    pub sids: Vec<String>,
+}
+
+impl SessionPool {
+    /// How many sessions it holds.
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+}
+
+/// The request stream of one connection: connection `worker` of `connections` takes pool entries
+/// `worker, worker + connections, ...` so connections spread over the pool without sharing a
+/// counter.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    scenario: Scenario,
+    key: Option<BearerKey>,
+    pool: Arc<SessionPool>,
+    worker: usize,
+    connections: usize,
+    seq: u64,
+}
+
+impl Workload {
+    /// The stream of connection `worker` out of `connections`. `key` is needed by every scenario
+    /// but `hello`, and `pool` must not be empty for `validate` and `patch`.
+    pub fn new(
+        scenario: Scenario,
+        key: Option<BearerKey>,
+        pool: Arc<SessionPool>,
+        worker: usize,
+        connections: usize,
+    ) -> Self {
+        assert!(!scenario.needs_pool() || !pool.is_empty(), "{scenario} needs a session pool");
+        assert!(!scenario.needs_key() || key.is_some(), "{scenario} needs an API key");
+        Self { scenario, key, pool, worker, connections: connections.max(1), seq: 0 }
+    }
+
+    fn pool_index(&self) -> usize {
+        let seq = usize::try_from(self.seq).unwrap_or(usize::MAX);
+        self.worker.wrapping_add(seq.wrapping_mul(self.connections)) % self.pool.len()
+    }
+
+    /// The next request.
+    pub fn next_request(&mut self) -> Request<Full<Bytes>> {
+        let key = || self.key.as_ref().expect("checked in Workload::new");
+        let request = match self.scenario {
+            Scenario::Hello => requests::get("/hello", None),
+            Scenario::Validate => requests::validate(key(), &self.pool.tokens[self.pool_index()]),
+            Scenario::Patch => {
+                let patch = json!({ format!("k{}", self.seq % PATCH_KEYS): self.seq });
+                requests::patch_attributes(key(), &self.pool.sids[self.pool_index()], &patch, None)
+            }
+            Scenario::Create | Scenario::IdleMemory => {
+                requests::create_session(key(), &create_body(self.worker, self.seq))
+            }
+        };
+        self.seq += 1;
+        request
+    }
+}
+
+/// A new session for bench user `bench-<worker>-<seq>`: one session per user, as after a login.
+pub fn create_body(worker: usize, seq: u64) -> CreateSession {
+    CreateSession {
+        principal: Some(format!("bench-{worker}-{seq}")),
+        device: Some(Device { label: Some(BENCH_LABEL.to_owned()), user_agent: None }),
+        ..CreateSession::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt as _;
+
+    fn pool(n: usize) -> SessionPool {
+        SessionPool {
+            tokens: (0..n).map(|i| format!("sid{i}.secret{i}")).collect(),
+            sids: (0..n).map(|i| format!("sid{i}")).collect(),
+        }
+    }
+
+    async fn body(request: Request<Full<Bytes>>) -> serde_json::Value {
+        let bytes = request.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn validate_walks_the_pool_with_a_stride() {
+        let key = BearerKey::new("ck_test").unwrap();
+        let mut workload = Workload::new(Scenario::Validate, Some(key), Arc::new(pool(5)), 1, 2);
+        let mut tokens = Vec::new();
+        for _ in 0..4 {
+            let request = workload.next_request();
+            assert_eq!(request.uri().path(), "/v1/sessions/validate");
+            tokens.push(body(request).await["token"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(tokens, ["sid1.secret1", "sid3.secret3", "sid0.secret0", "sid2.secret2"]);
+    }
+
+    #[tokio::test]
+    async fn patch_changes_a_different_key_each_time_and_never_sends_if_match() {
+        let key = BearerKey::new("ck_test").unwrap();
+        let mut workload = Workload::new(Scenario::Patch, Some(key), Arc::new(pool(1)), 0, 1);
+        let first = workload.next_request();
+        assert_eq!(first.method(), http::Method::PATCH);
+        assert_eq!(first.uri().path(), "/v1/sessions/sid0/attributes");
+        assert!(!first.headers().contains_key(http::header::IF_MATCH));
+        assert_eq!(body(first).await, json!({"k0": 0}));
+        assert_eq!(body(workload.next_request()).await, json!({"k1": 1}));
+        for _ in 2..PATCH_KEYS {
+            workload.next_request();
+        }
+        assert_eq!(body(workload.next_request()).await, json!({"k0": 64}), "keys cycle");
+    }
+
+    #[tokio::test]
+    async fn create_makes_one_user_per_session_and_hello_needs_nothing() {
+        let key = BearerKey::new("ck_test").unwrap();
+        let empty = Arc::new(SessionPool::default());
+        let mut workload = Workload::new(Scenario::Create, Some(key), empty.clone(), 3, 8);
+        let created = body(workload.next_request()).await;
+        assert_eq!(created, json!({"principal": "bench-3-0", "device": {"label": BENCH_LABEL}}));
+        assert_eq!(body(workload.next_request()).await["principal"], "bench-3-1");
+        let mut hello = Workload::new(Scenario::Hello, None, empty, 0, 1);
+        assert_eq!(hello.next_request().uri().path(), "/hello");
+    }
+
+    #[test]
+    #[should_panic(expected = "needs a session pool")]
+    fn pool_scenarios_refuse_an_empty_pool() {
+        let key = BearerKey::new("ck_test").unwrap();
+        let empty = Arc::new(SessionPool::default());
+        Workload::new(Scenario::Validate, Some(key), empty, 0, 1);
+    }
+}

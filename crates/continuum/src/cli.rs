@@ -1,0 +1,41 @@
+//! The command line: [`Cli`] and its subcommands; each subcommand's arguments live with its module.
+
+use clap::{Parser, Subcommand};
+
+use crate::bench::BenchArgs;
+use crate::keys::KeysArgs;
+use crate::serve::ServeArgs;
+use crate::sessions::SessionsArgs;
+
+/// Continuum: login sessions and continuity as a service.
+#[derive(Debug, Parser)]
+#[command(name = "continuum", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands of `continuum`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the session server.
+    Serve(ServeArgs),
+    /// Create, read, list and revoke sessions on a running server.
+    Sessions(SessionsArgs),
+    /// Show or add backend-plane API keys in a data directory's key file.
+    Keys(KeysArgs),
+    /// Load-test a running server and report throughput and latency.
+    Bench(BenchArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,187 @@
+//! `CONTINUUM_*` environment variables to a [`ConfigLayer`].
+//!
+//! Each TOML key has a variable: `CONTINUUM_` followed by the table and key in capitals, e.g.
+//! `listen` is `CONTINUUM_LISTEN` and `[sessions] idle_timeout_secs` is
+//! `CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS`. `api_keys` is `CONTINUUM_API_KEY`, comma-separated.
+//! Booleans are `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`.
+
+use std::str::FromStr;
+
+use super::layer::ConfigLayer;
+use super::resolve::ConfigError;
+
+/// Variables that other parts of the binary read; `serve` leaves them alone without a warning.
+const OTHER_VARIABLES: [&str; 3] = ["CONTINUUM_LOG", "CONTINUUM_SERVER", "CONTINUUM_CONFIG"];
+
+/// Every variable [`from_vars`] understands, in the order of the TOML file.
+pub const VARIABLES: [&str; 21] = [
+    "CONTINUUM_LISTEN",
+    "CONTINUUM_DATA",
+    "CONTINUUM_STORE",
+    "CONTINUUM_DEV",
+    "CONTINUUM_API_KEY",
+    "CONTINUUM_GUEST_ENABLED",
+    "CONTINUUM_GUEST_PER_MINUTE",
+    "CONTINUUM_GUEST_BURST",
+    "CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS",
+    "CONTINUUM_SESSIONS_ABSOLUTE_TIMEOUT_SECS",
+    "CONTINUUM_SESSIONS_MAX_IDLE_SECS",
+    "CONTINUUM_SESSIONS_MAX_ABSOLUTE_SECS",
+    "CONTINUUM_SESSIONS_TOUCH_FRACTION",
+    "CONTINUUM_SESSIONS_ROTATION_GRACE_SECS",
+    "CONTINUUM_LIMITS_MAX_BODY_BYTES",
+    "CONTINUUM_LIMITS_MAX_ATTRIBUTES_BYTES",
+    "CONTINUUM_LIMITS_MAX_JSON_DEPTH",
+    "CONTINUUM_LIMITS_MAX_LABEL_BYTES",
+    "CONTINUUM_LIMITS_MAX_USER_AGENT_BYTES",
+    "CONTINUUM_SWEEPER_INTERVAL_SECS",
+    "CONTINUUM_SWEEPER_BATCH",
+];
+
+/// The layer the variables in `vars` describe, and the names of `CONTINUUM_*` variables that
+/// mean nothing to `serve` (likely typos, for the caller to warn about).
+///
+/// An empty value counts as unset, so `CONTINUUM_DEV= continuum serve` is the same as not
+/// setting it. A value that does not parse is an error naming the variable.
+pub fn from_vars<I>(vars: I) -> Result<(ConfigLayer, Vec<String>), ConfigError>
+where
+    I: IntoIterator<Item = (String, String)>,
+{
+    let mut layer = ConfigLayer::default();
+    let mut unknown = Vec::new();
+    for (name, value) in vars {
+        if !name.starts_with("CONTINUUM_") || value.trim().is_empty() {
+            continue;
+        }
+        let value = value.trim();
+        match name.as_str() {
+            "CONTINUUM_LISTEN" => layer.listen = Some(parse(&name, value)?),
+            "CONTINUUM_DATA" => layer.data = Some(value.into()),
+            "CONTINUUM_STORE" => layer.store = Some(parse(&name, value)?),
+            "CONTINUUM_DEV" => layer.dev = Some(parse_bool(&name, value)?),
+            "CONTINUUM_API_KEY" => layer.api_keys = Some(split_keys(value)),
+            "CONTINUUM_GUEST_ENABLED" => layer.guest_enabled = Some(parse_bool(&name, value)?),
+            "CONTINUUM_GUEST_PER_MINUTE" => layer.guest_per_minute = Some(parse(&name, value)?),
+            "CONTINUUM_GUEST_BURST" => layer.guest_burst = Some(parse(&name, value)?),
+            "CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS" => layer.idle_timeout_secs = Some(parse(&name, value)?),
+            "CONTINUUM_SESSIONS_ABSOLUTE_TIMEOUT_SECS" => {
+                layer.absolute_timeout_secs = Some(parse(&name, value)?)
+            }
+            "CONTINUUM_SESSIONS_MAX_IDLE_SECS" => layer.max_idle_secs = Some(parse(&name, value)?),
+            "CONTINUUM_SESSIONS_MAX_ABSOLUTE_SECS" => layer.max_absolute_secs = Some(parse(&name, value)?),
+            "CONTINUUM_SESSIONS_TOUCH_FRACTION" => layer.touch_fraction = Some(parse(&name, value)?),
+            "CONTINUUM_SESSIONS_ROTATION_GRACE_SECS" => {
+                layer.rotation_grace_secs = Some(parse(&name, value)?)
+            }
+            "CONTINUUM_LIMITS_MAX_BODY_BYTES" => layer.max_body_bytes = Some(parse(&name, value)?),
+            "CONTINUUM_LIMITS_MAX_ATTRIBUTES_BYTES" => {
+                layer.max_attributes_bytes = Some(parse(&name, value)?)
+            }
+            "CONTINUUM_LIMITS_MAX_JSON_DEPTH" => layer.max_json_depth = Some(parse(&name, value)?),
+            "CONTINUUM_LIMITS_MAX_LABEL_BYTES" => layer.max_label_bytes = Some(parse(&name, value)?),
+            "CONTINUUM_LIMITS_MAX_USER_AGENT_BYTES" => {
+                layer.max_user_agent_bytes = Some(parse(&name, value)?)
+            }
+            "CONTINUUM_SWEEPER_INTERVAL_SECS" => layer.sweep_interval_secs = Some(parse(&name, value)?),
+            "CONTINUUM_SWEEPER_BATCH" => layer.sweep_batch = Some(parse(&name, value)?),
+            other if OTHER_VARIABLES.contains(&other) => {}
+            _ => unknown.push(name),
+        }
+    }
+    Ok((layer, unknown))
+}
+
+/// `a, b,,c` to `["a", "b", "c"]`.
+fn split_keys(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|key| !key.is_empty()).map(str::to_owned).collect()
+}
+
+fn parse<T>(name: &str, value: &str) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|error: T::Err| ConfigError::Env {
+        name: name.to_owned(),
+        value: value.to_owned(),
+        reason: error.to_string(),
+    })
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::Env {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            reason: "expected true/false, 1/0, yes/no or on/off".to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StoreKind;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
+    }
+
+    #[test]
+    fn variables_fill_their_fields() {
+        let (layer, unknown) = from_vars(vars(&[
+            ("CONTINUUM_LISTEN", "127.0.0.1:9000"),
+            ("CONTINUUM_DATA", "/srv/continuum"),
+            ("CONTINUUM_STORE", "memory"),
+            ("CONTINUUM_DEV", "Yes"),
+            ("CONTINUUM_API_KEY", "ck_a, ck_b,"),
+            ("CONTINUUM_GUEST_ENABLED", "0"),
+            ("CONTINUUM_SESSIONS_TOUCH_FRACTION", "0.25"),
+            ("CONTINUUM_SWEEPER_BATCH", "7"),
+            ("PATH", "/usr/bin"),
+            ("CONTINUUM_LOG", "debug"),
+        ]))
+        .unwrap();
+        assert!(unknown.is_empty());
+        assert_eq!(layer.listen, Some("127.0.0.1:9000".parse().unwrap()));
+        assert_eq!(layer.data, Some("/srv/continuum".into()));
+        assert_eq!(layer.store, Some(StoreKind::Memory));
+        assert_eq!(layer.dev, Some(true));
+        assert_eq!(layer.api_keys, Some(vec!["ck_a".to_owned(), "ck_b".to_owned()]));
+        assert_eq!(layer.guest_enabled, Some(false));
+        assert_eq!(layer.touch_fraction, Some(0.25));
+        assert_eq!(layer.sweep_batch, Some(7));
+    }
+
+    #[test]
+    fn every_documented_variable_is_understood() {
+        let values = |name: &str| match name {
+            "CONTINUUM_LISTEN" => "127.0.0.1:1",
+            "CONTINUUM_STORE" => "redb",
+            "CONTINUUM_DEV" | "CONTINUUM_GUEST_ENABLED" => "true",
+            _ => "1",
+        };
+        let all = VARIABLES.iter().map(|name| (name.to_string(), values(name).to_owned()));
+        let (layer, unknown) = from_vars(all).unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert_eq!(layer.sweep_interval_secs, Some(1));
+        assert_eq!(layer.max_user_agent_bytes, Some(1));
+    }
+
+    #[test]
+    fn empty_values_are_unset_and_typos_are_reported() {
+        let (layer, unknown) = from_vars(vars(&[("CONTINUUM_DEV", ""), ("CONTINUUM_LISTN", "x")])).unwrap();
+        assert_eq!(layer, ConfigLayer::default());
+        assert_eq!(unknown, vec!["CONTINUUM_LISTN".to_owned()]);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let error = from_vars(vars(&[("CONTINUUM_GUEST_BURST", "many")])).unwrap_err();
+        assert!(error.to_string().contains("CONTINUUM_GUEST_BURST"), "{error}");
+        let error = from_vars(vars(&[("CONTINUUM_DEV", "maybe")])).unwrap_err();
+        assert!(error.to_string().contains("CONTINUUM_DEV"), "{error}");
+    }
+}

@@ -1,0 +1,247 @@
+//! The TOML configuration file: [`FileConfig`], its schema, and [`load`].
+//!
+//! ```toml
+//! listen = "127.0.0.1:7878"      # address to bind
+//! data = "./continuum-data"      # data directory, relative to this file's directory
+//! store = "redb"                 # "redb" (embedded, the default) or "memory"
+//! dev = false                    # plain-HTTP development mode
+//! api_keys = ["ck_..."]          # backend-plane keys; none: the key file in the data directory
+//!
+//! [guest]                        # anonymous sessions from POST /v1/guest
+//! enabled = false
+//! per_minute = 10                # per client address
+//! burst = 5
+//!
+//! [sessions]
+//! idle_timeout_secs = 1800       # default idle timeout
+//! absolute_timeout_secs = 604800 # default absolute lifetime
+//! max_idle_secs = 2592000        # the largest a request may ask for
+//! max_absolute_secs = 34560000
+//! touch_fraction = 0.05          # persist a validation's touch past this fraction of idle
+//! rotation_grace_secs = 10       # the replaced secret stays valid this long
+//!
+//! [limits]
+//! max_body_bytes = 65536
+//! max_attributes_bytes = 16384
+//! max_json_depth = 16
+//! max_label_bytes = 128
+//! max_user_agent_bytes = 512
+//!
+//! [sweeper]
+//! interval_secs = 30
+//! batch = 1000
+//! ```
+//!
+//! Every key is optional. An unknown key or table is an error naming it, so a typo never passes
+//! silently as a default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::layer::{ConfigLayer, StoreKind};
+use super::resolve::ConfigError;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// The address to bind.
+    pub listen: Option<SocketAddr>,
+    /// The data directory; relative paths are taken from the file's directory.
+    pub data: Option<PathBuf>,
+    /// Which store keeps sessions.
+    pub store: Option<StoreKind>,
+    /// Plain-HTTP development mode.
+    pub dev: Option<bool>,
+    /// Backend-plane API keys.
+    pub api_keys: Option<Vec<String>>,
+    /// `[guest]`.
+    #[serde(default)]
+    pub guest: GuestTable,
+    /// `[sessions]`.
+    #[serde(default)]
+    pub sessions: SessionsTable,
+    /// `[limits]`.
+    #[serde(default)]
+    pub limits: LimitsTable,
+    /// `[sweeper]`.
+    #[serde(default)]
+    pub sweeper: SweeperTable,
+}
+
+/// `[guest]`: anonymous guest sessions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestTable {
+    /// Whether `POST /v1/guest` answers.
+    pub enabled: Option<bool>,
+    /// Guest sessions per client address per minute.
+    pub per_minute: Option<u32>,
+    /// Guest sessions a client address may create at once.
+    pub burst: Option<u32>,
+}
+
+/// `[sessions]`: timeouts and windows.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsTable {
+    /// Default idle timeout, seconds.
+    pub idle_timeout_secs: Option<u64>,
+    /// Default absolute lifetime, seconds.
+    pub absolute_timeout_secs: Option<u64>,
+    /// Largest idle timeout a request may ask for, seconds.
+    pub max_idle_secs: Option<u64>,
+    /// Largest absolute lifetime a request may ask for, seconds.
+    pub max_absolute_secs: Option<u64>,
+    /// Fraction of the idle timeout after which a validation's touch is persisted.
+    pub touch_fraction: Option<f64>,
+    /// How long a rotated-out secret stays valid, seconds.
+    pub rotation_grace_secs: Option<u64>,
+}
+
+/// `[limits]`: sizes of client input.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsTable {
+    /// Largest request body, bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Largest attributes object as JSON, bytes.
+    pub max_attributes_bytes: Option<usize>,
+    /// Deepest JSON nesting.
+    pub max_json_depth: Option<usize>,
+    /// Longest device label, bytes.
+    pub max_label_bytes: Option<usize>,
+    /// Longest user agent, bytes.
+    pub max_user_agent_bytes: Option<usize>,
+}
+
+/// `[sweeper]`: the expiry sweeper.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweeperTable {
+    /// Seconds between sweeps.
+    pub interval_secs: Option<u64>,
+    /// Expired sessions deleted per store call.
+    pub batch: Option<usize>,
+}
+
+impl FileConfig {
+    /// Parses the text of a configuration file.
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// The file's settings as a layer; a relative `data` is joined to `base`, the file's
+    /// directory, so the file means the same wherever `serve` is started from.
+    pub fn into_layer(self, base: &Path) -> ConfigLayer {
+        ConfigLayer {
+            listen: self.listen,
+            data: self.data.map(|data| if data.is_relative() { base.join(data) } else { data }),
+            store: self.store,
+            dev: self.dev,
+            api_keys: self.api_keys,
+            guest_enabled: self.guest.enabled,
+            guest_per_minute: self.guest.per_minute,
+            guest_burst: self.guest.burst,
+            idle_timeout_secs: self.sessions.idle_timeout_secs,
+            absolute_timeout_secs: self.sessions.absolute_timeout_secs,
+            max_idle_secs: self.sessions.max_idle_secs,
+            max_absolute_secs: self.sessions.max_absolute_secs,
+            touch_fraction: self.sessions.touch_fraction,
+            rotation_grace_secs: self.sessions.rotation_grace_secs,
+            max_body_bytes: self.limits.max_body_bytes,
+            max_attributes_bytes: self.limits.max_attributes_bytes,
+            max_json_depth: self.limits.max_json_depth,
+            max_label_bytes: self.limits.max_label_bytes,
+            max_user_agent_bytes: self.limits.max_user_agent_bytes,
+            sweep_interval_secs: self.sweeper.interval_secs,
+            sweep_batch: self.sweeper.batch,
+        }
+    }
+}
+
+/// Reads and parses the configuration file at `path` into a layer.
+pub fn load(path: &Path) -> Result<ConfigLayer, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::ReadFile { path: path.to_owned(), source })?;
+    let file = FileConfig::parse(&text)
+        .map_err(|source| ConfigError::ParseFile { path: path.to_owned(), source })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    Ok(file.into_layer(base))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example in this module's documentation, which must stay a valid file.
+    const EXAMPLE: &str = r#"
+listen = "127.0.0.1:7878"
+data = "./continuum-data"
+store = "redb"
+dev = false
+api_keys = ["ck_one", "ck_two"]
+
+[guest]
+enabled = false
+per_minute = 10
+burst = 5
+
+[sessions]
+idle_timeout_secs = 1800
+absolute_timeout_secs = 604800
+max_idle_secs = 2592000
+max_absolute_secs = 34560000
+touch_fraction = 0.05
+rotation_grace_secs = 10
+
+[limits]
+max_body_bytes = 65536
+max_attributes_bytes = 16384
+max_json_depth = 16
+max_label_bytes = 128
+max_user_agent_bytes = 512
+
+[sweeper]
+interval_secs = 30
+batch = 1000
+"#;
+
+    #[test]
+    fn the_documented_example_parses_into_every_field() {
+        let layer = FileConfig::parse(EXAMPLE).unwrap().into_layer(Path::new("/etc/continuum"));
+        assert_eq!(layer.listen, Some("127.0.0.1:7878".parse().unwrap()));
+        assert_eq!(layer.data, Some(PathBuf::from("/etc/continuum/./continuum-data")));
+        assert_eq!(layer.store, Some(StoreKind::Redb));
+        assert_eq!(layer.api_keys, Some(vec!["ck_one".to_owned(), "ck_two".to_owned()]));
+        assert_eq!(layer.guest_per_minute, Some(10));
+        assert_eq!(layer.touch_fraction, Some(0.05));
+        assert_eq!(layer.max_user_agent_bytes, Some(512));
+        assert_eq!(layer.sweep_batch, Some(1000));
+    }
+
+    #[test]
+    fn absolute_data_paths_are_kept() {
+        let layer = FileConfig::parse("data = \"/var/lib/continuum\"").unwrap().into_layer(Path::new("/x"));
+        assert_eq!(layer.data, Some(PathBuf::from("/var/lib/continuum")));
+    }
+
+    #[test]
+    fn unknown_keys_are_named_in_the_error() {
+        let top = FileConfig::parse("listen = \"127.0.0.1:1\"\ncolour = \"blue\"\n").unwrap_err();
+        assert!(top.to_string().contains("unknown field `colour`"), "{top}");
+        let nested = FileConfig::parse("[sessions]\nidle_timeout = 5\n").unwrap_err();
+        assert!(nested.to_string().contains("unknown field `idle_timeout`"), "{nested}");
+        let table = FileConfig::parse("[session]\n").unwrap_err();
+        assert!(table.to_string().contains("unknown field `session`"), "{table}");
+    }
+
+    #[test]
+    fn wrong_types_are_refused() {
+        assert!(FileConfig::parse("listen = \"not an address\"").is_err());
+        assert!(FileConfig::parse("store = \"redis\"").is_err());
+        assert!(FileConfig::parse("[guest]\nburst = -1").is_err());
+    }
+}

@@ -1,0 +1,135 @@
+//! [`ConfigLayer`]: the settings one source gives (every field optional), and stacking layers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Which store `serve` keeps sessions in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// The embedded redb file in the data directory (the default).
+    Redb,
+    /// Process memory; nothing survives a restart.
+    Memory,
+}
+
+impl std::str::FromStr for StoreKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "redb" => Ok(Self::Redb),
+            "memory" => Ok(Self::Memory),
+            other => Err(format!("unknown store `{other}`; expected `redb` or `memory`")),
+        }
+    }
+}
+
+/// What one source (flags, environment, file) says; `None` leaves the decision to a lower layer.
+///
+/// Field names follow the TOML keys, prefixed by their table (`guest_`, `sweep_`) where the
+/// flat name would be ambiguous.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConfigLayer {
+    /// `listen`: the address to bind.
+    pub listen: Option<SocketAddr>,
+    /// `data`: the data directory.
+    pub data: Option<PathBuf>,
+    /// `store`: which store keeps sessions.
+    pub store: Option<StoreKind>,
+    /// `dev`: plain-HTTP development mode.
+    pub dev: Option<bool>,
+    /// `api_keys`: backend-plane keys; none means the key file in the data directory.
+    pub api_keys: Option<Vec<String>>,
+    /// `guest.enabled`.
+    pub guest_enabled: Option<bool>,
+    /// `guest.per_minute`.
+    pub guest_per_minute: Option<u32>,
+    /// `guest.burst`.
+    pub guest_burst: Option<u32>,
+    /// `sessions.idle_timeout_secs`: the default idle timeout.
+    pub idle_timeout_secs: Option<u64>,
+    /// `sessions.absolute_timeout_secs`: the default absolute lifetime.
+    pub absolute_timeout_secs: Option<u64>,
+    /// `sessions.max_idle_secs`.
+    pub max_idle_secs: Option<u64>,
+    /// `sessions.max_absolute_secs`.
+    pub max_absolute_secs: Option<u64>,
+    /// `sessions.touch_fraction`.
+    pub touch_fraction: Option<f64>,
+    /// `sessions.rotation_grace_secs`.
+    pub rotation_grace_secs: Option<u64>,
+    /// `limits.max_body_bytes`.
+    pub max_body_bytes: Option<usize>,
+    /// `limits.max_attributes_bytes`.
+    pub max_attributes_bytes: Option<usize>,
+    /// `limits.max_json_depth`.
+    pub max_json_depth: Option<usize>,
+    /// `limits.max_label_bytes`.
+    pub max_label_bytes: Option<usize>,
+    /// `limits.max_user_agent_bytes`.
+    pub max_user_agent_bytes: Option<usize>,
+    /// `sweeper.interval_secs`.
+    pub sweep_interval_secs: Option<u64>,
+    /// `sweeper.batch`.
+    pub sweep_batch: Option<usize>,
+}
+
+impl ConfigLayer {
+    /// This layer stacked over `lower`: every field this layer sets wins, the rest come from
+    /// `lower`. Lists are replaced, not appended (`api_keys` from the environment replaces the
+    /// file's).
+    pub fn over(self, lower: ConfigLayer) -> ConfigLayer {
+        ConfigLayer {
+            listen: self.listen.or(lower.listen),
+            data: self.data.or(lower.data),
+            store: self.store.or(lower.store),
+            dev: self.dev.or(lower.dev),
+            api_keys: self.api_keys.or(lower.api_keys),
+            guest_enabled: self.guest_enabled.or(lower.guest_enabled),
+            guest_per_minute: self.guest_per_minute.or(lower.guest_per_minute),
+            guest_burst: self.guest_burst.or(lower.guest_burst),
+            idle_timeout_secs: self.idle_timeout_secs.or(lower.idle_timeout_secs),
+            absolute_timeout_secs: self.absolute_timeout_secs.or(lower.absolute_timeout_secs),
+            max_idle_secs: self.max_idle_secs.or(lower.max_idle_secs),
+            max_absolute_secs: self.max_absolute_secs.or(lower.max_absolute_secs),
+            touch_fraction: self.touch_fraction.or(lower.touch_fraction),
+            rotation_grace_secs: self.rotation_grace_secs.or(lower.rotation_grace_secs),
+            max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
+            max_attributes_bytes: self.max_attributes_bytes.or(lower.max_attributes_bytes),
+            max_json_depth: self.max_json_depth.or(lower.max_json_depth),
+            max_label_bytes: self.max_label_bytes.or(lower.max_label_bytes),
+            max_user_agent_bytes: self.max_user_agent_bytes.or(lower.max_user_agent_bytes),
+            sweep_interval_secs: self.sweep_interval_secs.or(lower.sweep_interval_secs),
+            sweep_batch: self.sweep_batch.or(lower.sweep_batch),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upper_layer_wins_field_by_field() {
+        let upper = ConfigLayer { dev: Some(false), guest_burst: Some(9), ..ConfigLayer::default() };
+        let lower = ConfigLayer {
+            dev: Some(true),
+            guest_burst: Some(1),
+            api_keys: Some(vec!["k".into()]),
+            ..ConfigLayer::default()
+        };
+        let merged = upper.over(lower);
+        assert_eq!(merged.dev, Some(false), "an explicit false still wins");
+        assert_eq!(merged.guest_burst, Some(9));
+        assert_eq!(merged.api_keys, Some(vec!["k".to_owned()]));
+        assert_eq!(merged.listen, None);
+    }
+
+    #[test]
+    fn store_names_parse_strictly() {
+        assert_eq!("memory".parse(), Ok(StoreKind::Memory));
+        assert_eq!("redb".parse(), Ok(StoreKind::Redb));
+        assert!("Redis".parse::<StoreKind>().unwrap_err().contains("`Redis`"));
+    }
+}

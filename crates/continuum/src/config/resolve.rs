@@ -1,0 +1,287 @@
+//! [`resolve`]: a stacked [`ConfigLayer`] to [`ServeSettings`], with defaults and validation.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use continuum_core::{Limits, SessionPolicy};
+use continuum_server::{GuestConfig, ServerConfig, StoreConfig};
+
+use super::layer::{ConfigLayer, StoreKind};
+
+/// Where `serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+
+/// The data directory unless told otherwise, relative to the working directory.
+pub const DEFAULT_DATA: &str = "./continuum-data";
+
+/// The shortest API key accepted from configuration; shorter ones are guessable.
+pub const MIN_API_KEY_CHARS: usize = 16;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {path}")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not follow the schema (an unknown key, a wrong type).
+    #[error("invalid configuration file {path}")]
+    ParseFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and where, with the offending key.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// An environment variable's value does not parse.
+    #[error("environment variable {name}={value:?}: {reason}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A setting is out of range or inconsistent with another.
+    #[error("`{key}` {reason}")]
+    Invalid {
+        /// The setting, as its TOML key (`sessions.touch_fraction`).
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Everything `serve` needs: where to listen and how to run the server.
+#[derive(Clone, Debug)]
+pub struct ServeSettings {
+    /// The address to bind.
+    pub listen: SocketAddr,
+    /// The server's configuration.
+    pub server: ServerConfig,
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, reason: reason.into() }
+}
+
+fn at_least_one<T: PartialOrd + From<u8>>(key: &'static str, value: T) -> Result<T, ConfigError> {
+    if value < T::from(1) {
+        return Err(invalid(key, "must be at least 1"));
+    }
+    Ok(value)
+}
+
+fn secs(value: u64) -> Duration {
+    Duration::from_secs(value)
+}
+
+/// Fills what `layer` leaves open with the defaults of [`ServerConfig::new`] and checks the
+/// result: positive sizes and intervals, default timeouts within their maxima, a touch fraction
+/// in `[0, 1]`, API keys of at least [`MIN_API_KEY_CHARS`] printable characters.
+pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
+    let listen = match layer.listen {
+        Some(listen) => listen,
+        None => DEFAULT_LISTEN.parse().expect("the default listen address parses"),
+    };
+    let mut server = ServerConfig::new(layer.data.take().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)));
+    server.store = match layer.store.unwrap_or(StoreKind::Redb) {
+        StoreKind::Redb => StoreConfig::Redb,
+        StoreKind::Memory => StoreConfig::Memory,
+    };
+    server.dev = layer.dev.unwrap_or(server.dev);
+    server.api_keys = check_keys(layer.api_keys.take().unwrap_or_default())?;
+
+    let guest = GuestConfig::default();
+    server.guest = GuestConfig {
+        enabled: layer.guest_enabled.unwrap_or(guest.enabled),
+        per_minute: at_least_one("guest.per_minute", layer.guest_per_minute.unwrap_or(guest.per_minute))?,
+        burst: at_least_one("guest.burst", layer.guest_burst.unwrap_or(guest.burst))?,
+    };
+
+    server.policy = policy(&layer, &server.policy)?;
+
+    let limits = Limits::default();
+    server.limits = Limits {
+        max_body_bytes: at_least_one(
+            "limits.max_body_bytes",
+            layer.max_body_bytes.unwrap_or(limits.max_body_bytes),
+        )?,
+        max_attributes_bytes: at_least_one(
+            "limits.max_attributes_bytes",
+            layer.max_attributes_bytes.unwrap_or(limits.max_attributes_bytes),
+        )?,
+        max_json_depth: at_least_one(
+            "limits.max_json_depth",
+            layer.max_json_depth.unwrap_or(limits.max_json_depth),
+        )?,
+        max_label_bytes: at_least_one(
+            "limits.max_label_bytes",
+            layer.max_label_bytes.unwrap_or(limits.max_label_bytes),
+        )?,
+        max_user_agent_bytes: at_least_one(
+            "limits.max_user_agent_bytes",
+            layer.max_user_agent_bytes.unwrap_or(limits.max_user_agent_bytes),
+        )?,
+    };
+
+    if let Some(interval) = layer.sweep_interval_secs {
+        server.sweep_interval = secs(at_least_one("sweeper.interval_secs", interval)?);
+    }
+    if let Some(batch) = layer.sweep_batch {
+        server.sweep_batch = at_least_one("sweeper.batch", batch)?;
+    }
+    Ok(ServeSettings { listen, server })
+}
+
+fn policy(layer: &ConfigLayer, defaults: &SessionPolicy) -> Result<SessionPolicy, ConfigError> {
+    let pick = |value: Option<u64>, default: Duration| value.map(secs).unwrap_or(default);
+    let policy = SessionPolicy {
+        default_idle: pick(layer.idle_timeout_secs, defaults.default_idle),
+        default_absolute: pick(layer.absolute_timeout_secs, defaults.default_absolute),
+        max_idle: pick(layer.max_idle_secs, defaults.max_idle),
+        max_absolute: pick(layer.max_absolute_secs, defaults.max_absolute),
+        touch_fraction: layer.touch_fraction.unwrap_or(defaults.touch_fraction),
+        rotation_grace: pick(layer.rotation_grace_secs, defaults.rotation_grace),
+    };
+    at_least_one("sessions.idle_timeout_secs", policy.default_idle.as_secs())?;
+    at_least_one("sessions.absolute_timeout_secs", policy.default_absolute.as_secs())?;
+    if policy.default_idle > policy.max_idle {
+        return Err(invalid(
+            "sessions.idle_timeout_secs",
+            format!(
+                "is {} but `sessions.max_idle_secs` is {}",
+                policy.default_idle.as_secs(),
+                policy.max_idle.as_secs()
+            ),
+        ));
+    }
+    if policy.default_absolute > policy.max_absolute {
+        return Err(invalid(
+            "sessions.absolute_timeout_secs",
+            format!(
+                "is {} but `sessions.max_absolute_secs` is {}",
+                policy.default_absolute.as_secs(),
+                policy.max_absolute.as_secs()
+            ),
+        ));
+    }
+    if !(0.0..=1.0).contains(&policy.touch_fraction) {
+        return Err(invalid(
+            "sessions.touch_fraction",
+            format!("must be between 0 and 1, got {}", policy.touch_fraction),
+        ));
+    }
+    Ok(policy)
+}
+
+fn check_keys(keys: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for key in &keys {
+        if key.chars().count() < MIN_API_KEY_CHARS {
+            return Err(invalid(
+                "api_keys",
+                format!("must each be at least {MIN_API_KEY_CHARS} characters long"),
+            ));
+        }
+        if !key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(invalid("api_keys", "must be printable ASCII without spaces"));
+        }
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_layer_gives_the_server_defaults() {
+        let settings = resolve(ConfigLayer::default()).unwrap();
+        let defaults = ServerConfig::new(DEFAULT_DATA);
+        assert_eq!(settings.listen, DEFAULT_LISTEN.parse().unwrap());
+        assert_eq!(settings.server.data_dir, defaults.data_dir);
+        assert_eq!(settings.server.store, StoreConfig::Redb);
+        assert!(!settings.server.dev && settings.server.api_keys.is_empty());
+        assert_eq!(settings.server.guest, defaults.guest);
+        assert_eq!(settings.server.policy, defaults.policy);
+        assert_eq!(settings.server.limits, defaults.limits);
+        assert_eq!(settings.server.sweep_interval, defaults.sweep_interval);
+        assert_eq!(settings.server.sweep_batch, defaults.sweep_batch);
+    }
+
+    #[test]
+    fn flags_over_env_over_file_over_defaults() {
+        let file = ConfigLayer {
+            listen: Some("127.0.0.1:1".parse().unwrap()),
+            data: Some("/from/file".into()),
+            dev: Some(true),
+            idle_timeout_secs: Some(60),
+            sweep_batch: Some(5),
+            ..ConfigLayer::default()
+        };
+        let env = ConfigLayer {
+            listen: Some("127.0.0.1:2".parse().unwrap()),
+            data: Some("/from/env".into()),
+            ..ConfigLayer::default()
+        };
+        let flags = ConfigLayer { listen: Some("127.0.0.1:3".parse().unwrap()), ..ConfigLayer::default() };
+        let settings = resolve(flags.over(env.over(file))).unwrap();
+        assert_eq!(settings.listen.port(), 3);
+        assert_eq!(settings.server.data_dir, PathBuf::from("/from/env"));
+        assert!(settings.server.dev);
+        assert_eq!(settings.server.policy.default_idle, secs(60));
+        assert_eq!(settings.server.sweep_batch, 5);
+        assert_eq!(settings.server.sweep_interval, ServerConfig::new(".").sweep_interval);
+    }
+
+    #[test]
+    fn memory_store_and_keys_are_carried_over() {
+        let key = "ck_0123456789abcdef".to_owned();
+        let layer = ConfigLayer {
+            store: Some(StoreKind::Memory),
+            api_keys: Some(vec![key.clone()]),
+            ..ConfigLayer::default()
+        };
+        let settings = resolve(layer).unwrap();
+        assert_eq!(settings.server.store, StoreConfig::Memory);
+        assert_eq!(settings.server.api_keys, vec![key]);
+    }
+
+    fn refused(layer: ConfigLayer) -> String {
+        resolve(layer).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn out_of_range_settings_name_their_key() {
+        let error = refused(ConfigLayer { touch_fraction: Some(1.5), ..ConfigLayer::default() });
+        assert!(error.starts_with("`sessions.touch_fraction`"), "{error}");
+        let error = refused(ConfigLayer {
+            idle_timeout_secs: Some(100),
+            max_idle_secs: Some(10),
+            ..ConfigLayer::default()
+        });
+        assert!(error.contains("sessions.idle_timeout_secs") && error.contains("max_idle_secs"), "{error}");
+        let error = refused(ConfigLayer { absolute_timeout_secs: Some(0), ..ConfigLayer::default() });
+        assert!(error.contains("sessions.absolute_timeout_secs"), "{error}");
+        let error = refused(ConfigLayer { sweep_interval_secs: Some(0), ..ConfigLayer::default() });
+        assert!(error.contains("sweeper.interval_secs"), "{error}");
+        let error = refused(ConfigLayer { guest_per_minute: Some(0), ..ConfigLayer::default() });
+        assert!(error.contains("guest.per_minute"), "{error}");
+        let error = refused(ConfigLayer { max_json_depth: Some(0), ..ConfigLayer::default() });
+        assert!(error.contains("limits.max_json_depth"), "{error}");
+    }
+
+    #[test]
+    fn short_or_unprintable_keys_are_refused() {
+        let keys = |key: &str| ConfigLayer { api_keys: Some(vec![key.to_owned()]), ..ConfigLayer::default() };
+        assert!(refused(keys("short")).contains("at least 16"));
+        assert!(refused(keys("a key with spaces inside")).contains("printable"));
+    }
+}

@@ -1,0 +1,146 @@
+//! `continuum serve`: resolve the configuration, bind, run the server until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::config::{self, ConfigError, ConfigLayer, ServeSettings, StoreKind};
+
+/// Where the TOML file and the environment variables are described, for `serve --help`.
+const SERVE_AFTER_HELP: &str = "\
+Settings come from, highest first: these flags, CONTINUUM_* environment variables, the TOML file
+of --config, built-in defaults. Every TOML key has a variable: CONTINUUM_LISTEN, CONTINUUM_DATA,
+CONTINUUM_STORE (redb|memory), CONTINUUM_DEV, CONTINUUM_API_KEY (comma-separated keys),
+CONTINUUM_GUEST_ENABLED, CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS, CONTINUUM_LIMITS_MAX_BODY_BYTES,
+CONTINUUM_SWEEPER_INTERVAL_SECS, and so on: CONTINUUM_<TABLE>_<KEY> in capitals.
+
+The TOML file takes listen, data, store, dev, api_keys = [..] and the tables [guest] (enabled,
+per_minute, burst), [sessions] (idle_timeout_secs, absolute_timeout_secs, max_idle_secs,
+max_absolute_secs, touch_fraction, rotation_grace_secs), [limits] (max_body_bytes,
+max_attributes_bytes, max_json_depth, max_label_bytes, max_user_agent_bytes) and [sweeper]
+(interval_secs, batch). An unknown key is an error. A relative `data` in the file is taken from
+the file's directory.
+
+With no API key configured, the first start writes one to <data>/api-keys (mode 0600) and logs
+the file's path, never the key.";
+
+/// Arguments of `continuum serve`. Unset flags leave the decision to the lower layers.
+#[derive(Debug, Default, clap::Args)]
+#[command(after_long_help = SERVE_AFTER_HELP)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:7878]; port 0 picks a free port
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory for the store and the API key file [default: ./continuum-data]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// TOML configuration file
+    #[arg(long, value_name = "FILE", env = "CONTINUUM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Development mode: plain-HTTP cookies (no Secure flag, no __Host- prefix)
+    #[arg(long)]
+    pub dev: bool,
+    /// Keep sessions in memory instead of the embedded store; nothing survives a restart
+    #[arg(long)]
+    pub memory: bool,
+}
+
+impl ServeArgs {
+    /// The flags as the top configuration layer; an absent switch says nothing (so it does
+    /// not override `dev = true` from the file).
+    pub fn layer(&self) -> ConfigLayer {
+        ConfigLayer {
+            listen: self.listen,
+            data: self.data.clone(),
+            store: self.memory.then_some(StoreKind::Memory),
+            dev: self.dev.then_some(true),
+            ..ConfigLayer::default()
+        }
+    }
+}
+
+/// The settings for `args` and the environment `vars`, with the file of `--config` read.
+pub fn settings<I>(args: &ServeArgs, vars: I) -> Result<ServeSettings, ConfigError>
+where
+    I: IntoIterator<Item = (String, String)>,
+{
+    let file = match &args.config {
+        Some(path) => config::file::load(path)?,
+        None => ConfigLayer::default(),
+    };
+    let (env, unknown) = config::env::from_vars(vars)?;
+    for name in unknown {
+        tracing::warn!(variable = %name, "ignoring an environment variable `serve` does not know");
+    }
+    config::resolve(args.layer().over(env.over(file)))
+}
+
+/// The process environment, skipping variables that are not valid UTF-8 (none of ours can be).
+fn process_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+}
+
+/// Runs `continuum serve` until a shutdown signal, then lets the server drain.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = settings(&args, process_vars())?;
+    let shutdown = crate::shutdown::on_signal().context("cannot install the signal handlers")?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr().context("cannot read the bound address")?;
+    tracing::info!(
+        %addr,
+        data = %settings.server.data_dir.display(),
+        store = ?settings.server.store,
+        dev = settings.server.dev,
+        "listening"
+    );
+    continuum_server::run(settings.server, listener, shutdown).await.context("the server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    #[test]
+    fn absent_switches_do_not_override_lower_layers() {
+        let layer = ServeArgs::default().layer();
+        assert_eq!(layer, ConfigLayer::default());
+        let layer = ServeArgs { dev: true, memory: true, ..ServeArgs::default() }.layer();
+        assert_eq!((layer.dev, layer.store), (Some(true), Some(StoreKind::Memory)));
+    }
+
+    #[test]
+    fn flags_env_and_file_stack_in_order() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "listen = \"127.0.0.1:1\"\ndev = true\n[sweeper]\nbatch = 3").unwrap();
+        let args = ServeArgs {
+            config: Some(file.path().to_owned()),
+            listen: Some("127.0.0.1:3".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let vars = [
+            ("CONTINUUM_LISTEN".to_owned(), "127.0.0.1:2".to_owned()),
+            ("CONTINUUM_SWEEPER_BATCH".to_owned(), "4".to_owned()),
+        ];
+        let settings = settings(&args, vars).unwrap();
+        assert_eq!(settings.listen.port(), 3);
+        assert_eq!(settings.server.sweep_batch, 4);
+        assert!(settings.server.dev);
+    }
+
+    #[test]
+    fn an_unknown_file_key_is_an_error_naming_it() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[sessions]\nidle_secs = 5").unwrap();
+        let args = ServeArgs { config: Some(file.path().to_owned()), ..ServeArgs::default() };
+        let error = anyhow::Error::from(settings(&args, []).unwrap_err());
+        assert!(format!("{error:#}").contains("unknown field `idle_secs`"), "{error:#}");
+    }
+}
