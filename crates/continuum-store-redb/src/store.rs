@@ -151,7 +151,11 @@ impl SessionStore for RedbStore {
         self.inner.writer.write(WriteOp::Purge { now, limit }).await
     }
 
-    async fn len(&self) -> Result<u64, StoreError> {
+    async fn count(&self) -> Result<u64, StoreError> {
         Ok(self.inner.mirror.len() as u64)
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        RedbStore::close(self).await
     }
 }

@@ -28,7 +28,7 @@ async fn concurrent_inserts_share_commits() {
     assert_eq!(commits.iter().map(|c| c.ops).sum::<usize>(), 200, "every insert was in a commit");
     assert!(commits.len() < 200, "200 inserts took {} commits: no batching", commits.len());
     assert!(commits.iter().any(|c| c.ops > 1), "no commit held more than one write");
-    assert_eq!(store.len().await.expect("len"), 200);
+    assert_eq!(store.count().await.expect("len"), 200);
     for r in &records {
         assert_eq!(store.get(&r.sid).await.expect("get").as_deref(), Some(r));
     }
@@ -98,7 +98,7 @@ async fn a_refused_request_fails_alone_inside_its_batch() {
             assert_eq!(store.get(&a2.sid).await.expect("get").as_deref(), Some(&a2));
             assert_eq!(store.get(&b.sid).await.expect("get").as_deref(), Some(&b));
             assert_eq!(store.get(&c.sid).await.expect("get").as_deref(), Some(&c));
-            assert_eq!(store.len().await.expect("len"), 3);
+            assert_eq!(store.count().await.expect("len"), 3);
         }
     };
     check(store.clone()).await;
@@ -129,10 +129,10 @@ async fn close_racing_writes_keeps_every_acknowledged_write_and_applies_no_refus
     }
     assert!(matches!(store.insert(record("late")).await, Err(StoreError::Closed)));
     store.close().await.expect("closing twice is harmless");
-    assert_eq!(store.len().await.expect("reads still answer"), acknowledged.len() as u64);
+    assert_eq!(store.count().await.expect("reads still answer"), acknowledged.len() as u64);
 
     let store = reopen(&path).await;
-    assert_eq!(store.len().await.expect("len"), acknowledged.len() as u64);
+    assert_eq!(store.count().await.expect("len"), acknowledged.len() as u64);
     for sid in &acknowledged {
         assert!(store.get(sid).await.expect("get").is_some(), "acknowledged {sid} was lost");
     }
@@ -183,7 +183,7 @@ async fn close_finishes_the_writes_queued_before_it_and_refuses_later_ones() {
     assert!(matches!(store.insert(record("late")).await, Err(StoreError::Closed)));
 
     let store = reopen(&path).await;
-    assert_eq!(store.len().await.expect("len"), 4);
+    assert_eq!(store.count().await.expect("len"), 4);
     for r in before.iter().chain([&first]) {
         assert_eq!(store.get(&r.sid).await.expect("get").as_deref(), Some(r));
     }

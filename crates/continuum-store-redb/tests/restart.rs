@@ -64,7 +64,7 @@ async fn sessions_versions_and_indexes_survive_a_restart() {
         let after = sessions.get(sid).await.expect("still there after the restart");
         assert_eq!(*after, **expected, "session {sid} changed across the restart");
     }
-    assert_eq!(store.len().await.expect("len"), 4);
+    assert_eq!(store.count().await.expect("len"), 4);
     assert_eq!(sessions.get(&revoked.sid).await.expect("tombstone").status, Status::Revoked);
     sessions.validate(&patched_token).await.expect("patched session validates");
     sessions.validate(&rotated_token).await.expect("rotated secret validates");
@@ -91,7 +91,7 @@ async fn sessions_versions_and_indexes_survive_a_restart() {
     drop((sessions, store));
 
     let store = reopen(&path).await;
-    assert_eq!(store.len().await.expect("len"), 0, "purges are durable too");
+    assert_eq!(store.count().await.expect("len"), 0, "purges are durable too");
     assert!(store.list_by_principal(&alice).await.expect("raw list").is_empty());
     let token = Token::generate();
     assert!(store.get(&token.sid).await.expect("get").is_none());

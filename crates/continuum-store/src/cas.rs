@@ -25,6 +25,9 @@ pub fn check_replace(
     if next.sid != current.sid {
         return Err(StoreError::InvalidWrite("a replace cannot change the session id"));
     }
+    if next.principal != current.principal {
+        return Err(StoreError::InvalidWrite("a replace cannot change the principal"));
+    }
     if next.version <= expected_version {
         return Err(StoreError::InvalidWrite("a replace must increase the version"));
     }

@@ -79,7 +79,7 @@ impl SessionStore for MemoryStore {
         })
     }
 
-    async fn len(&self) -> Result<u64, StoreError> {
+    async fn count(&self) -> Result<u64, StoreError> {
         Ok(self.table.len() as u64)
     }
 }

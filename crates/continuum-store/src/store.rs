@@ -68,5 +68,11 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError>;
 
     /// How many sessions the store holds, tombstones included.
-    async fn len(&self) -> Result<u64, StoreError>;
+    async fn count(&self) -> Result<u64, StoreError>;
+
+    /// Finishes the writes already accepted, makes them durable and stops taking new ones.
+    /// Later writes fail with [`StoreError::Closed`]. Stores without background work do nothing.
+    async fn close(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

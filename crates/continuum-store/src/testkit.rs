@@ -52,6 +52,8 @@ where
     check!(concurrent_if_match_counter_counts_every_success);
     check!(principal_index);
     check!(purge_respects_its_limit);
+    check!(purge_follows_a_touched_deadline);
+    check!(replace_cannot_move_a_session_to_another_principal);
 }
 
 fn secs(s: u64) -> Duration {
@@ -94,7 +96,7 @@ async fn create_validate_get(sessions: &Sessions, _: &ManualClock) {
     assert_eq!(stored.attributes.get("theme"), Some(&json!("dark")));
     assert_eq!(stored.device.label.as_deref(), Some("laptop"));
     assert!(stored.secret_digest.ct_eq(&token.secret.digest()));
-    assert_eq!(sessions.store().len().await.expect("len"), 1);
+    assert_eq!(sessions.store().count().await.expect("len"), 1);
 }
 
 async fn unknown_and_wrong_secrets_are_rejected(sessions: &Sessions, _: &ManualClock) {
@@ -331,6 +333,31 @@ async fn purge_respects_its_limit(sessions: &Sessions, clock: &ManualClock) {
     assert_eq!(sessions.purge_expired(3).await.expect("purge"), 3);
     assert_eq!(sessions.purge_expired(100).await.expect("purge"), 2);
     assert_eq!(sessions.purge_expired(100).await.expect("purge"), 0);
-    assert_eq!(sessions.store().len().await.expect("len"), 1);
+    assert_eq!(sessions.store().count().await.expect("len"), 1);
     sessions.validate(&keeper).await.expect("the live session survives purges");
+}
+
+async fn purge_follows_a_touched_deadline(sessions: &Sessions, clock: &ManualClock) {
+    let (_, token) = create(sessions, "dave", 100, 3600).await;
+    clock.advance(secs(90));
+    sessions.validate(&token).await.expect("validates and persists the touch");
+    clock.advance(secs(20));
+    assert_eq!(sessions.purge_expired(100).await.expect("purge"), 0, "the touch moved the deadline to 190 s");
+    sessions.validate(&token).await.expect("still live at 110 s, which moves the deadline to 210 s");
+    clock.advance(secs(99));
+    assert_eq!(sessions.purge_expired(100).await.expect("purge"), 0, "not purged before 210 s");
+    clock.advance(secs(1));
+    assert_eq!(sessions.purge_expired(100).await.expect("purge"), 1, "purged once the moved deadline passed");
+}
+
+async fn replace_cannot_move_a_session_to_another_principal(sessions: &Sessions, _: &ManualClock) {
+    let (created, _) = create(sessions, "erin", 600, 3600).await;
+    let moved = SessionRecord {
+        principal: Principal::parse("mallory").expect("principal"),
+        version: 2,
+        ..(*created).clone()
+    };
+    assert!(matches!(sessions.store().replace(1, moved).await, Err(StoreError::InvalidWrite(_))));
+    let mallory = Principal::parse("mallory").expect("principal");
+    assert!(sessions.store().list_by_principal(&mallory).await.expect("list").is_empty());
 }

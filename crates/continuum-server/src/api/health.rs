@@ -1,0 +1,42 @@
+//! Operations endpoints: liveness, readiness, metrics, the OpenAPI document and the bench floor.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200)))]
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Readiness: the store answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200), (status = 503)))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.sessions().store().count().await {
+        Ok(_) => Json(json!({"status": "ready"})).into_response(),
+        Err(error) => {
+            tracing::warn!(error = %error, "store not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "store unavailable"}))).into_response()
+        }
+    }
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let sessions = state.sessions().store().count().await.unwrap_or(0);
+    let text = state.metrics().render(sessions);
+    let content_type = HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
+    ([(header::CONTENT_TYPE, content_type)], text).into_response()
+}
+
+/// The smallest possible answer: the floor `continuum bench` measures the other scenarios against.
+#[utoipa::path(get, path = "/hello", tag = "operations", responses((status = 200, content_type = "text/plain")))]
+pub async fn hello() -> &'static str {
+    "hello"
+}

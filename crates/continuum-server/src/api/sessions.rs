@@ -1,0 +1,126 @@
+//! Backend plane, one session by id: create, validate (the hot path), read, patch attributes,
+//! rotate, revoke.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use continuum_core::{Device, NewSession, Principal, Token};
+use continuum_store::SessionError;
+use serde_json::Value;
+
+use super::{etag, session_response};
+use crate::error::{ApiError, Problem};
+use crate::extract::{BackendAuth, IfMatch, JsonBody, SidPath};
+use crate::state::AppState;
+use crate::views::{CreateSession, IssuedSession, SessionEnvelope, SessionView, ValidateRequest};
+
+/// Create a session for a principal (or an anonymous one).
+#[utoipa::path(post, path = "/v1/sessions", tag = "backend", security(("api_key" = [])),
+    request_body = CreateSession,
+    responses((status = 201, body = IssuedSession), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    _: BackendAuth,
+    JsonBody(body): JsonBody<CreateSession>,
+) -> Result<Response, ApiError> {
+    let principal = body
+        .principal
+        .as_deref()
+        .map(Principal::parse)
+        .transpose()
+        .map_err(|error| ApiError::unprocessable("invalid-principal", error.to_string()))?;
+    let device = body.device.unwrap_or_default();
+    let ask = NewSession {
+        principal,
+        device: Device { label: device.label, user_agent: device.user_agent },
+        attributes: body.attributes.unwrap_or_default(),
+        idle_timeout_secs: body.idle_timeout_secs,
+        absolute_timeout_secs: body.absolute_timeout_secs,
+    };
+    let (record, token) = state.sessions().create(ask).await?;
+    let view = SessionView::new(&record, state.sessions().now());
+    let mut response = (StatusCode::CREATED, Json(IssuedSession { token: token.to_string(), session: view }))
+        .into_response();
+    response.headers_mut().insert(header::ETAG, etag(record.version));
+    Ok(response)
+}
+
+/// Validate a token: the session it opens, touched; 401 if it opens none.
+#[utoipa::path(post, path = "/v1/sessions/validate", tag = "backend", security(("api_key" = [])),
+    request_body = ValidateRequest,
+    responses((status = 200, body = SessionEnvelope), (status = 401, body = Problem)))]
+pub async fn validate(
+    State(state): State<AppState>,
+    _: BackendAuth,
+    JsonBody(body): JsonBody<ValidateRequest>,
+) -> Result<Response, ApiError> {
+    let token = Token::parse(&body.token)
+        .map_err(|error| ApiError::invalid_token(format!("malformed session token: {error}")))?;
+    match state.sessions().validate(&token).await {
+        Ok(record) => Ok(session_response(&state, StatusCode::OK, &record)),
+        Err(SessionError::Rejected(rejection)) => Err(ApiError::rejected(rejection)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Read a session by id, whatever its state.
+#[utoipa::path(get, path = "/v1/sessions/{sid}", tag = "backend", security(("api_key" = [])),
+    params(("sid" = String, Path, description = "session id")),
+    responses((status = 200, body = SessionEnvelope), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    _: BackendAuth,
+    SidPath(sid): SidPath,
+) -> Result<Response, ApiError> {
+    let record = state.sessions().get(&sid).await?;
+    Ok(session_response(&state, StatusCode::OK, &record))
+}
+
+/// Apply a JSON merge patch (RFC 7396) to the attributes, atomically; `If-Match: "<version>"`
+/// makes it conditional.
+#[utoipa::path(patch, path = "/v1/sessions/{sid}/attributes", tag = "backend", security(("api_key" = [])),
+    params(("sid" = String, Path, description = "session id"),
+           ("If-Match" = Option<String>, Header, description = "the expected version, quoted")),
+    request_body(content = Object, content_type = "application/merge-patch+json"),
+    responses((status = 200, body = SessionEnvelope), (status = 404, body = Problem),
+              (status = 410, body = Problem), (status = 412, body = Problem)))]
+pub async fn patch_attributes(
+    State(state): State<AppState>,
+    _: BackendAuth,
+    SidPath(sid): SidPath,
+    IfMatch(if_match): IfMatch,
+    JsonBody(patch): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let record = state.sessions().patch_attributes(&sid, &patch, if_match).await?;
+    Ok(session_response(&state, StatusCode::OK, &record))
+}
+
+/// Issue a new secret for the session; the old one works for a short grace window.
+#[utoipa::path(post, path = "/v1/sessions/{sid}/rotate", tag = "backend", security(("api_key" = [])),
+    params(("sid" = String, Path, description = "session id")),
+    responses((status = 200, body = IssuedSession), (status = 404, body = Problem), (status = 410, body = Problem)))]
+pub async fn rotate(
+    State(state): State<AppState>,
+    _: BackendAuth,
+    SidPath(sid): SidPath,
+) -> Result<Response, ApiError> {
+    let (record, token) = state.sessions().rotate(&sid).await?;
+    let view = SessionView::new(&record, state.sessions().now());
+    let mut response = Json(IssuedSession { token: token.to_string(), session: view }).into_response();
+    response.headers_mut().insert(header::ETAG, etag(record.version));
+    Ok(response)
+}
+
+/// Revoke a session. Revoking a revoked session is a no-op.
+#[utoipa::path(delete, path = "/v1/sessions/{sid}", tag = "backend", security(("api_key" = [])),
+    params(("sid" = String, Path, description = "session id")),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    _: BackendAuth,
+    SidPath(sid): SidPath,
+) -> Result<StatusCode, ApiError> {
+    state.sessions().revoke(&sid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

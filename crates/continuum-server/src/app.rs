@@ -1,0 +1,42 @@
+//! [`app`]: the router of every endpoint over an [`AppState`].
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::api::{guest, health, me, principals, sessions};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The HTTP app. Serve it with `into_make_service_with_connect_info::<SocketAddr>()` (guest
+/// rate limiting needs the peer address).
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.sessions().limits().max_body_bytes;
+    Router::new()
+        .route("/v1/sessions", post(sessions::create))
+        .route("/v1/sessions/validate", post(sessions::validate))
+        .route("/v1/sessions/{sid}", get(sessions::get).delete(sessions::revoke))
+        .route("/v1/sessions/{sid}/attributes", axum::routing::patch(sessions::patch_attributes))
+        .route("/v1/sessions/{sid}/rotate", post(sessions::rotate))
+        .route("/v1/principals/{principal}/sessions", get(principals::list).delete(principals::revoke_all))
+        .route("/v1/me", get(me::me).delete(me::logout))
+        .route("/v1/me/devices", get(me::devices))
+        .route("/v1/me/devices/{sid}", axum::routing::delete(me::revoke_device))
+        .route("/v1/guest", post(guest::create))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/hello", get(health::hello))
+        .route("/openapi.json", get(|| async { axum::Json(crate::openapi::document()) }))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "this endpoint does not take this method",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}

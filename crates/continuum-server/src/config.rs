@@ -1,0 +1,74 @@
+//! [`ServerConfig`]: everything `run` needs, already parsed and validated by the caller.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use continuum_core::{Limits, SessionPolicy};
+
+/// Where sessions are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// The embedded default: a redb file in the data directory (`sessions.redb`).
+    Redb,
+    /// In process memory; nothing survives a restart. For tests and demos.
+    Memory,
+}
+
+/// Anonymous guest sessions from `POST /v1/guest`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestConfig {
+    /// Whether the endpoint answers at all (off by default).
+    pub enabled: bool,
+    /// Guest sessions one client address may create per minute.
+    pub per_minute: u32,
+    /// How many of them it may create at once before the rate applies.
+    pub burst: u32,
+}
+
+impl Default for GuestConfig {
+    fn default() -> Self {
+        Self { enabled: false, per_minute: 10, burst: 5 }
+    }
+}
+
+/// The configuration of one server.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Directory for the store file and the generated API key file.
+    pub data_dir: PathBuf,
+    /// Which store keeps sessions.
+    pub store: StoreConfig,
+    /// Plain-HTTP development mode: the cookie is `continuum` without `Secure` instead of
+    /// `__Host-continuum`.
+    pub dev: bool,
+    /// API keys for the backend plane. When empty, keys are read from (or first created in)
+    /// `<data_dir>/api-keys`.
+    pub api_keys: Vec<String>,
+    /// Guest sessions.
+    pub guest: GuestConfig,
+    /// Session timeouts and windows.
+    pub policy: SessionPolicy,
+    /// Input limits.
+    pub limits: Limits,
+    /// How often the expiry sweeper runs.
+    pub sweep_interval: Duration,
+    /// How many expired sessions one sweep deletes per store call.
+    pub sweep_batch: usize,
+}
+
+impl ServerConfig {
+    /// Defaults for a server keeping its data in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            store: StoreConfig::Redb,
+            dev: false,
+            api_keys: Vec::new(),
+            guest: GuestConfig::default(),
+            policy: SessionPolicy::default(),
+            limits: Limits::default(),
+            sweep_interval: Duration::from_secs(30),
+            sweep_batch: 1000,
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The session cookie: its name, the `Set-Cookie` values that set and clear it, and reading it.
+//!
+//! Reading a `Cookie` header is a split on `;` and `=`; a crate would add a dependency for ten
+//! lines, so it is written here.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+/// The cookie's name in production: the `__Host-` prefix makes browsers insist on `Secure`,
+/// `Path=/` and no `Domain`.
+pub const SECURE_NAME: &str = "__Host-continuum";
+/// The cookie's name in plain-HTTP development mode.
+pub const DEV_NAME: &str = "continuum";
+
+/// How the server writes its cookie.
+#[derive(Clone, Copy, Debug)]
+pub struct CookieConfig {
+    /// Plain-HTTP development mode: no `Secure`, no `__Host-` prefix.
+    pub dev: bool,
+}
+
+impl CookieConfig {
+    /// The cookie's name.
+    pub fn name(&self) -> &'static str {
+        if self.dev { DEV_NAME } else { SECURE_NAME }
+    }
+
+    fn attributes(&self) -> &'static str {
+        if self.dev { "Path=/; HttpOnly; SameSite=Lax" } else { "Path=/; Secure; HttpOnly; SameSite=Lax" }
+    }
+
+    /// `Set-Cookie` for a token that lives `max_age_secs` more seconds.
+    pub fn set(&self, token: &str, max_age_secs: u64) -> HeaderValue {
+        let value = format!("{}={token}; {}; Max-Age={max_age_secs}", self.name(), self.attributes());
+        HeaderValue::from_str(&value).expect("a token is base64url and a dot")
+    }
+
+    /// `Set-Cookie` that removes the cookie.
+    pub fn clear(&self) -> HeaderValue {
+        let value = format!("{}=; {}; Max-Age=0", self.name(), self.attributes());
+        HeaderValue::from_str(&value).expect("static text")
+    }
+
+    /// The cookie's value in the request, if any.
+    pub fn read<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == self.name())
+            .map(|(_, value)| value.trim())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_cookie_has_the_host_prefix_attributes() {
+        let config = CookieConfig { dev: false };
+        let set = config.set("abc.def", 60);
+        assert_eq!(set, "__Host-continuum=abc.def; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=60");
+        assert!(
+            CookieConfig { dev: true }
+                .set("t", 1)
+                .to_str()
+                .unwrap()
+                .starts_with("continuum=t; Path=/; HttpOnly")
+        );
+        assert!(!CookieConfig { dev: true }.clear().to_str().unwrap().contains("Secure"));
+    }
+
+    #[test]
+    fn reads_its_own_cookie_among_others() {
+        let config = CookieConfig { dev: false };
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, HeaderValue::from_static("a=1; continuum=dev"));
+        headers.append(header::COOKIE, HeaderValue::from_static("__Host-continuum=tok.en ; b=2"));
+        assert_eq!(config.read(&headers), Some("tok.en"));
+        assert_eq!(CookieConfig { dev: true }.read(&headers), Some("dev"));
+        assert_eq!(config.read(&HeaderMap::new()), None);
+    }
+}

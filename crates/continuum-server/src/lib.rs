@@ -1,0 +1,48 @@
+//! Continuum's HTTP server: login sessions as a service over axum.
+//!
+//! Two planes share one router. The backend plane (`Authorization: Bearer <api key>`) is for
+//! trusted application servers: create, validate, read, patch, rotate and revoke sessions, and
+//! list or revoke a principal's sessions. The client plane (the session cookie or
+//! `Authorization: Session <token>`) is for browsers and devices: who am I, log out, my devices,
+//! guest sessions. Every error is RFC 9457 problem+json.
+//!
+//! # Layout
+//! - [`config`]: [`ServerConfig`], what [`run`] needs.
+//! - [`app`](mod@app): [`app()`], the router over an [`AppState`].
+//! - [`api`]: the handlers, one file per route group.
+//! - [`extract`]: extractors that refuse bad input (body, path, `If-Match`, credentials).
+//! - [`views`]: the JSON shapes of requests and answers.
+//! - [`error`]: [`ApiError`] and its problem+json rendering.
+//! - [`state`]: [`AppState`], shared by every handler.
+//! - [`api_keys`]: backend API keys and the key file.
+//! - [`cookie`]: the session cookie.
+//! - [`metrics`]: Prometheus metrics and the request middleware.
+//! - [`openapi`]: the OpenAPI document generated from the handlers.
+//! - [`sweeper`]: [`ExpirySweeper`], the task purging expired sessions.
+//! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.
+//!
+//! # Main flow
+//! `main` parses the configuration and binds a listener, then calls [`run()`], which opens the
+//! store, wraps it in a [`continuum_store::Sessions`] service, starts the [`ExpirySweeper`], and
+//! serves [`app()`] until the shutdown future completes.
+
+pub mod api;
+pub mod api_keys;
+pub mod app;
+pub mod config;
+pub mod cookie;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod run;
+pub mod state;
+pub mod sweeper;
+pub mod views;
+
+pub use app::app;
+pub use config::{GuestConfig, ServerConfig, StoreConfig};
+pub use error::ApiError;
+pub use run::{ServerError, run};
+pub use state::AppState;
+pub use sweeper::ExpirySweeper;

@@ -1,0 +1,130 @@
+//! [`Metrics`]: Prometheus counters and histograms, the request middleware that feeds them, and
+//! the text exposition at `/metrics`.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::state::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs to about 1.6 s.
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
+}
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    sessions: Gauge,
+    resident_bytes: Gauge,
+    commit_batch: Histogram,
+    commit_seconds: Histogram,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("continuum");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        let latency =
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register("http_request_duration_seconds", "Time to answer a request", latency.clone());
+        let sessions = Gauge::default();
+        registry.register("sessions", "Sessions held by the store, tombstones included", sessions.clone());
+        let resident_bytes = Gauge::default();
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of the server",
+            resident_bytes.clone(),
+        );
+        let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 12));
+        registry.register(
+            "store_commit_batch_size",
+            "Writes made durable by one store commit",
+            commit_batch.clone(),
+        );
+        let commit_seconds = Histogram::new(exponential_buckets(0.000_1, 2.0, 14));
+        registry.register(
+            "store_commit_duration_seconds",
+            "Time of one store commit",
+            commit_seconds.clone(),
+        );
+        Self { registry, requests, latency, sessions, resident_bytes, commit_batch, commit_seconds }
+    }
+
+    /// Records one store commit of `ops` writes taking `seconds`.
+    pub fn observe_commit(&self, ops: usize, seconds: f64) {
+        self.commit_batch.observe(ops as f64);
+        self.commit_seconds.observe(seconds);
+    }
+
+    /// The exposition text, after refreshing the gauges read at scrape time.
+    pub fn render(&self, sessions: u64) -> String {
+        self.sessions.set(i64::try_from(sessions).unwrap_or(i64::MAX));
+        if let Some(bytes) = resident_memory_bytes() {
+            self.resident_bytes.set(bytes);
+        }
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// Resident set size from `/proc/self/statm` (Linux); `None` elsewhere.
+fn resident_memory_bytes() -> Option<i64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: i64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Middleware counting every request by route and status and timing it.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    let metrics = state.metrics();
+    let status = response.status().as_u16();
+    metrics.requests.get_or_create(&RequestLabels { method, route: route.clone(), status }).inc();
+    metrics.latency.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,57 @@
+//! The OpenAPI document, generated from the handlers' annotations and served at `/openapi.json`.
+
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::api::{guest, health, me, principals, sessions};
+use crate::error::Problem;
+use crate::views;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::cookie::SECURE_NAME))),
+        );
+        components.add_security_scheme(
+            "session_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Session <token>`",
+            ))),
+        );
+    }
+}
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Continuum", description = "Login sessions as a service."),
+    modifiers(&Security),
+    paths(
+        sessions::create, sessions::validate, sessions::get, sessions::patch_attributes,
+        sessions::rotate, sessions::revoke,
+        principals::list, principals::revoke_all,
+        me::me, me::logout, me::devices, me::revoke_device,
+        guest::create,
+        health::healthz, health::readyz, health::metrics, health::hello,
+    ),
+    components(schemas(
+        Problem, views::SessionView, views::SessionEnvelope, views::IssuedSession, views::SessionList,
+        views::DeviceList, views::RevokedCount, views::CreateSession, views::ValidateRequest, views::DeviceView,
+    ))
+)]
+pub struct ApiDoc;
+
+/// The document as JSON text.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,124 @@
+//! [`run`]: open the store, start the sweeper, serve until shutdown, then drain.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use continuum_core::SystemClock;
+use continuum_store::{MemoryStore, SessionStore, Sessions, StoreError};
+use continuum_store_redb::{RedbConfig, RedbStore};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::api_keys::{self, ApiKeys, KeyFileError};
+use crate::app::app;
+use crate::config::{ServerConfig, StoreConfig};
+use crate::cookie::CookieConfig;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::sweeper::ExpirySweeper;
+
+/// The file of the embedded store inside the data directory.
+pub const STORE_FILE: &str = "sessions.redb";
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The data directory cannot be created.
+    #[error("cannot create the data directory {path}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The API key file cannot be read or created.
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    /// The store cannot be opened.
+    #[error("cannot open the session store")]
+    Store(#[source] StoreError),
+    /// Serving failed.
+    #[error("the HTTP server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+fn api_keys(config: &ServerConfig) -> Result<ApiKeys, ServerError> {
+    if !config.api_keys.is_empty() {
+        return Ok(ApiKeys::new(&config.api_keys));
+    }
+    let file = api_keys::load_or_create(&config.data_dir)?;
+    if file.created {
+        tracing::info!(path = %file.path.display(), "created an API key for the backend plane; read it from this file");
+    } else {
+        tracing::info!(path = %file.path.display(), keys = file.keys.len(), "backend API keys loaded from this file");
+    }
+    Ok(ApiKeys::new(&file.keys))
+}
+
+fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Arc<dyn SessionStore>, ServerError> {
+    Ok(match config.store {
+        StoreConfig::Memory => Arc::new(MemoryStore::new()),
+        StoreConfig::Redb => {
+            let observer = Arc::clone(metrics);
+            let redb = RedbConfig {
+                on_commit: Some(Arc::new(move |stats: continuum_store_redb::CommitStats| {
+                    observer.observe_commit(stats.ops, stats.duration.as_secs_f64());
+                })),
+                ..RedbConfig::default()
+            };
+            let path = config.data_dir.join(STORE_FILE);
+            tracing::info!(path = %path.display(), "opening the embedded session store");
+            Arc::new(RedbStore::open(&path, redb).map_err(ServerError::Store)?)
+        }
+    })
+}
+
+/// Serves Continuum on `listener` until `shutdown` completes, then finishes requests in flight,
+/// stops the sweeper and closes the store (which commits everything it acknowledged).
+pub async fn run(
+    config: ServerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
+    let keys = api_keys(&config)?;
+    let metrics = Arc::new(Metrics::new());
+    let store = open_store(&config, &metrics)?;
+    let sessions = Sessions::with_config(
+        Arc::clone(&store),
+        Arc::new(SystemClock),
+        config.policy.clone(),
+        config.limits.clone(),
+    );
+    let state = AppState::new(
+        sessions.clone(),
+        keys,
+        CookieConfig { dev: config.dev },
+        &config.guest,
+        Arc::clone(&metrics),
+    );
+
+    let cancel = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    tasks.spawn(ExpirySweeper::new(sessions, config.sweep_interval, config.sweep_batch).run(cancel.clone()));
+
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, dev = config.dev, "continuum is listening");
+    }
+    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServerError::Serve);
+    cancel.cancel();
+    tasks.close();
+    tasks.wait().await;
+    let closed = store.close().await;
+    tracing::info!("continuum stopped");
+    served?;
+    closed.map_err(ServerError::Store)
+}
