@@ -9,7 +9,7 @@ use crate::sessions::SessionsArgs;
 
 /// Continuum: login sessions and continuity as a service.
 #[derive(Debug, Parser)]
-#[command(name = "continuum", version, about, long_about = None, propagate_version = true)]
+#[command(name = "continuum", version, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -44,12 +44,20 @@ pub enum CredentialsError {
 /// The arguments that say where the API key comes from, shared by `sessions` and `bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KeyArgs {
-    /// API key for the backend plane; the first of a comma-separated list is used [default: the
-    /// first key in <DATA>/api-keys]
-    #[arg(long, env = "CONTINUUM_API_KEY", hide_env_values = true, value_name = "KEY", global = true)]
+    /// API key for the backend plane (prefer the variable: arguments are visible to other local
+    /// users); the first of a comma-separated list is used [default: the first key in
+    /// <DATA>/api-keys]
+    #[arg(
+        long,
+        env = "CONTINUUM_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY",
+        global = true,
+        display_order = 101
+    )]
     pub api_key: Option<String>,
     /// The server's data directory, to read the API key file from
-    #[arg(long, env = "CONTINUUM_DATA", value_name = "DIR", default_value = DEFAULT_DATA, global = true)]
+    #[arg(long, env = "CONTINUUM_DATA", value_name = "DIR", default_value = DEFAULT_DATA, global = true, display_order = 102)]
     pub data: PathBuf,
 }
 

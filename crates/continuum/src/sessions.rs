@@ -18,7 +18,14 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7878";
 #[derive(Debug, Args)]
 pub struct SessionsArgs {
     /// The server's base URL
-    #[arg(long, env = "CONTINUUM_SERVER", value_name = "URL", default_value = DEFAULT_SERVER, global = true)]
+    #[arg(
+        long,
+        env = "CONTINUUM_SERVER",
+        value_name = "URL",
+        default_value = DEFAULT_SERVER,
+        global = true,
+        display_order = 100
+    )]
     pub server: String,
     /// Where the API key comes from.
     #[command(flatten)]

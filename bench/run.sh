@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Measures a release build of `continuum serve` on the embedded redb store, on this machine.
+#
+# Builds --release, starts the server on a fresh temporary data directory and a free loopback
+# port with a known API key, waits for /readyz, runs hello,validate,create,patch, then measures
+# idle memory per session on a second fresh server (so the earlier load does not blur the RSS
+# baseline), prints the results and stops the servers.
+#
+# Environment (all optional):
+#   DURATION=10s        measurement window of each timed scenario
+#   WARMUP=1s           warm-up before each window
+#   CONNECTIONS=64      concurrent keep-alive connections
+#   POOL=1000           sessions validate and patch spread over
+#   IDLE_SESSIONS=100000  sessions idle-memory creates
+#   BENCH_JSON=1        print one JSON object per scenario instead of the table
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-1s}
+CONNECTIONS=${CONNECTIONS:-64}
+POOL=${POOL:-1000}
+IDLE_SESSIONS=${IDLE_SESSIONS:-100000}
+JSON_FLAG=()
+if [ -n "${BENCH_JSON:-}" ]; then JSON_FLAG=(--json); fi
+
+log() { printf '== %s\n' "$*" >&2; }
+
+log "building continuum (release)"
+cargo build --release --locked -p continuum >&2
+BIN="${CARGO_TARGET_DIR:-target}/release/continuum"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/continuum-bench.XXXXXX")
+SERVER_PID=""
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID"
+    wait "$SERVER_PID" || true
+  fi
+  SERVER_PID=""
+}
+cleanup() { stop_server; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# A key the server accepts and the bench presents; both read CONTINUUM_API_KEY.
+CONTINUUM_API_KEY="ck_bench_$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+export CONTINUUM_API_KEY
+unset CONTINUUM_CONFIG CONTINUUM_DATA CONTINUUM_LISTEN CONTINUUM_STORE CONTINUUM_SERVER
+
+# Starts a server on a fresh data directory named $1 and sets SERVER_PID and ADDR.
+start_server() {
+  local name=$1 log_file="$WORK/$1.log"
+  CONTINUUM_LOG=info "$BIN" serve --listen 127.0.0.1:0 --data "$WORK/$name" 2>"$log_file" &
+  SERVER_PID=$!
+  ADDR=""
+  for _ in $(seq 100); do
+    ADDR=$(grep -o 'addr=127\.0\.0\.1:[0-9]*' "$log_file" | head -n1 | cut -d= -f2 || true)
+    [ -n "$ADDR" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log_file" >&2; log "the server exited"; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$ADDR" ] || { cat "$log_file" >&2; log "the server did not report its address"; exit 1; }
+  for _ in $(seq 100); do
+    if curl -fsS "http://$ADDR/readyz" >/dev/null 2>&1; then
+      log "server ready on $ADDR (data $WORK/$name, log $log_file)"
+      return
+    fi
+    sleep 0.1
+  done
+  cat "$log_file" >&2
+  log "the server did not become ready"
+  exit 1
+}
+
+log "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), $(rustc --version)"
+
+start_server load
+"$BIN" bench --url "http://$ADDR" --scenario hello,validate,create,patch \
+  --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --sessions "$POOL" \
+  "${JSON_FLAG[@]}"
+stop_server
+
+start_server idle
+"$BIN" bench --url "http://$ADDR" --scenario idle-memory \
+  --connections "$CONNECTIONS" --sessions "$IDLE_SESSIONS" "${JSON_FLAG[@]}"
+stop_server
