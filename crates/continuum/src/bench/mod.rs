@@ -98,14 +98,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let connections = usize::from(args.connections);
     let window = load::Window { warmup: args.warmup, duration: args.duration };
     let mut out = std::io::stdout().lock();
-    if !args.json {
-        writeln!(
-            out,
-            "continuum bench: {endpoint}, {connections} connections, {} per scenario after {} warm-up",
-            duration::format_duration(args.duration),
-            duration::format_duration(args.warmup),
-        )?;
-    }
     let mut pool: Option<Arc<SessionPool>> = None;
     let mut hello_rps: Option<f64> = None;
     let mut header_printed = false;
@@ -149,6 +141,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             writeln!(out, "{}", serde_json::to_string(&report)?)?;
         } else {
             if !header_printed {
+                writeln!(
+                    out,
+                    "continuum bench: {endpoint}, {connections} connections, {} per scenario after {} warm-up",
+                    duration::format_duration(args.duration),
+                    duration::format_duration(args.warmup),
+                )?;
                 writeln!(out, "{}", report::table_header())?;
                 header_printed = true;
             }

@@ -68,7 +68,7 @@ pub enum ClientError {
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// The server refused the request.
-    #[error("the server answered {status}{}", problem.as_ref().map(|p| format!(": {p}")).unwrap_or_default())]
+    #[error("the server answered {status}{}", explain(*status, problem.as_ref()))]
     Status {
         /// The status code.
         status: StatusCode,
@@ -78,6 +78,19 @@ pub enum ClientError {
     /// A successful answer's body is not the JSON expected.
     #[error("the server's answer is not the JSON expected")]
     Decode(#[source] serde_json::Error),
+}
+
+/// `: <title>: <detail>` for a refusal, leaving out a title that only repeats the status's reason.
+fn explain(status: StatusCode, problem: Option<&Problem>) -> String {
+    let Some(problem) = problem else { return String::new() };
+    if problem.title.is_some() && problem.title.as_deref() == status.canonical_reason() {
+        let detail = Problem { title: None, ..problem.clone() };
+        if detail.detail.is_some() {
+            return format!(": {detail}");
+        }
+        return String::new();
+    }
+    format!(": {problem}")
 }
 
 impl ClientError {
@@ -97,11 +110,24 @@ mod tests {
     #[test]
     fn refusals_show_status_title_and_detail() {
         let problem: Problem = serde_json::from_str(
-            r#"{"type":"about:blank","title":"Not Found","status":404,"detail":"no session abc"}"#,
+            r#"{"type":"about:blank","title":"Session expired","status":401,"detail":"expired at noon"}"#,
         )
         .unwrap();
-        let error = ClientError::Status { status: StatusCode::NOT_FOUND, problem: Some(problem) };
-        assert_eq!(error.to_string(), "the server answered 404 Not Found: Not Found: no session abc");
+        let error = ClientError::Status { status: StatusCode::UNAUTHORIZED, problem: Some(problem) };
+        assert_eq!(
+            error.to_string(),
+            "the server answered 401 Unauthorized: Session expired: expired at noon"
+        );
+        let repeated = Problem {
+            title: Some("Bad Request".into()),
+            detail: Some("bad sid".into()),
+            ..Problem::default()
+        };
+        let error = ClientError::Status { status: StatusCode::BAD_REQUEST, problem: Some(repeated.clone()) };
+        assert_eq!(error.to_string(), "the server answered 400 Bad Request: bad sid");
+        let title_only = Problem { detail: None, ..repeated };
+        let error = ClientError::Status { status: StatusCode::BAD_REQUEST, problem: Some(title_only) };
+        assert_eq!(error.to_string(), "the server answered 400 Bad Request");
         let bare = ClientError::Status { status: StatusCode::BAD_GATEWAY, problem: None };
         assert_eq!(bare.to_string(), "the server answered 502 Bad Gateway");
         assert_eq!(bare.status(), Some(StatusCode::BAD_GATEWAY));
