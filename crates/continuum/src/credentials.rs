@@ -44,11 +44,13 @@ pub enum CredentialsError {
 /// The arguments that say where the API key comes from, shared by `sessions` and `bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KeyArgs {
-    /// API key for the backend plane (prefer the variable: arguments are visible to other local
-    /// users); the first of a comma-separated list is used [default: the first key in
-    /// <DATA>/api-keys]
+    /// The API key for the backend plane; when absent, the first key of the data directory's
+    /// key file.
     #[arg(
         long,
+        help = "API key for the backend plane (prefer the variable: arguments are visible to other \
+                local users); the first of a comma-separated list is used [default: the first key \
+                in <DATA>/api-keys]",
         env = "CONTINUUM_API_KEY",
         hide_env_values = true,
         value_name = "KEY",

@@ -12,7 +12,7 @@
 //! - [`client`]: a small HTTP/1 client for the backend plane, on hyper.
 //! - [`sessions`]: `continuum sessions create | get | list | revoke`.
 //! - [`keys`]: `continuum keys path | new`.
-//! - [`bench`]: `continuum bench`, a closed-loop load generator with latency histograms.
+//! - [`bench`](mod@bench): `continuum bench`, a closed-loop load generator with latency histograms.
 //!
 //! # Main flow
 //! `main` parses [`cli::Cli`], calls [`logging::init`] and runs [`dispatch`] on a tokio runtime;

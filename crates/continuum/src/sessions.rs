@@ -60,8 +60,8 @@ pub enum SessionsCommand {
 /// Arguments of `continuum sessions create`.
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    /// Owner of the session; anonymous (anon:<random>) when absent
-    #[arg(long)]
+    /// Owner of the session; anonymous (`anon:` and a random suffix) when absent.
+    #[arg(long, help = "Owner of the session; anonymous (anon:<random>) when absent")]
     pub principal: Option<String>,
     /// Device label a person recognises, such as "Firefox on a laptop"
     #[arg(long)]

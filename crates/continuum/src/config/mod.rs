@@ -2,15 +2,15 @@
 //!
 //! Precedence, highest first: command-line flags, `CONTINUUM_*` environment variables, the TOML
 //! file named by `--config` (or `CONTINUUM_CONFIG`), built-in defaults. Each source becomes a
-//! [`ConfigLayer`] (every field optional); [`ConfigLayer::over`] stacks them and [`resolve`] fills
+//! [`ConfigLayer`] (every field optional); [`ConfigLayer::over`] stacks them and [`resolve()`] fills
 //! the gaps with defaults and checks the result. None of this reads a file or the environment by
 //! itself except [`file::load`], so every rule is unit-tested.
 //!
 //! # Layout
 //! - [`layer`]: [`ConfigLayer`], one source's settings, and how two layers stack.
-//! - [`file`]: the TOML schema ([`FileConfig`]); unknown keys are an error.
-//! - [`env`]: `CONTINUUM_*` variables to a layer.
-//! - [`resolve`]: a layer to [`ServeSettings`], with defaults and validation.
+//! - [`file`](mod@file): the TOML schema ([`FileConfig`]); unknown keys are an error.
+//! - [`env`](mod@env): `CONTINUUM_*` variables to a layer.
+//! - [`resolve`](mod@resolve): a layer to [`ServeSettings`], with defaults and validation.
 
 pub mod env;
 pub mod file;
