@@ -32,14 +32,26 @@ impl Timestamp {
         Duration::from_millis(self.0.saturating_sub(earlier.0).max(0) as u64)
     }
 
-    /// RFC 3339 in UTC, e.g. `2026-11-25T07:54:16.123Z` (fractional seconds only when non-zero).
+    /// RFC 3339 in UTC with milliseconds, e.g. `2026-11-25T07:54:16.123Z`.
     pub fn to_rfc3339(self) -> String {
-        let nanos = i128::from(self.0) * 1_000_000;
-        time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-            .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-            .unwrap_or_else(|| format!("@{}ms", self.0))
+        self.to_string()
     }
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`). Written out because formatting a timestamp is on the
+/// validation hot path and a general date library spends far more on it.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -61,8 +73,19 @@ impl Sub<Duration> for Timestamp {
 }
 
 impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC with milliseconds.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_rfc3339())
+        let days = self.0.div_euclid(86_400_000);
+        let in_day = self.0.rem_euclid(86_400_000);
+        let (year, month, day) = civil_from_days(days);
+        let (seconds, millis) = (in_day / 1000, in_day % 1000);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        )
     }
 }
 
@@ -72,9 +95,16 @@ mod tests {
 
     #[test]
     fn formats_rfc3339_utc_with_millis() {
-        // 2025-11-25 is 20417 days after the epoch (computed independently, with Python's datetime).
-        let t = Timestamp::from_millis(20_417 * 86_400_000 + (7 * 3600 + 54 * 60 + 16) * 1000 + 123);
-        assert_eq!(t.to_rfc3339(), "2025-11-25T07:54:16.123Z");
+        // Expected values computed independently with Python's datetime.
+        for (millis, text) in [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+            (-1, "1969-12-31T23:59:59.999Z"),
+            (1_764_057_256_123, "2025-11-25T07:54:16.123Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+        ] {
+            assert_eq!(Timestamp::from_millis(millis).to_rfc3339(), text);
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The JSON shapes the API sends and receives, with their OpenAPI schemas.
 
-use continuum_core::{SessionRecord, Status, Timestamp};
+use continuum_core::{Device, Principal, SessionId, SessionRecord, Status, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -17,55 +17,70 @@ pub struct DeviceView {
     pub user_agent: Option<String>,
 }
 
+/// A time in an answer: RFC 3339, written straight into the response without an intermediate
+/// string.
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc3339(pub Timestamp);
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
 /// A session as the API shows it. Never holds the secret.
 #[derive(Serialize, ToSchema, Debug)]
-pub struct SessionView {
+pub struct SessionView<'a> {
     /// The public id.
-    pub sid: String,
+    #[schema(value_type = String)]
+    pub sid: SessionId,
     /// Who it belongs to.
-    pub principal: String,
+    #[schema(value_type = String)]
+    pub principal: &'a Principal,
     /// The device.
-    pub device: DeviceView,
+    #[schema(value_type = DeviceView)]
+    pub device: &'a Device,
     /// RFC 3339.
-    pub created_at: String,
+    #[schema(value_type = String)]
+    pub created_at: Rfc3339,
     /// RFC 3339: the last touch that was persisted.
-    pub last_seen_at: String,
+    #[schema(value_type = String)]
+    pub last_seen_at: Rfc3339,
     /// RFC 3339: when the session ends unless used again.
-    pub expires_at: String,
+    #[schema(value_type = String)]
+    pub expires_at: Rfc3339,
     /// The idle timeout.
     pub idle_timeout_secs: u64,
     /// RFC 3339: when the session ends however active.
-    pub absolute_expires_at: String,
+    #[schema(value_type = String)]
+    pub absolute_expires_at: Rfc3339,
     /// Application data.
     #[schema(value_type = Object)]
-    pub attributes: Map<String, Value>,
+    pub attributes: &'a Map<String, Value>,
     /// +1 on every write of the session's content; use it in `If-Match`.
     pub version: u64,
     /// `active`, `expired` (not yet purged) or `revoked`.
     pub status: &'static str,
 }
 
-impl SessionView {
+impl<'a> SessionView<'a> {
     /// The view of `record` at `now`.
-    pub fn new(record: &SessionRecord, now: Timestamp) -> Self {
+    pub fn new(record: &'a SessionRecord, now: Timestamp) -> Self {
         let status = match record.status {
             Status::Revoked => "revoked",
             Status::Active if record.is_expired(now) => "expired",
             Status::Active => "active",
         };
         Self {
-            sid: record.sid.to_string(),
-            principal: record.principal.to_string(),
-            device: DeviceView {
-                label: record.device.label.clone(),
-                user_agent: record.device.user_agent.clone(),
-            },
-            created_at: record.created_at.to_rfc3339(),
-            last_seen_at: record.last_seen_at.to_rfc3339(),
-            expires_at: record.expires_at().to_rfc3339(),
+            sid: record.sid,
+            principal: &record.principal,
+            device: &record.device,
+            created_at: Rfc3339(record.created_at),
+            last_seen_at: Rfc3339(record.last_seen_at),
+            expires_at: Rfc3339(record.expires_at()),
             idle_timeout_secs: record.idle_timeout_secs,
-            absolute_expires_at: record.absolute_expires_at.to_rfc3339(),
-            attributes: record.attributes.clone(),
+            absolute_expires_at: Rfc3339(record.absolute_expires_at),
+            attributes: &record.attributes,
             version: record.version,
             status,
         }
@@ -74,34 +89,35 @@ impl SessionView {
 
 /// `{"session": ...}`.
 #[derive(Serialize, ToSchema, Debug)]
-pub struct SessionEnvelope {
+pub struct SessionEnvelope<'a> {
     /// The session.
-    pub session: SessionView,
+    pub session: SessionView<'a>,
 }
 
 /// `{"token": ..., "session": ...}`: the only answer that ever carries a token.
 #[derive(Serialize, ToSchema, Debug)]
-pub struct IssuedSession {
+pub struct IssuedSession<'a> {
     /// `<sid>.<secret>`; shown once.
     pub token: String,
     /// The session.
-    pub session: SessionView,
+    pub session: SessionView<'a>,
 }
 
 /// `{"sessions": [...]}`.
 #[derive(Serialize, ToSchema, Debug)]
-pub struct SessionList {
+pub struct SessionList<'a> {
     /// The sessions, oldest first.
-    pub sessions: Vec<SessionView>,
+    pub sessions: Vec<SessionView<'a>>,
 }
 
 /// The client's devices: its own session id and every live session of its principal.
 #[derive(Serialize, ToSchema, Debug)]
-pub struct DeviceList {
+pub struct DeviceList<'a> {
     /// The sid of the session asking.
-    pub current: String,
+    #[schema(value_type = String)]
+    pub current: SessionId,
     /// The live sessions of the principal, oldest first.
-    pub sessions: Vec<SessionView>,
+    pub sessions: Vec<SessionView<'a>>,
 }
 
 /// `{"revoked": n}`.

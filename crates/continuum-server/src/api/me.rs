@@ -29,16 +29,11 @@ pub async fn logout(State(state): State<AppState>, session: ClientSession) -> Re
 /// The caller's devices: every live session of its principal.
 #[utoipa::path(get, path = "/v1/me/devices", tag = "client", security(("session_cookie" = []), ("session_token" = [])),
     responses((status = 200, body = DeviceList), (status = 401, body = Problem)))]
-pub async fn devices(
-    State(state): State<AppState>,
-    session: ClientSession,
-) -> Result<Json<DeviceList>, ApiError> {
+pub async fn devices(State(state): State<AppState>, session: ClientSession) -> Result<Response, ApiError> {
     let now = state.sessions().now();
     let sessions = state.sessions().list(&session.record.principal).await?;
-    Ok(Json(DeviceList {
-        current: session.record.sid.to_string(),
-        sessions: sessions.iter().map(|record| SessionView::new(record, now)).collect(),
-    }))
+    let sessions = sessions.iter().map(|record| SessionView::new(record, now)).collect();
+    Ok(Json(DeviceList { current: session.record.sid, sessions }).into_response())
 }
 
 /// Sign out one of the caller's devices. Another principal's session is "not found".

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use continuum_core::SessionId;
 
 use crate::error::{ApiError, Problem};
@@ -17,10 +18,11 @@ pub async fn list(
     State(state): State<AppState>,
     _: BackendAuth,
     PrincipalPath(principal): PrincipalPath,
-) -> Result<Json<SessionList>, ApiError> {
+) -> Result<Response, ApiError> {
     let now = state.sessions().now();
     let sessions = state.sessions().list(&principal).await?;
-    Ok(Json(SessionList { sessions: sessions.iter().map(|record| SessionView::new(record, now)).collect() }))
+    let sessions = sessions.iter().map(|record| SessionView::new(record, now)).collect();
+    Ok(Json(SessionList { sessions }).into_response())
 }
 
 /// Revoke every live session of a principal, except one if asked ("sign out everywhere else").
