@@ -72,20 +72,55 @@ impl Sub<Duration> for Timestamp {
     }
 }
 
-impl fmt::Display for Timestamp {
-    /// RFC 3339 in UTC with milliseconds.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// RFC 3339 into a fixed buffer: `YYYY-MM-DDTHH:MM:SS.mmmZ`, 24 bytes for years 0 to 9999.
+    /// Digits are written by hand because this runs several times per answer on the hot path and
+    /// `core::fmt` with padding is several times slower. `None` outside those years.
+    fn rfc3339_bytes(self) -> Option<[u8; 24]> {
         let days = self.0.div_euclid(86_400_000);
         let in_day = self.0.rem_euclid(86_400_000);
         let (year, month, day) = civil_from_days(days);
-        let (seconds, millis) = (in_day / 1000, in_day % 1000);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-            seconds / 3600,
-            seconds / 60 % 60,
-            seconds % 60
-        )
+        let year = u32::try_from(year).ok().filter(|year| *year <= 9999)?;
+        let seconds = (in_day / 1000) as u32;
+        let millis = (in_day % 1000) as u32;
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: u32| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, seconds / 3600);
+        put(14, 2, seconds / 60 % 60);
+        put(17, 2, seconds % 60);
+        put(20, 3, millis);
+        Some(out)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC with milliseconds.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rfc3339_bytes() {
+            // The buffer holds ASCII digits and separators only.
+            Some(bytes) => f.write_str(std::str::from_utf8(&bytes).map_err(|_| fmt::Error)?),
+            None => {
+                let days = self.0.div_euclid(86_400_000);
+                let in_day = self.0.rem_euclid(86_400_000);
+                let (year, month, day) = civil_from_days(days);
+                let (seconds, millis) = (in_day / 1000, in_day % 1000);
+                write!(
+                    f,
+                    "{year:+05}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+                    seconds / 3600,
+                    seconds / 60 % 60,
+                    seconds % 60
+                )
+            }
+        }
     }
 }
 
@@ -102,6 +137,7 @@ mod tests {
             (-1, "1969-12-31T23:59:59.999Z"),
             (1_764_057_256_123, "2025-11-25T07:54:16.123Z"),
             (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+            (253_402_300_800_000, "+10000-01-01T00:00:00.000Z"),
         ] {
             assert_eq!(Timestamp::from_millis(millis).to_rfc3339(), text);
         }

@@ -1,6 +1,6 @@
 //! Backend-plane API keys: checking a presented key, and the key file in the data directory.
 //!
-//! Keys are compared as SHA-256 digests in constant time. When no key is configured, the server
+//! Keys are compared in constant time. When no key is configured, the server
 //! reads `<data>/api-keys` (one key a line), creating it with one fresh key and mode 0600 on the
 //! first start. The key itself is never logged; only the file's path is.
 
@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// The key file's name inside the data directory.
@@ -39,44 +38,48 @@ pub enum KeyFileError {
     },
 }
 
-/// The set of accepted API keys, kept as digests.
+/// The set of accepted API keys.
+///
+/// A presented key is compared with every accepted key in constant time for keys of equal length
+/// (the length of a key is not secret: generated keys all have the same one). Comparing the raw
+/// bytes instead of digests keeps a SHA-256 off every backend request.
 #[derive(Clone)]
 pub struct ApiKeys {
-    digests: Vec<[u8; 32]>,
+    keys: Vec<Box<[u8]>>,
 }
 
 impl std::fmt::Debug for ApiKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ApiKeys({} keys)", self.digests.len())
+        write!(f, "ApiKeys({} keys)", self.keys.len())
     }
 }
 
 impl ApiKeys {
-    /// Accepts exactly `keys` (blank entries are ignored).
+    /// Accepts exactly `keys` (surrounding blanks trimmed, blank entries ignored).
     pub fn new<S: AsRef<str>>(keys: &[S]) -> Self {
-        let digests = keys
+        let keys = keys
             .iter()
             .map(|key| key.as_ref().trim())
             .filter(|key| !key.is_empty())
-            .map(|key| Sha256::digest(key.as_bytes()).into())
+            .map(|key| key.as_bytes().into())
             .collect();
-        Self { digests }
+        Self { keys }
     }
 
     /// How many keys are accepted.
     pub fn len(&self) -> usize {
-        self.digests.len()
+        self.keys.len()
     }
 
     /// Whether no key is accepted.
     pub fn is_empty(&self) -> bool {
-        self.digests.is_empty()
+        self.keys.is_empty()
     }
 
-    /// Whether `presented` is one of the keys, compared in constant time against every key.
+    /// Whether `presented` is one of the keys; every key is compared, whichever matches.
     pub fn verify(&self, presented: &str) -> bool {
-        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        self.digests.iter().fold(false, |found, key| found | bool::from(key.ct_eq(&digest)))
+        let presented = presented.as_bytes();
+        self.keys.iter().fold(false, |found, key| found | bool::from(key[..].ct_eq(presented)))
     }
 }
 

@@ -115,18 +115,18 @@ fn load_failed(error: impl Into<redb::Error>) -> RedbStoreError {
 
 #[async_trait]
 impl SessionStore for RedbStore {
-    async fn insert(&self, record: SessionRecord) -> Result<(), StoreError> {
+    async fn insert(&self, record: Arc<SessionRecord>) -> Result<(), StoreError> {
         let bytes = schema::encode(&record).map_err(StoreError::backend)?;
-        self.inner.writer.write(WriteOp::Insert { record: Arc::new(record), bytes }).await.map(drop)
+        self.inner.writer.write(WriteOp::Insert { record, bytes }).await.map(drop)
     }
 
     async fn get(&self, sid: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         Ok(self.inner.mirror.get(sid))
     }
 
-    async fn replace(&self, expected_version: u64, record: SessionRecord) -> Result<(), StoreError> {
+    async fn replace(&self, expected_version: u64, record: Arc<SessionRecord>) -> Result<(), StoreError> {
         let bytes = schema::encode(&record).map_err(StoreError::backend)?;
-        let op = WriteOp::Replace { expected_version, record: Arc::new(record), bytes };
+        let op = WriteOp::Replace { expected_version, record, bytes };
         self.inner.writer.write(op).await.map(drop)
     }
 

@@ -19,7 +19,7 @@ async fn concurrent_inserts_share_commits() {
     let mut inserts = JoinSet::new();
     for r in records.clone() {
         let store = store.clone();
-        inserts.spawn(async move { store.insert(r).await });
+        inserts.spawn(async move { store.insert(r.into()).await });
     }
     while let Some(done) = inserts.join_next().await {
         done.expect("task").expect("insert");
@@ -45,7 +45,7 @@ async fn a_refused_request_fails_alone_inside_its_batch() {
     let a = record("alice");
     let insert_a = tokio::spawn({
         let (store, a) = (store.clone(), a.clone());
-        async move { store.insert(a).await }
+        async move { store.insert(a.into()).await }
     });
     writer.until_held().await;
 
@@ -57,27 +57,27 @@ async fn a_refused_request_fails_alone_inside_its_batch() {
     let missing = record("carol");
     let insert_b = queue(&store, 1, |s| {
         let b = b.clone();
-        async move { s.insert(b).await }
+        async move { s.insert(b.into()).await }
     })
     .await;
     let insert_b_again = queue(&store, 2, |s| {
         let b = b.clone();
-        async move { s.insert(b).await }
+        async move { s.insert(b.into()).await }
     })
     .await;
     let replace_a = queue(&store, 3, |s| {
         let a2 = a2.clone();
-        async move { s.replace(1, a2).await }
+        async move { s.replace(1, a2.into()).await }
     })
     .await;
-    let replace_a_late = queue(&store, 4, |s| async move { s.replace(1, a2_late).await }).await;
+    let replace_a_late = queue(&store, 4, |s| async move { s.replace(1, a2_late.into()).await }).await;
     let insert_c = queue(&store, 5, |s| {
         let c = c.clone();
-        async move { s.insert(c).await }
+        async move { s.insert(c.into()).await }
     })
     .await;
     let replace_missing =
-        queue(&store, 6, |s| async move { s.replace(1, patched(&missing, "x")).await }).await;
+        queue(&store, 6, |s| async move { s.replace(1, patched(&missing, "x").into()).await }).await;
     writer.release();
 
     insert_a.await.expect("task").expect("insert a");
@@ -115,7 +115,7 @@ async fn close_racing_writes_keeps_every_acknowledged_write_and_applies_no_refus
     let mut inserts = JoinSet::new();
     for r in records.clone() {
         let store = store.clone();
-        inserts.spawn(async move { (r.sid, store.insert(r).await) });
+        inserts.spawn(async move { (r.sid, store.insert(r.into()).await) });
     }
     tokio::task::yield_now().await;
     store.close().await.expect("close");
@@ -127,7 +127,7 @@ async fn close_racing_writes_keeps_every_acknowledged_write_and_applies_no_refus
             (_, Err(other)) => panic!("an insert failed with {other:?}"),
         }
     }
-    assert!(matches!(store.insert(record("late")).await, Err(StoreError::Closed)));
+    assert!(matches!(store.insert(record("late").into()).await, Err(StoreError::Closed)));
     store.close().await.expect("closing twice is harmless");
     assert_eq!(store.count().await.expect("reads still answer"), acknowledged.len() as u64);
 
@@ -151,7 +151,7 @@ async fn close_finishes_the_writes_queued_before_it_and_refuses_later_ones() {
     let first = record("alice");
     let insert_first = tokio::spawn({
         let (store, first) = (store.clone(), first.clone());
-        async move { store.insert(first).await }
+        async move { store.insert(first.into()).await }
     });
     writer.until_held().await;
     let before: Vec<SessionRecord> = (0..3).map(|_| record("alice")).collect();
@@ -160,14 +160,14 @@ async fn close_finishes_the_writes_queued_before_it_and_refuses_later_ones() {
     let mut inserts_before = Vec::new();
     for r in before.clone() {
         queued += 1;
-        inserts_before.push(queue(&store, queued, |s| async move { s.insert(r).await }).await);
+        inserts_before.push(queue(&store, queued, |s| async move { s.insert(r.into()).await }).await);
     }
     queued += 1;
     let close = queue(&store, queued, |s| async move { s.close().await }).await;
     let mut inserts_after = Vec::new();
     for r in after.clone() {
         queued += 1;
-        inserts_after.push(queue(&store, queued, |s| async move { s.insert(r).await }).await);
+        inserts_after.push(queue(&store, queued, |s| async move { s.insert(r.into()).await }).await);
     }
     writer.release();
 
@@ -180,7 +180,7 @@ async fn close_finishes_the_writes_queued_before_it_and_refuses_later_ones() {
         assert!(matches!(insert.await.expect("task"), Err(StoreError::Closed)), "queued after close");
     }
     assert_eq!(*writer.batches.lock().expect("lock"), vec![1, 3]);
-    assert!(matches!(store.insert(record("late")).await, Err(StoreError::Closed)));
+    assert!(matches!(store.insert(record("late").into()).await, Err(StoreError::Closed)));
 
     let store = reopen(&path).await;
     assert_eq!(store.count().await.expect("len"), 4);

@@ -104,7 +104,7 @@ async fn dropping_the_store_without_close_still_commits_and_releases_the_file() 
     let path = dir.path().join("sessions.redb");
     let store = RedbStore::open(&path, RedbConfig::default()).expect("open");
     let record = common::record("alice");
-    store.insert(record.clone()).await.expect("insert");
+    store.insert(Arc::new(record.clone())).await.expect("insert");
     drop(store);
     let store = reopen(&path).await;
     assert_eq!(store.get(&record.sid).await.expect("get").as_deref(), Some(&record));

@@ -39,10 +39,10 @@ impl MemoryStore {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
-    async fn insert(&self, record: SessionRecord) -> Result<(), StoreError> {
+    async fn insert(&self, record: Arc<SessionRecord>) -> Result<(), StoreError> {
         self.write(|table| {
             cas::check_insert(table.get(&record.sid).as_deref())?;
-            table.put(Arc::new(record));
+            table.put(record);
             Ok(())
         })
     }
@@ -51,10 +51,10 @@ impl SessionStore for MemoryStore {
         Ok(self.table.get(sid))
     }
 
-    async fn replace(&self, expected_version: u64, record: SessionRecord) -> Result<(), StoreError> {
+    async fn replace(&self, expected_version: u64, record: Arc<SessionRecord>) -> Result<(), StoreError> {
         self.write(|table| {
             cas::check_replace(table.get(&record.sid).as_deref(), expected_version, &record)?;
-            table.put(Arc::new(record));
+            table.put(record);
             Ok(())
         })
     }

@@ -127,7 +127,7 @@ impl Sessions {
         }
         let (record, token) = self.inner.policy.new_session(ask, self.now())?;
         let record = Arc::new(record);
-        self.inner.store.insert((*record).clone()).await?;
+        self.inner.store.insert(Arc::clone(&record)).await?;
         Ok((record, token))
     }
 
@@ -252,7 +252,7 @@ impl Sessions {
                 return Ok((current, false));
             };
             let next = Arc::new(next);
-            match self.inner.store.replace(current.version, (*next).clone()).await {
+            match self.inner.store.replace(current.version, Arc::clone(&next)).await {
                 Ok(()) => return Ok((next, true)),
                 Err(StoreError::VersionConflict { actual, .. }) => {
                     if let Some(expected) = if_match {

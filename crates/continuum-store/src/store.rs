@@ -47,14 +47,14 @@ impl StoreError {
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// Adds a new session; [`StoreError::AlreadyExists`] if its id is taken.
-    async fn insert(&self, record: SessionRecord) -> Result<(), StoreError>;
+    async fn insert(&self, record: Arc<SessionRecord>) -> Result<(), StoreError>;
 
     /// The session with this id, tombstones included, or `None`.
     async fn get(&self, sid: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError>;
 
     /// Replaces a session if its stored version is still `expected_version` (compare-and-swap);
     /// [`StoreError::VersionConflict`] otherwise. `record.version` must be greater.
-    async fn replace(&self, expected_version: u64, record: SessionRecord) -> Result<(), StoreError>;
+    async fn replace(&self, expected_version: u64, record: Arc<SessionRecord>) -> Result<(), StoreError>;
 
     /// Moves an active session's `last_seen_at` forward to `at`; never backwards, never on a
     /// tombstone, and without changing its version. Absent sessions are ignored.

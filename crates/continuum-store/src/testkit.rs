@@ -178,10 +178,10 @@ async fn revocation_leaves_a_tombstone_until_absolute_expiry(sessions: &Sessions
     assert_eq!(sessions.purge_expired(100).await.expect("purge"), 0);
     let stale = SessionRecord { status: Status::Active, version: 2, ..(*tombstone).clone() };
     assert!(matches!(
-        sessions.store().replace(1, stale.clone()).await,
+        sessions.store().replace(1, Arc::new(stale.clone())).await,
         Err(StoreError::VersionConflict { expected: 1, actual: 2 })
     ));
-    assert!(matches!(sessions.store().insert(stale).await, Err(StoreError::AlreadyExists)));
+    assert!(matches!(sessions.store().insert(Arc::new(stale)).await, Err(StoreError::AlreadyExists)));
     assert!(matches!(
         sessions.patch_attributes(&token.sid, &json!({"a": 1}), None).await,
         Err(SessionError::Rejected(Rejection::Revoked))
@@ -199,18 +199,21 @@ async fn compare_and_swap_primitives(sessions: &Sessions, _: &ManualClock) {
     next.version = 2;
     next.attributes.insert("k".into(), json!(1));
     assert!(matches!(
-        store.replace(7, next.clone()).await,
+        store.replace(7, Arc::new(next.clone())).await,
         Err(StoreError::VersionConflict { expected: 7, actual: 1 })
     ));
     let same_version = SessionRecord { version: 1, ..next.clone() };
-    assert!(matches!(store.replace(1, same_version).await, Err(StoreError::InvalidWrite(_))));
-    store.replace(1, next.clone()).await.expect("replace at the right version");
-    assert!(matches!(store.replace(1, next.clone()).await, Err(StoreError::VersionConflict { .. })));
+    assert!(matches!(store.replace(1, Arc::new(same_version)).await, Err(StoreError::InvalidWrite(_))));
+    store.replace(1, Arc::new(next.clone())).await.expect("replace at the right version");
+    assert!(matches!(
+        store.replace(1, Arc::new(next.clone())).await,
+        Err(StoreError::VersionConflict { .. })
+    ));
     let stored = store.get(&created.sid).await.expect("get").expect("present");
     assert_eq!(stored.version, 2);
     assert_eq!(stored.attributes.get("k"), Some(&json!(1)));
     let missing = SessionRecord { sid: Token::generate().sid, ..next };
-    assert!(matches!(store.replace(2, missing.clone()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.replace(2, Arc::new(missing.clone())).await, Err(StoreError::NotFound)));
     store.touch(&missing.sid, START).await.expect("touching an absent session is ignored");
     assert!(store.get(&missing.sid).await.expect("get").is_none());
 }
@@ -357,7 +360,7 @@ async fn replace_cannot_move_a_session_to_another_principal(sessions: &Sessions,
         version: 2,
         ..(*created).clone()
     };
-    assert!(matches!(sessions.store().replace(1, moved).await, Err(StoreError::InvalidWrite(_))));
+    assert!(matches!(sessions.store().replace(1, Arc::new(moved)).await, Err(StoreError::InvalidWrite(_))));
     let mallory = Principal::parse("mallory").expect("principal");
     assert!(sessions.store().list_by_principal(&mallory).await.expect("list").is_empty());
 }

@@ -6,10 +6,10 @@ pub mod me;
 pub mod principals;
 pub mod sessions;
 
-use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use continuum_core::SessionRecord;
+use serde::Serialize;
 
 use crate::state::AppState;
 use crate::views::{SessionEnvelope, SessionView};
@@ -17,9 +17,20 @@ use crate::views::{SessionEnvelope, SessionView};
 /// `{"session": ...}` with the session's version as its `ETag`.
 pub(crate) fn session_response(state: &AppState, status: StatusCode, record: &SessionRecord) -> Response {
     let view = SessionView::new(record, state.sessions().now());
-    let mut response = (status, Json(SessionEnvelope { session: view })).into_response();
+    let mut response = json_response(status, &SessionEnvelope { session: view });
     response.headers_mut().insert(header::ETAG, etag(record.version));
     response
+}
+
+/// A JSON answer serialized into one buffer sized for a session, so that the common answer is
+/// written without growing it (axum's `Json` starts at 128 bytes).
+pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let mut bytes = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes)
+            .into_response(),
+        Err(error) => crate::error::ApiError::internal(error).into_response(),
+    }
 }
 
 /// The entity tag of a version: `"<version>"`.

@@ -1,15 +1,14 @@
 //! Backend plane, one session by id: create, validate (the hot path), read, patch attributes,
 //! rotate, revoke.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use continuum_core::{Device, NewSession, Principal, Token};
 use continuum_store::SessionError;
 use serde_json::Value;
 
-use super::{etag, session_response};
+use super::{etag, json_response, session_response};
 use crate::error::{ApiError, Problem};
 use crate::extract::{BackendAuth, IfMatch, JsonBody, SidPath};
 use crate::state::AppState;
@@ -40,8 +39,8 @@ pub async fn create(
     };
     let (record, token) = state.sessions().create(ask).await?;
     let view = SessionView::new(&record, state.sessions().now());
-    let mut response = (StatusCode::CREATED, Json(IssuedSession { token: token.to_string(), session: view }))
-        .into_response();
+    let mut response =
+        json_response(StatusCode::CREATED, &IssuedSession { token: token.to_string(), session: view });
     response.headers_mut().insert(header::ETAG, etag(record.version));
     Ok(response)
 }
@@ -107,7 +106,8 @@ pub async fn rotate(
 ) -> Result<Response, ApiError> {
     let (record, token) = state.sessions().rotate(&sid).await?;
     let view = SessionView::new(&record, state.sessions().now());
-    let mut response = Json(IssuedSession { token: token.to_string(), session: view }).into_response();
+    let mut response =
+        json_response(StatusCode::OK, &IssuedSession { token: token.to_string(), session: view });
     response.headers_mut().insert(header::ETAG, etag(record.version));
     Ok(response)
 }

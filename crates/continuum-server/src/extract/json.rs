@@ -20,11 +20,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let limits = state.sessions().limits();
         let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        let is_json = content_type.is_some_and(|value| {
-            let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            essence == "application/json"
-                || (essence.starts_with("application/") && essence.ends_with("+json"))
-        });
+        let is_json = content_type.is_some_and(is_json_media_type);
         if !is_json {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -40,6 +36,15 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// `application/json` or `application/<anything>+json`, parameters and case ignored.
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, subtype)) = essence.split_once('/') else { return false };
+    let subtype_is_json = subtype.eq_ignore_ascii_case("json")
+        || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json");
+    kind.eq_ignore_ascii_case("application") && subtype_is_json
+}
+
 fn parse<T: DeserializeOwned>(body: &Bytes, limits: &continuum_core::Limits) -> Result<T, ApiError> {
     limits.check_depth(body)?;
     serde_json::from_slice(body).map_err(|error| {
@@ -53,4 +58,19 @@ fn parse<T: DeserializeOwned>(body: &Bytes, limits: &continuum_core::Limits) -> 
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json_media_type;
+
+    #[test]
+    fn recognises_json_media_types() {
+        for yes in ["application/json", "Application/JSON; charset=utf-8", "application/merge-patch+json"] {
+            assert!(is_json_media_type(yes), "{yes}");
+        }
+        for no in ["text/plain", "application/jsonx", "application/+json", "json", "", "text/json"] {
+            assert!(!is_json_media_type(no), "{no}");
+        }
+    }
 }

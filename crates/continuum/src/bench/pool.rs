@@ -67,6 +67,7 @@ pub async fn create_sessions(
             Ok((part, part_recorder)) => {
                 pool.tokens.extend(part.tokens);
                 pool.sids.extend(part.sids);
+                pool.validate_bodies.extend(part.validate_bodies);
                 recorder.merge(&part_recorder);
             }
             Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
@@ -101,8 +102,7 @@ async fn create_some(
             let body = answer.response.as_ref().map(|response| response.body().as_ref()).unwrap_or_default();
             match serde_json::from_slice::<CreatedBody>(body) {
                 Ok(created) => {
-                    pool.tokens.push(created.token);
-                    pool.sids.push(created.session.sid);
+                    pool.push(created.token, created.session.sid);
                 }
                 Err(_) => outcome = Outcome::BadBody,
             }

@@ -65,12 +65,7 @@ pub fn encode_segment(segment: &str) -> String {
     encoded
 }
 
-fn request(
-    method: Method,
-    path: &str,
-    key: Option<&BearerKey>,
-    json: Option<Vec<u8>>,
-) -> Request<Full<Bytes>> {
+fn request(method: Method, path: &str, key: Option<&BearerKey>, json: Option<Bytes>) -> Request<Full<Bytes>> {
     let mut builder = Request::builder().method(method).uri(path);
     if let Some(key) = key {
         builder = builder.header(AUTHORIZATION, key.0.clone());
@@ -78,15 +73,15 @@ fn request(
     let body = match json {
         Some(json) => {
             builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            Full::new(Bytes::from(json))
+            Full::new(json)
         }
         None => Full::new(Bytes::new()),
     };
     builder.body(body).expect("paths are encoded and headers are valid values")
 }
 
-fn to_json(value: &impl Serialize) -> Vec<u8> {
-    serde_json::to_vec(value).expect("request bodies are plain data that always serialize")
+fn to_json(value: &impl Serialize) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).expect("request bodies are plain data that always serialize"))
 }
 
 /// `GET <path>`, with the API key when given: `/hello`, `/healthz`, `/readyz`, `/metrics`.
@@ -102,12 +97,17 @@ pub fn create_session(key: &BearerKey, body: &CreateSession) -> Request<Full<Byt
 /// `POST /v1/sessions/validate` with `{"token": ...}`: the token travels in the body, never in
 /// the URL.
 pub fn validate(key: &BearerKey, token: &str) -> Request<Full<Bytes>> {
-    request(
-        Method::POST,
-        "/v1/sessions/validate",
-        Some(key),
-        Some(to_json(&serde_json::json!({ "token": token }))),
-    )
+    validate_with_body(key, validate_body(token))
+}
+
+/// The body of `POST /v1/sessions/validate`: `{"token": ...}`.
+pub fn validate_body(token: &str) -> Bytes {
+    to_json(&serde_json::json!({ "token": token }))
+}
+
+/// `POST /v1/sessions/validate` with a body built by [`validate_body`].
+pub fn validate_with_body(key: &BearerKey, body: Bytes) -> Request<Full<Bytes>> {
+    request(Method::POST, "/v1/sessions/validate", Some(key), Some(body))
 }
 
 /// `GET /v1/sessions/{sid}`.
@@ -181,7 +181,7 @@ mod tests {
             idle_timeout_secs: Some(60),
             ..Default::default()
         };
-        assert_eq!(to_json(&body), br#"{"principal":"alice","idle_timeout_secs":60}"#);
+        assert_eq!(&to_json(&body)[..], br#"{"principal":"alice","idle_timeout_secs":60}"#);
         let request = create_session(&key(), &body);
         assert_eq!((request.method(), request.uri().path()), (&Method::POST, "/v1/sessions"));
         assert_eq!(request.headers()[CONTENT_TYPE], "application/json");
