@@ -10,6 +10,7 @@
 #   DURATION=10s        measurement window of each timed scenario
 #   WARMUP=1s           warm-up before each window
 #   CONNECTIONS=64      concurrent keep-alive connections
+#   WRITE_CONNECTIONS=256  connections of the second, write-heavy patch run
 #   POOL=1000           sessions validate and patch spread over
 #   IDLE_SESSIONS=100000  sessions idle-memory creates
 #   BENCH_JSON=1        print one JSON object per scenario instead of the table
@@ -19,6 +20,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-1s}
 CONNECTIONS=${CONNECTIONS:-64}
+WRITE_CONNECTIONS=${WRITE_CONNECTIONS:-256}
 POOL=${POOL:-1000}
 IDLE_SESSIONS=${IDLE_SESSIONS:-100000}
 JSON_FLAG=()
@@ -78,6 +80,12 @@ start_server load
 "$BIN" bench --url "http://$ADDR" --scenario hello,validate,create,patch \
   --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --sessions "$POOL" \
   "${JSON_FLAG[@]}"
+# Group commit grows with the writes in flight: the same patch load with more connections.
+log "patch with $WRITE_CONNECTIONS connections"
+"$BIN" bench --url "http://$ADDR" --scenario patch \
+  --connections "$WRITE_CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --sessions "$POOL" \
+  "${JSON_FLAG[@]}"
+curl -fsS "http://$ADDR/metrics" | grep -E '^continuum_store_commit_(batch_size|duration_seconds)_(sum|count)' >&2
 stop_server
 
 start_server idle

@@ -27,10 +27,18 @@ impl<'txn> Tables<'txn> {
         match change {
             Change::Put { previous, record, bytes } => {
                 self.sessions.insert(schema::sid_key(&record.sid), bytes.as_slice())?;
-                if let Some(previous) = previous {
-                    self.expiry.remove(schema::expiry_key(previous))?;
+                let key = schema::expiry_key(record);
+                // Patches and rotations keep the purge time: leave the index pages untouched.
+                match previous.as_ref().map(|previous| schema::expiry_key(previous)) {
+                    Some(old) if old == key => {}
+                    Some(old) => {
+                        self.expiry.remove(old)?;
+                        self.expiry.insert(key, ())?;
+                    }
+                    None => {
+                        self.expiry.insert(key, ())?;
+                    }
                 }
-                self.expiry.insert(schema::expiry_key(record), ())?;
             }
             Change::Delete { record } => {
                 self.sessions.remove(schema::sid_key(&record.sid))?;

@@ -15,7 +15,7 @@ use continuum_core::Device;
 
 /// How many distinct attribute keys `patch` cycles through per session, so that successive
 /// patches change different keys while attributes stay far below the server's size limit.
-pub const PATCH_KEYS: u64 = 64;
+pub const PATCH_KEYS: u64 = 8;
 
 /// The device label of every session the bench creates.
 pub const BENCH_LABEL: &str = "continuum bench";
