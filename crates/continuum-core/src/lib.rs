@@ -15,6 +15,8 @@
 //! - [`policy`]: [`SessionPolicy`], the decisions: timeouts, validation, lazy touch, rotation
 //!   grace, revocation.
 //! - [`limits`]: [`Limits`] on sizes, depth and lengths of client input.
+//! - [`doc`]: continuity document names — [`Scope`], [`DocName`], [`DocKey`] — and who may open
+//!   them.
 //!
 //! # Main flow
 //! A backend creates a session with [`SessionPolicy::new_session`], which returns the record to
@@ -23,6 +25,7 @@
 //! decides whether the token is good and whether the touch must be written back.
 
 pub mod clock;
+pub mod doc;
 pub mod id;
 pub mod limits;
 pub mod policy;
@@ -31,6 +34,7 @@ pub mod record;
 pub mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use doc::{DocKey, DocName, DocNameError, Scope};
 pub use id::{Secret, SecretDigest, SessionId, Token, TokenError};
 pub use limits::{LimitError, Limits};
 pub use policy::{NewSession, PolicyError, Rejection, SessionPolicy, Validation};

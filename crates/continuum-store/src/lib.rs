@@ -9,6 +9,7 @@
 //! # Layout
 //! - [`store`]: the [`SessionStore`] trait and [`StoreError`].
 //! - [`cas`]: the compare-and-swap rules every store applies to its writes.
+//! - [`docs`]: the [`DocStore`] trait for continuity documents: update logs, snapshots, versions.
 //! - [`table`]: [`SessionTable`], a concurrent in-memory table with principal and expiry indexes.
 //! - [`memory`]: [`MemoryStore`], a [`SessionStore`] on a [`SessionTable`]; nothing survives a
 //!   restart.
@@ -17,6 +18,7 @@
 //! - `testkit` (feature `testkit`): the conformance suite.
 
 pub mod cas;
+pub mod docs;
 pub mod memory;
 pub mod sessions;
 pub mod store;
@@ -24,6 +26,7 @@ pub mod table;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
+pub use docs::{DocStore, StoredDoc, VersionMeta};
 pub use memory::MemoryStore;
 pub use sessions::{SessionError, Sessions};
 pub use store::{SessionStore, StoreError};

@@ -1,0 +1,78 @@
+//! The [`DocStore`] trait: where continuity documents are kept — an append-only update log per
+//! document, compacted into a snapshot, and named versions.
+//!
+//! Updates are opaque bytes to a store (Yjs v1 updates, encoded and applied by
+//! `continuum-sync`). Every update gets a sequence number, increasing per document from 1.
+
+use async_trait::async_trait;
+use continuum_core::{DocKey, DocName, Scope, Timestamp};
+
+use crate::store::StoreError;
+
+/// Everything stored for one document, in the order it must be applied: the snapshot, then the
+/// updates appended after it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// The compacted state, if the document was ever compacted.
+    pub snapshot: Option<Vec<u8>>,
+    /// Updates appended after the snapshot, oldest first.
+    pub updates: Vec<Vec<u8>>,
+    /// The sequence number of the last update ever appended (0 for a new document). Compaction
+    /// does not reset it.
+    pub last_seq: u64,
+}
+
+impl StoredDoc {
+    /// Whether nothing was ever stored.
+    pub fn is_empty(&self) -> bool {
+        self.snapshot.is_none() && self.updates.is_empty()
+    }
+}
+
+/// A named version of a document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionMeta {
+    /// Increasing per document from 1.
+    pub id: u64,
+    /// The name it was given.
+    pub name: String,
+    /// When it was taken.
+    pub created_at: Timestamp,
+}
+
+/// Where continuity documents are kept. Each call is atomic on its own.
+///
+/// Implementations document what an acknowledged append survives, as [`crate::SessionStore`]
+/// implementations do.
+#[async_trait]
+pub trait DocStore: Send + Sync + 'static {
+    /// The document's snapshot and updates; an empty [`StoredDoc`] for a document never written.
+    async fn load(&self, key: &DocKey) -> Result<StoredDoc, StoreError>;
+
+    /// Appends one update to the document's log and returns its sequence number. When this
+    /// returns `Ok`, the update is as durable as the store makes anything.
+    async fn append(&self, key: &DocKey, update: Vec<u8>) -> Result<u64, StoreError>;
+
+    /// Replaces the snapshot and every update with a sequence number up to `through_seq` by
+    /// `snapshot`, atomically; updates after `through_seq` stay. `snapshot` must contain the old
+    /// snapshot and those updates (the caller merges them).
+    async fn compact(&self, key: &DocKey, snapshot: Vec<u8>, through_seq: u64) -> Result<(), StoreError>;
+
+    /// Stores a named version holding `state` (a full-state update) and returns its metadata.
+    async fn save_version(
+        &self,
+        key: &DocKey,
+        name: String,
+        created_at: Timestamp,
+        state: Vec<u8>,
+    ) -> Result<VersionMeta, StoreError>;
+
+    /// The document's versions, oldest first.
+    async fn versions(&self, key: &DocKey) -> Result<Vec<VersionMeta>, StoreError>;
+
+    /// One version and its state, or `None`.
+    async fn version(&self, key: &DocKey, id: u64) -> Result<Option<(VersionMeta, Vec<u8>)>, StoreError>;
+
+    /// The names of every stored document of `scope`, sorted (for per-principal limits).
+    async fn doc_names(&self, scope: &Scope) -> Result<Vec<DocName>, StoreError>;
+}
