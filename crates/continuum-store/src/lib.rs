@@ -13,6 +13,7 @@
 //! - [`table`]: [`SessionTable`], a concurrent in-memory table with principal and expiry indexes.
 //! - [`memory`]: [`MemoryStore`], a [`SessionStore`] on a [`SessionTable`]; nothing survives a
 //!   restart.
+//! - [`memory_docs`]: [`MemoryDocStore`], a [`DocStore`] in memory.
 //! - [`sessions`]: [`Sessions`], the session operations with their retry loops, and
 //!   [`SessionError`].
 //! - `testkit` (feature `testkit`): the conformance suite.
@@ -20,6 +21,7 @@
 pub mod cas;
 pub mod docs;
 pub mod memory;
+pub mod memory_docs;
 pub mod sessions;
 pub mod store;
 pub mod table;
@@ -28,6 +30,7 @@ pub mod testkit;
 
 pub use docs::{DocStore, StoredDoc, VersionMeta};
 pub use memory::MemoryStore;
+pub use memory_docs::MemoryDocStore;
 pub use sessions::{SessionError, Sessions};
 pub use store::{SessionStore, StoreError};
 pub use table::SessionTable;
