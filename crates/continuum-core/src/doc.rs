@@ -178,7 +178,8 @@ mod tests {
     #[test]
     fn a_session_opens_its_own_principal_and_session_only() {
         let policy = SessionPolicy::default();
-        let ask = |p: &str| NewSession { principal: Some(Principal::parse(p).unwrap()), ..NewSession::default() };
+        let ask =
+            |p: &str| NewSession { principal: Some(Principal::parse(p).unwrap()), ..NewSession::default() };
         let (alice, _) = policy.new_session(ask("alice"), Timestamp::EPOCH).unwrap();
         let (other_alice, _) = policy.new_session(ask("alice"), Timestamp::EPOCH).unwrap();
         assert!(Scope::User(alice.principal.clone()).is_open_to(&alice));

@@ -15,6 +15,8 @@
 //! - [`policy`]: [`SessionPolicy`], the decisions: timeouts, validation, lazy touch, rotation
 //!   grace, revocation.
 //! - [`limits`]: [`Limits`] on sizes, depth and lengths of client input.
+//! - [`handoff`]: [`HandoffCode`], the short code that moves a user to another device.
+//! - [`throttle`]: [`FailureThrottle`], refusing clients that fail too often.
 //! - [`doc`]: continuity document names — [`Scope`], [`DocName`], [`DocKey`] — and who may open
 //!   them.
 //!
@@ -26,18 +28,22 @@
 
 pub mod clock;
 pub mod doc;
+pub mod handoff;
 pub mod id;
 pub mod limits;
 pub mod policy;
 pub mod principal;
 pub mod record;
+pub mod throttle;
 pub mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use doc::{DocKey, DocName, DocNameError, Scope};
+pub use handoff::{HandoffCode, HandoffCodeError};
 pub use id::{Secret, SecretDigest, SessionId, Token, TokenError};
 pub use limits::{LimitError, Limits};
 pub use policy::{NewSession, PolicyError, Rejection, SessionPolicy, Validation};
 pub use principal::{Principal, PrincipalError};
 pub use record::{Device, PreviousSecret, SessionRecord, Status};
+pub use throttle::{FailureThrottle, FailureWindow};
 pub use time::Timestamp;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// A point in time, in milliseconds since the Unix epoch (UTC).
 ///
 /// Stored as an integer; shown to people and APIs as RFC 3339 via [`Timestamp::to_rfc3339`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Timestamp(i64);
 

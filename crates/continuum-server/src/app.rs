@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use crate::api::{guest, health, me, principals, sessions};
+use crate::api::{guest, handoff, health, me, principals, sessions};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -23,6 +23,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/me/devices", get(me::devices))
         .route("/v1/me/devices/{sid}", axum::routing::delete(me::revoke_device))
         .route("/v1/guest", post(guest::create))
+        .route("/v1/me/handoff", post(handoff::offer))
+        .route("/v1/handoff/redeem", post(handoff::redeem))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -18,6 +18,8 @@
 //! - [`cookie`]: the session cookie.
 //! - [`metrics`]: Prometheus metrics and the request middleware.
 //! - [`openapi`]: the OpenAPI document generated from the handlers.
+//! - [`one_time`]: single-use, short-lived codes: handoff codes and sync tickets.
+//! - [`throttle`]: per-address failure counting (failed handoff redemptions).
 //! - [`sweeper`]: [`ExpirySweeper`], the task purging expired sessions.
 //! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.
 //!
@@ -34,10 +36,12 @@ pub mod cookie;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod one_time;
 pub mod openapi;
 pub mod run;
 pub mod state;
 pub mod sweeper;
+pub mod throttle;
 pub mod views;
 
 pub use app::app;

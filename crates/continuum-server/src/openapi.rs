@@ -4,7 +4,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{guest, health, me, principals, sessions};
+use crate::api::{guest, handoff, health, me, principals, sessions};
 use crate::error::Problem;
 use crate::views;
 
@@ -41,12 +41,13 @@ impl Modify for Security {
         sessions::rotate, sessions::revoke,
         principals::list, principals::revoke_all,
         me::me, me::logout, me::devices, me::revoke_device,
-        guest::create,
+        guest::create, handoff::offer, handoff::redeem,
         health::healthz, health::readyz, health::metrics, health::hello,
     ),
     components(schemas(
         Problem, views::SessionView, views::SessionEnvelope, views::IssuedSession, views::SessionList,
         views::DeviceList, views::RevokedCount, views::CreateSession, views::ValidateRequest, views::DeviceView,
+        handoff::HandoffOffer, handoff::RedeemRequest,
     ))
 )]
 pub struct ApiDoc;

@@ -1,0 +1,121 @@
+//! Client plane, handoff: a signed-in device asks for a short code; a new device redeems it and
+//! gets its own session for the same principal.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use continuum_core::handoff::CODE_TTL;
+use continuum_core::{Device, HandoffCode, NewSession, Principal, SessionId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::json_response;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ClientSession, JsonBody};
+use crate::state::AppState;
+use crate::views::{IssuedSession, Rfc3339, SessionView};
+
+/// What a handoff code grants.
+#[derive(Clone, Debug)]
+pub struct HandoffGrant {
+    /// The user the new device signs in as.
+    pub principal: Principal,
+    /// The session that asked for the code; the code dies with it.
+    pub issuer: SessionId,
+}
+
+/// `{code, expires_at}`.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct HandoffOffer {
+    /// 8 characters from `23456789ABCDEFGHJKLMNPQRSTUVWXYZ`; case, spaces and dashes are ignored
+    /// when redeemed.
+    pub code: String,
+    /// RFC 3339; two minutes after issue.
+    #[schema(value_type = String)]
+    pub expires_at: Rfc3339,
+}
+
+/// `POST /v1/handoff/redeem`.
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemRequest {
+    /// The code shown on the other device.
+    pub code: String,
+}
+
+/// Ask for a code another device can redeem within two minutes, once.
+#[utoipa::path(post, path = "/v1/me/handoff", tag = "client",
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses((status = 201, body = HandoffOffer), (status = 401, body = Problem), (status = 503, body = Problem)))]
+pub async fn offer(State(state): State<AppState>, session: ClientSession) -> Result<Response, ApiError> {
+    let now = state.sessions().now();
+    let code = HandoffCode::generate();
+    let expires_at = now + CODE_TTL;
+    let grant = HandoffGrant { principal: session.record.principal.clone(), issuer: session.record.sid };
+    state.handoffs().insert(code.clone(), grant, expires_at, now).map_err(|full| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", full.to_string())
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
+    })?;
+    let offer = HandoffOffer { code: code.to_string(), expires_at: Rfc3339(expires_at) };
+    Ok(json_response(StatusCode::CREATED, &offer))
+}
+
+/// Redeem a code: a new session for the same principal on this device, set as its cookie.
+/// Failed attempts are rate limited per client address.
+#[utoipa::path(post, path = "/v1/handoff/redeem", tag = "client", request_body = RedeemRequest,
+    responses((status = 201, body = IssuedSession), (status = 400, body = Problem),
+              (status = 404, body = Problem), (status = 429, body = Problem)))]
+pub async fn redeem(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<RedeemRequest>,
+) -> Result<Response, ApiError> {
+    let now = state.sessions().now();
+    let throttle = state.redeem_throttle();
+    throttle.check(peer.ip(), now).map_err(|wait| {
+        let seconds = wait.as_secs().max(1);
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            format!("too many failed handoff codes from this address; retry in {seconds} s"),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+    })?;
+    let code = match HandoffCode::parse(&body.code) {
+        Ok(code) => code,
+        Err(error) => {
+            throttle.record_failure(peer.ip(), now);
+            return Err(ApiError::bad_request("invalid-code", format!("invalid handoff code: {error}")));
+        }
+    };
+    let grant = state.handoffs().take(&code, now);
+    let issuer_live = match &grant {
+        Some(grant) => state.sessions().get(&grant.issuer).await.is_ok_and(|issuer| issuer.is_live(now)),
+        None => false,
+    };
+    let Some(grant) = grant.filter(|_| issuer_live) else {
+        throttle.record_failure(peer.ip(), now);
+        return Err(ApiError::not_found(
+            "this handoff code is not valid: it expired, was used, or was never issued",
+        ));
+    };
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(|text| text.chars().take(state.sessions().limits().max_user_agent_bytes / 4).collect());
+    let ask = NewSession {
+        principal: Some(grant.principal),
+        device: Device { label: None, user_agent },
+        ..NewSession::default()
+    };
+    let (record, token) = state.sessions().create(ask).await?;
+    let max_age = record.absolute_expires_at.saturating_since(now).as_secs();
+    let cookie = state.cookies().set(&token.to_string(), max_age);
+    let body = IssuedSession { token: token.to_string(), session: SessionView::new(&record, now) };
+    let mut response = json_response(StatusCode::CREATED, &body);
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response.into_response())
+}
