@@ -158,7 +158,7 @@ mod tests {
         for _ in 2..PATCH_KEYS {
             workload.next_request();
         }
-        assert_eq!(body(workload.next_request()).await, json!({"k0": 64}), "keys cycle");
+        assert_eq!(body(workload.next_request()).await, json!({"k0": PATCH_KEYS}), "keys cycle");
     }
 
     #[tokio::test]
