@@ -29,6 +29,19 @@ impl StoredDoc {
     }
 }
 
+/// The rule every store applies before a compaction: `through_seq` must lie between the
+/// `through_seq` of the document's current snapshot (0 if none) and its `last_seq`, both
+/// included. Compacting through the same number again is allowed (it replaces the snapshot).
+pub fn check_compaction(through_seq: u64, last_seq: u64, compacted_through: u64) -> Result<(), StoreError> {
+    if through_seq > last_seq {
+        return Err(StoreError::InvalidWrite("compaction past the last appended update"));
+    }
+    if through_seq < compacted_through {
+        return Err(StoreError::InvalidWrite("compaction older than the current snapshot"));
+    }
+    Ok(())
+}
+
 /// A named version of a document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VersionMeta {
@@ -40,10 +53,15 @@ pub struct VersionMeta {
     pub created_at: Timestamp,
 }
 
-/// Where continuity documents are kept. Each call is atomic on its own.
+/// Where continuity documents are kept. Each call is atomic on its own, and reads see every
+/// write acknowledged before they started. Sequence numbers and version ids are assigned by the
+/// store, never by callers, so concurrent appends to one document get distinct numbers.
+///
+/// A document exists once anything was written for it (an update, a snapshot or a version); a
+/// refused write creates nothing.
 ///
 /// Implementations document what an acknowledged append survives, as [`crate::SessionStore`]
-/// implementations do.
+/// implementations do. `testkit::docs` (feature `testkit`) checks this contract.
 #[async_trait]
 pub trait DocStore: Send + Sync + 'static {
     /// The document's snapshot and updates; an empty [`StoredDoc`] for a document never written.
@@ -54,8 +72,13 @@ pub trait DocStore: Send + Sync + 'static {
     async fn append(&self, key: &DocKey, update: Vec<u8>) -> Result<u64, StoreError>;
 
     /// Replaces the snapshot and every update with a sequence number up to `through_seq` by
-    /// `snapshot`, atomically; updates after `through_seq` stay. `snapshot` must contain the old
-    /// snapshot and those updates (the caller merges them).
+    /// `snapshot`, atomically; updates after `through_seq` stay, and `last_seq` does not change.
+    /// `snapshot` must contain the old snapshot and those updates (the caller merges them).
+    ///
+    /// Refused with [`StoreError::InvalidWrite`], changing nothing, when `through_seq` is past
+    /// `last_seq` (an update not appended yet) or before the `through_seq` of the current
+    /// snapshot (a stale compaction that lost a race: its snapshot lacks updates the current one
+    /// holds, so applying it would lose them). See [`check_compaction`].
     async fn compact(&self, key: &DocKey, snapshot: Vec<u8>, through_seq: u64) -> Result<(), StoreError>;
 
     /// Stores a named version holding `state` (a full-state update) and returns its metadata.
@@ -73,6 +96,7 @@ pub trait DocStore: Send + Sync + 'static {
     /// One version and its state, or `None`.
     async fn version(&self, key: &DocKey, id: u64) -> Result<Option<(VersionMeta, Vec<u8>)>, StoreError>;
 
-    /// The names of every stored document of `scope`, sorted (for per-principal limits).
+    /// The names of every stored document of `scope` and of no other scope (`user:a/b` is not
+    /// inside `user:a`), sorted by [`DocName`]'s order (for per-principal limits).
     async fn doc_names(&self, scope: &Scope) -> Result<Vec<DocName>, StoreError>;
 }

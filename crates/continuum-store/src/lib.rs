@@ -4,7 +4,7 @@
 //! replace, touch, list by principal, purge — that Redis, PostgreSQL, redb and memory can each
 //! implement in one round trip or one transaction. [`Sessions`] builds the whole session service
 //! on top of them (create, validate with lazy touch, patch with `If-Match`, rotate, revoke), so
-//! every store behaves the same and the conformance suite in [`testkit`] proves it.
+//! every store behaves the same and the conformance suite in `testkit` (feature `testkit`) proves it.
 //!
 //! # Layout
 //! - [`store`]: the [`SessionStore`] trait and [`StoreError`].
@@ -16,7 +16,8 @@
 //! - [`memory_docs`]: [`MemoryDocStore`], a [`DocStore`] in memory.
 //! - [`sessions`]: [`Sessions`], the session operations with their retry loops, and
 //!   [`SessionError`].
-//! - `testkit` (feature `testkit`): the conformance suite.
+//! - `testkit` (feature `testkit`): the conformance suites every store runs: sessions, and
+//!   `testkit::docs` for documents.
 
 pub mod cas;
 pub mod docs;

@@ -1,6 +1,7 @@
 //! The conformance suite every [`crate::SessionStore`] runs: memory, redb, Redis and PostgreSQL
 //! alike. Each check builds a fresh service with [`run_all`]'s factory and a [`ManualClock`], so
-//! expiry is tested by moving the clock, never by sleeping.
+//! expiry is tested by moving the clock, never by sleeping. [`docs`] is the same for every
+//! [`crate::DocStore`].
 //!
 //! ```ignore
 //! #[tokio::test(flavor = "multi_thread")]
@@ -22,6 +23,8 @@ use continuum_core::{
 use serde_json::{Value, json};
 
 use crate::{SessionError, Sessions, StoreError};
+
+pub mod docs;
 
 /// Where every conformance check starts its clock.
 pub const START: Timestamp = Timestamp::from_millis(1_800_000_000_000);
