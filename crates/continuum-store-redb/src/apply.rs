@@ -1,5 +1,6 @@
 //! The write requests the writer thread takes ([`WriteOp`]) and how one of them is applied inside
-//! the open write transaction: the decision from the [`Batch`], the bytes through [`Tables`].
+//! the open write transaction: a session write's decision from the [`Batch`], its bytes through
+//! [`Tables`]; a document write through [`crate::doc_tables::DocTables`].
 
 use std::sync::Arc;
 
@@ -21,13 +22,22 @@ pub(crate) enum WriteOp {
     Touch { sid: SessionId, at: Timestamp },
     /// [`continuum_store::SessionStore::purge_expired`].
     Purge { now: Timestamp, limit: usize },
+    /// [`continuum_store::DocStore::append`]; `key` is the document's storage key.
+    Append { key: Vec<u8>, update: Vec<u8> },
+    /// [`continuum_store::DocStore::compact`].
+    Compact { key: Vec<u8>, snapshot: Vec<u8>, through_seq: u64 },
+    /// [`continuum_store::DocStore::save_version`].
+    SaveVersion { key: Vec<u8>, name: String, created_at: Timestamp, state: Vec<u8> },
 }
 
-/// The answer to one request: how many sessions it wrote or deleted, or why it was refused.
-pub(crate) type Outcome = Result<usize, StoreError>;
+/// The answer to one request, or why it was refused: for a session write, how many sessions it
+/// wrote or deleted; for an append, the update's sequence number; for a version, its id; 0 for a
+/// compaction.
+pub(crate) type Outcome = Result<u64, StoreError>;
 
 /// Applies `op`. The outer error is redb failing, which fails the whole batch; the inner one is
-/// this request being refused (a compare-and-swap check), which fails only this request.
+/// this request being refused (a compare-and-swap or compaction check), which fails only this
+/// request.
 pub(crate) fn apply(
     batch: &mut Batch<'_>,
     tables: &mut Tables<'_>,
@@ -43,7 +53,14 @@ pub(crate) fn apply(
             Ok(None) => return Ok(Ok(0)),
             Err(refused) => Err(refused),
         },
-        WriteOp::Purge { now, limit } => return purge(batch, tables, now, limit).map(Ok),
+        WriteOp::Purge { now, limit } => return purge(batch, tables, now, limit).map(|n| Ok(n as u64)),
+        WriteOp::Append { key, update } => return tables.docs()?.append(&key, &update).map(Ok),
+        WriteOp::Compact { key, snapshot, through_seq } => {
+            return Ok(tables.docs()?.compact(&key, &snapshot, through_seq)?.map(|()| 0));
+        }
+        WriteOp::SaveVersion { key, name, created_at, state } => {
+            return tables.docs()?.save_version(&key, &name, created_at, &state).map(Ok);
+        }
     };
     match change {
         Ok(change) => {

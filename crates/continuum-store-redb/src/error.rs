@@ -64,6 +64,28 @@ pub enum RedbStoreError {
         /// The sid inside the record.
         found: SessionId,
     },
+    /// A read transaction failed (begin, table access or read).
+    #[error("cannot read the documents from the database")]
+    Read(#[source] redb::Error),
+    /// The blocking task running a read panicked or was cancelled at shutdown.
+    #[error("the read task did not finish")]
+    ReadTask(#[source] tokio::task::JoinError),
+    /// A stored document key does not end in a valid document name: the file was damaged or
+    /// written by an incompatible version.
+    #[error("the stored document name {name:?} is not valid")]
+    DocKey {
+        /// The name found in the key (invalid UTF-8 replaced).
+        name: String,
+        /// Why it is not a name.
+        #[source]
+        source: continuum_core::DocNameError,
+    },
+    /// A named version has metadata but no state: the file was damaged.
+    #[error("version {id} has no stored state")]
+    VersionStateMissing {
+        /// The version's id.
+        id: u64,
+    },
     /// The writer thread could not be started.
     #[error("cannot start the writer thread")]
     Spawn(#[source] std::io::Error),

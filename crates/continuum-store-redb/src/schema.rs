@@ -1,5 +1,6 @@
-//! The on-disk schema: the two redb tables, their key encodings and the record encoding.
+//! The on-disk schema: the redb tables, their key encodings and the record encoding.
 //!
+//! Sessions:
 //! - `sessions`: sid bytes → the [`SessionRecord`] as JSON.
 //! - `expiry`: `(purge_at millis, sid bytes)` → `()`, one entry per session, at its
 //!   [`SessionRecord::purge_at`]. Written in the same transaction as the session it indexes, so
@@ -7,6 +8,18 @@
 //!
 //! JSON keeps the file readable by tools and lets [`SessionRecord`] grow optional fields without
 //! a migration; a record is a few hundred bytes, so the encoding costs little next to an fsync.
+//!
+//! Continuity documents, each keyed by its [`continuum_core::DocKey::storage_key`] bytes (so one scope's
+//! documents are one key range):
+//! - `doc_meta`: key → [`DocMeta`] as `(last_seq, compacted_through, versions)`. Every document
+//!   ever written has a row; it is what [`continuum_store::DocStore::doc_names`] lists.
+//! - `doc_snapshots`: key → the compacted snapshot, for documents ever compacted. Apart from the
+//!   metadata, so an append never rewrites a large snapshot.
+//! - `doc_updates`: `(key, seq)` → one update, for the updates after the snapshot.
+//! - `doc_versions`: `(key, id)` → `(name, created_at millis)`, and `doc_version_states`:
+//!   `(key, id)` → the version's state, apart so that listing versions reads no state.
+//!
+//! Document bytes are stored as given: they are Yjs updates, opaque to the store.
 
 use continuum_core::{SessionId, SessionRecord, Timestamp};
 use redb::TableDefinition;
@@ -24,6 +37,54 @@ pub const SESSIONS: TableDefinition<'static, SidKey, &'static [u8]> = TableDefin
 
 /// The expiry index: one entry per session at its purge time.
 pub const EXPIRY: TableDefinition<'static, ExpiryKey, ()> = TableDefinition::new("expiry");
+
+/// The key of a document's rows in `doc_updates`, `doc_versions` and `doc_version_states`: its
+/// [`continuum_core::DocKey::storage_key`], then the sequence number or version id.
+pub type DocItemKey<'a> = (&'a [u8], u64);
+
+/// Every document's metadata, by storage key, as `(last_seq, compacted_through, versions)`.
+pub const DOC_META: TableDefinition<'static, &'static [u8], (u64, u64, u64)> =
+    TableDefinition::new("doc_meta");
+
+/// The snapshot of every document ever compacted, by storage key.
+pub const DOC_SNAPSHOTS: TableDefinition<'static, &'static [u8], &'static [u8]> =
+    TableDefinition::new("doc_snapshots");
+
+/// The updates appended after each document's snapshot, by storage key and sequence number.
+pub const DOC_UPDATES: TableDefinition<'static, DocItemKey<'static>, &'static [u8]> =
+    TableDefinition::new("doc_updates");
+
+/// The name and creation time (milliseconds since the epoch) of every named version.
+pub const DOC_VERSIONS: TableDefinition<'static, DocItemKey<'static>, (&'static str, i64)> =
+    TableDefinition::new("doc_versions");
+
+/// The state of every named version.
+pub const DOC_VERSION_STATES: TableDefinition<'static, DocItemKey<'static>, &'static [u8]> =
+    TableDefinition::new("doc_version_states");
+
+/// What `doc_meta` holds for one document.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DocMeta {
+    /// The sequence number of the last update ever appended; compaction does not lower it.
+    pub last_seq: u64,
+    /// The `through_seq` of the last compaction (0 if none): every update up to it is in the
+    /// snapshot and gone from `doc_updates`.
+    pub compacted_through: u64,
+    /// How many named versions were saved; the last one's id.
+    pub versions: u64,
+}
+
+impl DocMeta {
+    /// The metadata from its `doc_meta` row.
+    pub fn from_row((last_seq, compacted_through, versions): (u64, u64, u64)) -> Self {
+        Self { last_seq, compacted_through, versions }
+    }
+
+    /// The `doc_meta` row of this metadata.
+    pub fn to_row(self) -> (u64, u64, u64) {
+        (self.last_seq, self.compacted_through, self.versions)
+    }
+}
 
 /// The `sessions` key of a session.
 pub fn sid_key(sid: &SessionId) -> SidKey {

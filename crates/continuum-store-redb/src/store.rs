@@ -1,5 +1,6 @@
 //! [`RedbStore`]: the [`SessionStore`] on a redb file — opening and loading it, reads from the
-//! mirror, writes through the writer thread.
+//! mirror, writes through the writer thread. Its [`continuum_store::DocStore`] side is in
+//! [`crate::doc_store`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -12,30 +13,38 @@ use redb::{Database, ReadableTable};
 
 use crate::apply::WriteOp;
 use crate::config::RedbConfig;
+use crate::doc_tables::DocTables;
 use crate::error::RedbStoreError;
 use crate::schema::{self, EXPIRY, SESSIONS};
 use crate::writer::{Writer, WriterHandle};
 
-/// Sessions in a redb file, with every session mirrored in memory for reads.
+/// Sessions and continuity documents in a redb file, with every session mirrored in memory for
+/// reads. Documents are not mirrored (they can be large): they are read from the file.
 ///
 /// Cheap to clone; clones share the file, the mirror and the writer thread.
 ///
 /// # Durability
-/// A write that returned `Ok` was committed with [`redb::Durability::Immediate`]: the file was
-/// fsynced before the answer, so the write survives a crash of the process and a power loss. It
-/// does not survive the loss of the disk or the machine; that takes a store with replicas
-/// (Redis, PostgreSQL) or a backup. A write that returned [`StoreError::Backend`] was not
-/// acknowledged; if the failure came during the final sync it may still be found after a restart.
+/// A write (session or document) that returned `Ok` was committed with
+/// [`redb::Durability::Immediate`]: the file was fsynced before the answer, so the write survives
+/// a crash of the process and a power loss. It does not survive the loss of the disk or the
+/// machine; that takes a store with replicas (Redis, PostgreSQL) or a backup. A write that
+/// returned [`StoreError::Backend`] was not acknowledged; if the failure came during the final
+/// sync it may still be found after a restart.
 ///
 /// # Concurrency
-/// Reads (`get`, `list_by_principal`, `len`) never touch the file: they read the mirror, which
-/// holds exactly the committed sessions and is updated only after a commit, so a read never
-/// sees uncommitted data and never blocks the async runtime. Writes go through one writer
-/// thread, batched (see [`RedbConfig`]).
+/// Session reads (`get`, `list_by_principal`, `count`) never touch the file: they read the
+/// mirror, which holds exactly the committed sessions and is updated only after a commit, so a
+/// read never sees uncommitted data and never blocks the async runtime. Document reads (`load`,
+/// `versions`, `version`, `doc_names`) run a redb read transaction on a blocking thread
+/// (`spawn_blocking`), concurrently with the writer. Every write, session or document, goes
+/// through one writer thread, batched (see [`RedbConfig`]), and is answered only after its
+/// commit; so every read, of either kind, sees every write acknowledged before it started.
 ///
 /// # Shutdown
-/// [`RedbStore::close`] finishes the queued writes, closes the file and waits for the writer
-/// thread without blocking the runtime. Dropping the last clone without closing does the same in
+/// [`RedbStore::close`] finishes the queued writes, waits for the document reads in progress,
+/// closes the file and waits for the writer thread without blocking the runtime. After it,
+/// session reads keep answering from memory and document reads fail with
+/// [`StoreError::Closed`]. Dropping the last clone without closing does the same in
 /// the background: the queued writes are still committed, but nothing waits for the file to be
 /// released, so a process that reopens the same file should `close` first.
 #[derive(Clone)]
@@ -50,8 +59,8 @@ struct Inner {
 }
 
 impl RedbStore {
-    /// Opens the database at `path`, creating the file (not its directory) if it is missing,
-    /// loads every session into memory and starts the writer thread.
+    /// Opens the database at `path`, creating the file (not its directory) and the tables if
+    /// they are missing, loads every session into memory and starts the writer thread.
     ///
     /// Blocking: it reads the whole file. Call it before starting the runtime or inside
     /// `tokio::task::spawn_blocking`. Fails with [`RedbStoreError::Open`] (as the source of
@@ -82,6 +91,11 @@ impl RedbStore {
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
+
+    /// The writer thread's handle, for the document side.
+    pub(crate) fn writer(&self) -> &WriterHandle {
+        &self.inner.writer
+    }
 }
 
 impl fmt::Debug for RedbStore {
@@ -93,13 +107,15 @@ impl fmt::Debug for RedbStore {
     }
 }
 
-/// Creates the tables if they are missing and reads every session into a mirror.
+/// Creates the tables (document tables included) if they are missing and reads every session
+/// into a mirror.
 fn load(db: &Database) -> Result<SessionTable, RedbStoreError> {
     let mirror = SessionTable::without_expiry_index();
     let txn = db.begin_write().map_err(load_failed)?;
     {
         let sessions = txn.open_table(SESSIONS).map_err(load_failed)?;
         txn.open_table(EXPIRY).map_err(load_failed)?;
+        DocTables::open(&txn).map_err(load_failed)?;
         for entry in sessions.iter().map_err(load_failed)? {
             let (key, value) = entry.map_err(load_failed)?;
             mirror.put(Arc::new(schema::decode(key.value(), value.value())?));
@@ -148,7 +164,8 @@ impl SessionStore for RedbStore {
         if limit == 0 {
             return Ok(0);
         }
-        self.inner.writer.write(WriteOp::Purge { now, limit }).await
+        // At most `limit`, so it fits.
+        self.inner.writer.write(WriteOp::Purge { now, limit }).await.map(|purged| purged as usize)
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

@@ -1,24 +1,44 @@
-//! [`Tables`]: the two tables of the schema, open in one write transaction, and the only code
-//! that changes them — so a session and its expiry entry always change together.
+//! [`Tables`]: the tables of the schema, open in one write transaction, and the only code that
+//! changes the session tables — so a session and its expiry entry always change together. The
+//! document tables are opened on first use, through [`DocTables`].
 
 use continuum_core::Timestamp;
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use crate::batch::Change;
+use crate::doc_tables::DocTables;
 use crate::schema::{self, EXPIRY, ExpiryKey, SESSIONS, SidKey};
 
-/// The `sessions` and `expiry` tables of an open write transaction.
+/// The tables of an open write transaction.
 pub(crate) struct Tables<'txn> {
+    txn: &'txn WriteTransaction,
     sessions: Table<'txn, SidKey, &'static [u8]>,
     expiry: Table<'txn, ExpiryKey, ()>,
-    /// Whether anything was written, i.e. whether the transaction needs a commit.
+    /// Opened by the first document write of the batch, so a batch of session writes opens no
+    /// document table.
+    docs: Option<DocTables<'txn>>,
+    /// Whether a session table was written, i.e. whether the transaction needs a commit.
     dirty: bool,
 }
 
 impl<'txn> Tables<'txn> {
-    /// Opens (creating if needed) both tables in `txn`.
+    /// Opens (creating if needed) the session tables in `txn`.
     pub(crate) fn open(txn: &'txn WriteTransaction) -> Result<Self, redb::Error> {
-        Ok(Self { sessions: txn.open_table(SESSIONS)?, expiry: txn.open_table(EXPIRY)?, dirty: false })
+        Ok(Self {
+            txn,
+            sessions: txn.open_table(SESSIONS)?,
+            expiry: txn.open_table(EXPIRY)?,
+            docs: None,
+            dirty: false,
+        })
+    }
+
+    /// The document tables, opened on first use.
+    pub(crate) fn docs(&mut self) -> Result<&mut DocTables<'txn>, redb::Error> {
+        match &mut self.docs {
+            Some(docs) => Ok(docs),
+            docs => Ok(docs.insert(DocTables::open(self.txn)?)),
+        }
     }
 
     /// Writes a change: the session and its expiry entry.
@@ -67,7 +87,7 @@ impl<'txn> Tables<'txn> {
 
     /// Whether the transaction has anything to commit.
     pub(crate) fn is_dirty(&self) -> bool {
-        self.dirty
+        self.dirty || self.docs.as_ref().is_some_and(DocTables::is_dirty)
     }
 
     /// Adds an expiry entry on its own, to build an inconsistent index in tests.

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::apply::{self, Outcome, WriteOp};
 use crate::batch::Batch;
 use crate::config::{CommitObserver, CommitStats, RedbConfig};
+use crate::database::SharedDatabase;
 use crate::error::RedbStoreError;
 use crate::tables::Tables;
 
@@ -32,9 +33,9 @@ enum Command {
     Shutdown,
 }
 
-/// The thread that owns the database and applies every write.
+/// The thread that applies every write, and closes the database when it stops.
 pub(crate) struct Writer {
-    db: Database,
+    db: Arc<SharedDatabase>,
     /// The committed sessions; the writer is the only one that changes it.
     mirror: Arc<SessionTable>,
     commands: mpsc::Receiver<Command>,
@@ -50,6 +51,8 @@ pub(crate) struct WriterHandle {
     /// Bounded by `queue_capacity`: when full, `send` waits (backpressure), nothing is dropped.
     commands: mpsc::Sender<Command>,
     stopped: watch::Receiver<bool>,
+    /// The database the writer writes, for readers.
+    db: Arc<SharedDatabase>,
     /// Joined by [`WriterHandle::close`]; detached if the store is dropped without closing.
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -63,15 +66,17 @@ impl Writer {
     ) -> (Writer, WriterHandle) {
         let (commands_tx, commands) = mpsc::channel(config.queue_capacity);
         let (stopped, stopped_rx) = watch::channel(false);
+        let db = Arc::new(SharedDatabase::new(db));
         let writer = Writer {
-            db,
+            db: Arc::clone(&db),
             mirror,
             commands,
             max_batch: config.max_batch,
             on_commit: config.on_commit.clone(),
             stopped,
         };
-        let handle = WriterHandle { commands: commands_tx, stopped: stopped_rx, thread: Mutex::new(None) };
+        let handle =
+            WriterHandle { commands: commands_tx, stopped: stopped_rx, db, thread: Mutex::new(None) };
         (writer, handle)
     }
 
@@ -117,10 +122,10 @@ impl Writer {
                 let _ = reply.send(Err(StoreError::Closed));
             }
         }
-        let Writer { db, stopped, .. } = self;
-        drop(db);
-        stopped.send_replace(true);
-        tracing::debug!("redb session store closed");
+        // Waits for the reads in progress; later ones find the database closed.
+        self.db.close();
+        self.stopped.send_replace(true);
+        tracing::debug!("redb store closed");
     }
 
     /// Applies one batch in one transaction and answers every request in it.
@@ -134,7 +139,14 @@ impl Writer {
         let started = Instant::now();
         let (requests, replies): (Vec<_>, Vec<_>) = writes.into_iter().unzip();
         let mut batch = Batch::new(&self.mirror);
-        match transact(&self.db, &mut batch, requests) {
+        // The writer closes the database only after its last batch, so it is open here.
+        let Some(result) = self.db.with(|db| transact(db, &mut batch, requests)) else {
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Closed));
+            }
+            return;
+        };
+        match result {
             Ok((outcomes, committed)) => {
                 if committed {
                     let duration = started.elapsed();
@@ -197,6 +209,11 @@ impl WriterHandle {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// The database the writer writes, shared with readers until the writer stops.
+    pub(crate) fn database(&self) -> &Arc<SharedDatabase> {
+        &self.db
+    }
+
     /// How many requests wait for the writer.
     pub(crate) fn queued(&self) -> usize {
         self.commands.max_capacity() - self.commands.capacity()
@@ -209,11 +226,16 @@ impl WriterHandle {
         let mut stopped = self.stopped.clone();
         let closed = stopped.wait_for(|stopped| *stopped).await.is_ok();
         let thread = self.thread.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-        let joined = match thread {
-            // The thread has finished its work or died; joining it does not wait on I/O.
-            Some(thread) => tokio::task::spawn_blocking(move || thread.join()).await.is_ok_and(|r| r.is_ok()),
-            None => true,
-        };
+        let db = Arc::clone(&self.db);
+        // The thread has finished its work or died; joining it does not wait on I/O. Closing the
+        // database again releases the file even if the thread died before closing it.
+        let joined = tokio::task::spawn_blocking(move || {
+            let joined = thread.is_none_or(|thread| thread.join().is_ok());
+            db.close();
+            joined
+        })
+        .await
+        .unwrap_or(false);
         if closed && joined { Ok(()) } else { Err(StoreError::backend(RedbStoreError::WriterPanicked)) }
     }
 }
@@ -356,5 +378,28 @@ mod tests {
         assert_eq!(commits.iter().map(|c| c.ops).collect::<Vec<_>>(), vec![4]);
         assert_eq!(f.mirror.get(&a.sid).expect("a").last_seen_at, Timestamp::from_millis(1_000));
         assert!(f.mirror.get(&b.sid).is_some());
+    }
+
+    #[test]
+    fn a_failed_commit_fails_document_and_session_writes_alike() {
+        let f = fixture();
+        let append =
+            |update: &[u8]| WriteOp::Append { key: b"user:a\0doc".to_vec(), update: update.to_vec() };
+        assert!(matches!(commit(&f.writer, vec![append(b"u1")])[..], [Ok(1)]));
+        f.fail_sync.store(true, Ordering::SeqCst);
+        let outcomes = commit(&f.writer, vec![append(b"lost"), insert(&record("alice", 0))]);
+        for outcome in &outcomes {
+            let Err(StoreError::Backend(cause)) = outcome else {
+                panic!("expected a backend error, got {outcome:?}")
+            };
+            assert!(
+                matches!(
+                    cause.downcast_ref::<RedbStoreError>(),
+                    Some(RedbStoreError::BatchFailed { ops: 2, .. })
+                ),
+                "{cause:?}"
+            );
+        }
+        assert_eq!(f.commits.lock().expect("lock").len(), 1, "only the first batch committed");
     }
 }
