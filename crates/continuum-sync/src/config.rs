@@ -1,0 +1,32 @@
+//! [`SyncConfig`]: the thresholds and limits of continuity documents.
+
+/// Thresholds and bounds for every document a [`crate::DocRegistry`] serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// How many updates may sit in a document's log before it is compacted into one snapshot.
+    pub compact_after: usize,
+    /// The largest binary message a peer may send; larger ones fail with
+    /// [`crate::SyncError::MessageTooLarge`].
+    pub max_message_bytes: usize,
+    /// The largest encoded document state. An update that would take a document past it is
+    /// refused with [`crate::SyncError::DocTooLarge`]: not applied, not broadcast, not persisted.
+    pub max_doc_bytes: usize,
+    /// How many messages may wait for one peer. A peer whose queue is full is too slow: it is
+    /// detached (see [`crate::Peer`]).
+    pub outbound_capacity: usize,
+    /// How many changes may wait for the store per document. When it is full, [`crate::Peer::receive`]
+    /// and the JSON writes wait for room, which slows the senders down to the store's pace.
+    pub persist_capacity: usize,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            compact_after: 200,
+            max_message_bytes: 1024 * 1024,
+            max_doc_bytes: 4 * 1024 * 1024,
+            outbound_capacity: 1024,
+            persist_capacity: 1024,
+        }
+    }
+}

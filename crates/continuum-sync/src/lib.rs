@@ -1,0 +1,54 @@
+//! Continuity documents on [yrs]: the y-websocket protocol, one live document per key, its
+//! persistence (an update log compacted into snapshots), named versions, a JSON view, and
+//! durability acks.
+//!
+//! The crate moves no bytes over a network: a transport (the server's WebSocket route) hands
+//! each binary message to a [`Peer`] and sends back what the peer returns, so the stock npm
+//! `y-websocket` client works against it unmodified.
+//!
+//! # Layout
+//! - [`config`]: [`SyncConfig`], thresholds and bounds.
+//! - [`error`]: [`SyncError`], one variant per cause.
+//! - [`protocol`]: y-websocket messages decoded and encoded as pure functions.
+//! - [`ack`]: the durability ack message (type 100) that Continuum adds, and its wire format.
+//! - `registry`: [`DocRegistry`], one [`LiveDoc`] per key, loaded on open, evicted when unheld.
+//! - `load`: reading a document's snapshot and updates from the store before serving it.
+//! - `live_doc`: [`LiveDoc`], the document in memory, its JSON API and how changes are committed.
+//! - `state`: the document's mutable state under one lock: yrs, awareness, peers, fan-out.
+//! - `peer`: [`Peer`] and [`PeerOptions`], one client connection's protocol state.
+//! - `persist`: the per-document task that appends changes in order, acks them, compacts.
+//! - `history`: named versions — save, list, read, restore as a new change.
+//! - `json`: JSON views of yrs values and RFC 7396 merge patches on plain JSON.
+//! - `patch`: merge patches and restores written into root maps.
+//!
+//! # Main flow
+//! The server opens a document with [`DocRegistry::open`] (loaded completely before it
+//! returns), attaches each WebSocket with [`LiveDoc::connect`], sends [`Peer::greeting`], then
+//! loops: each inbound message goes to [`Peer::receive`] and its replies back to the client;
+//! [`Peer::next_outbound`] yields what other peers changed, awareness changes and acks. A
+//! change is applied and broadcast at once, then appended to the [`continuum_store::DocStore`]
+//! in order by the document's persistence task, which acks it (for peers that asked) only once
+//! the append returned. Dropping the last peer and handle writes the queue out and frees the
+//! document.
+
+pub mod ack;
+pub mod config;
+pub mod error;
+mod history;
+mod json;
+mod live_doc;
+mod load;
+mod patch;
+mod peer;
+mod persist;
+pub mod protocol;
+mod registry;
+mod state;
+
+pub use ack::{decode_ack, encode_ack};
+pub use config::SyncConfig;
+pub use continuum_store::VersionMeta;
+pub use error::SyncError;
+pub use live_doc::LiveDoc;
+pub use peer::{Peer, PeerOptions};
+pub use registry::DocRegistry;

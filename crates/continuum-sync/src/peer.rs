@@ -1,0 +1,156 @@
+//! [`Peer`]: one client connection's side of the y-websocket protocol, without the transport.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::mpsc;
+
+use crate::live_doc::{LiveDoc, Origin};
+use crate::protocol::{self, Inbound};
+use crate::state::{Attached, PeerId};
+use crate::SyncError;
+
+/// How a peer wants to be served.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerOptions {
+    /// Send durability acks (message type 100, see [`crate::ack`]) for this peer's changes.
+    pub acks: bool,
+}
+
+/// One client connection to a [`LiveDoc`]: the transport (a WebSocket in the server) sends the
+/// [`Peer::greeting`], feeds every binary message to [`Peer::receive`] and sends back its
+/// replies, and forwards [`Peer::next_outbound`] to the client.
+///
+/// # Slow peers
+/// What other peers change reaches this one through a queue of
+/// [`crate::SyncConfig::outbound_capacity`] messages. When it is full the peer is too slow: the
+/// document drops its queue and detaches it, [`Peer::next_outbound`] returns `None` and
+/// [`Peer::receive`] fails with [`SyncError::Detached`]. The transport then closes the
+/// connection; the client reconnects and resyncs with sync step 1 and 2, which loses nothing.
+///
+/// Dropping a `Peer` detaches it: the awareness states its clients announced are removed and
+/// the removal broadcast to the other peers.
+pub struct Peer {
+    doc: Arc<LiveDoc>,
+    id: PeerId,
+    outbound: mpsc::Receiver<Vec<u8>>,
+    /// Set by the document when it lets go of this peer.
+    detached: Arc<AtomicBool>,
+    greeting: Vec<Vec<u8>>,
+    acks: bool,
+    /// How many content-bearing messages (updates and sync step 2) this peer sent; the ack
+    /// count of the latest.
+    content_messages: u64,
+}
+
+impl Peer {
+    pub(crate) fn new(doc: Arc<LiveDoc>, attached: Attached, options: PeerOptions) -> Self {
+        Self {
+            doc,
+            id: attached.id,
+            outbound: attached.outbound,
+            detached: attached.detached,
+            greeting: attached.greeting,
+            acks: options.acks,
+            content_messages: 0,
+        }
+    }
+
+    /// The messages to send right after connecting: the server's sync step 1 (so the client
+    /// sends what the server lacks), then the current awareness states if there are any.
+    pub fn greeting(&self) -> Vec<Vec<u8>> {
+        self.greeting.clone()
+    }
+
+    /// The document this peer syncs with.
+    pub fn doc(&self) -> &Arc<LiveDoc> {
+        &self.doc
+    }
+
+    /// Whether the document let go of this peer (too slow, or the document failed).
+    pub fn is_detached(&self) -> bool {
+        self.detached.load(Ordering::SeqCst)
+    }
+
+    /// Handles one binary message from the client and returns the replies for it alone: a sync
+    /// step 2 for its step 1, the awareness states for its query.
+    ///
+    /// Updates (and the client's sync step 2) are applied and broadcast to the other peers
+    /// before this returns, and queued for the store; it does not wait for the store, except
+    /// for room in the document's bounded persistence queue. With acks on, their durability is
+    /// reported later through [`Peer::next_outbound`].
+    ///
+    /// Errors: [`SyncError::MessageTooLarge`], [`SyncError::Malformed`] and
+    /// [`SyncError::Rejected`] for bad input, [`SyncError::DocTooLarge`] for an update that was
+    /// refused (none of these apply anything of the failing message, though earlier protocol
+    /// messages in the same frame stay applied), [`SyncError::Detached`] and
+    /// [`SyncError::Persistence`] when the peer or its document is gone. After an error the
+    /// transport should close the connection.
+    pub async fn receive(&mut self, message: &[u8]) -> Result<Vec<Vec<u8>>, SyncError> {
+        let limit = self.doc.config.max_message_bytes;
+        if message.len() > limit {
+            return Err(SyncError::MessageTooLarge { limit, size: message.len() });
+        }
+        if self.is_detached() {
+            return Err(SyncError::Detached);
+        }
+        let mut replies = Vec::new();
+        for inbound in protocol::decode(message).map_err(SyncError::Malformed)? {
+            match inbound {
+                Inbound::SyncStep1(state_vector) => {
+                    replies.push(protocol::sync_step2(self.doc.core.lock().diff(&state_vector)));
+                }
+                Inbound::SyncStep2(update) | Inbound::Update(update) => self.apply(update).await?,
+                Inbound::Awareness(update) => {
+                    let mut state = self.doc.core.lock();
+                    if !state.is_attached(self.id) {
+                        return Err(SyncError::Detached);
+                    }
+                    state.apply_awareness(self.id, update);
+                }
+                Inbound::QueryAwareness => replies.push(self.doc.core.lock().awareness_query()),
+                Inbound::Auth | Inbound::Unknown(_) => {}
+            }
+        }
+        Ok(replies)
+    }
+
+    /// Applies one content-bearing message and queues it (with its ack, if asked for).
+    async fn apply(&mut self, bytes: Vec<u8>) -> Result<(), SyncError> {
+        let update = protocol::decode_update(&bytes).map_err(SyncError::Malformed)?;
+        let count = self.content_messages + 1;
+        let origin = Origin { peer: Some(self.id), ack: self.acks.then_some(count), waits: false };
+        let limit = self.doc.config.max_doc_bytes;
+        self.doc.commit(origin, |state| state.apply_update(update, bytes.len(), limit)).await?;
+        self.content_messages = count;
+        Ok(())
+    }
+
+    /// The next message for the client: another peer's update, an awareness change, or (with
+    /// acks on) a durability ack. `None` once the peer is detached; the transport then closes
+    /// the connection.
+    pub async fn next_outbound(&mut self) -> Option<Vec<u8>> {
+        if self.is_detached() {
+            self.outbound.close();
+            return None;
+        }
+        let message = self.outbound.recv().await?;
+        if self.is_detached() {
+            self.outbound.close();
+            return None;
+        }
+        Some(message)
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.doc.detach(self.id);
+    }
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer").field("doc", self.doc.key()).field("id", &self.id).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,208 @@
+//! [`DocRegistry`]: the live documents of a server, one per key, loaded on first open and
+//! forgotten when nobody holds them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use continuum_core::{Clock, DocKey};
+use continuum_store::DocStore;
+use tokio::sync::{mpsc, watch};
+use tokio_util::task::TaskTracker;
+
+use crate::live_doc::{Core, LiveDoc};
+use crate::load::load;
+use crate::persist::Persister;
+use crate::state::DocState;
+use crate::{SyncConfig, SyncError};
+
+/// Where a key stands.
+enum Slot {
+    /// One caller is loading it; the others wait until `loaded` closes, then look again.
+    Loading { generation: u64, loaded: watch::Receiver<()> },
+    /// Loaded. If `doc` is gone, its persistence task is still writing out; `persisted` closes
+    /// when it is done and the slot is removed.
+    Live { generation: u64, doc: Weak<LiveDoc>, persisted: watch::Receiver<()> },
+}
+
+impl Slot {
+    fn generation(&self) -> u64 {
+        match self {
+            Slot::Loading { generation, .. } | Slot::Live { generation, .. } => *generation,
+        }
+    }
+}
+
+pub(crate) struct RegistryInner {
+    store: Arc<dyn DocStore>,
+    clock: Arc<dyn Clock>,
+    config: Arc<SyncConfig>,
+    docs: Mutex<HashMap<DocKey, Slot>>,
+    /// Tells one incarnation of a key from the next.
+    generations: AtomicU64,
+    /// The persistence tasks, one per live document.
+    tasks: TaskTracker,
+}
+
+impl RegistryInner {
+    /// Never held across `.await`.
+    fn docs(&self) -> MutexGuard<'_, HashMap<DocKey, Slot>> {
+        self.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Removes `key` if it is still the incarnation `generation`.
+    pub(crate) fn forget(&self, key: &DocKey, generation: u64) {
+        let mut docs = self.docs();
+        if docs.get(key).is_some_and(|slot| slot.generation() == generation) {
+            docs.remove(key);
+        }
+    }
+}
+
+/// The live continuity documents of a server. Cheap to clone; clones share the documents.
+///
+/// A document is loaded completely from the store on first [`DocRegistry::open`] and shared by
+/// every caller after. When its last [`crate::Peer`] and last `Arc<LiveDoc>` are dropped, its
+/// queued changes are written to the store and it leaves memory; an open in the meantime waits
+/// for that write-out and loads it again, so no open ever sees a document without changes that
+/// were applied before.
+#[derive(Clone)]
+pub struct DocRegistry {
+    inner: Arc<RegistryInner>,
+}
+
+/// What an open found under the lock.
+enum Next {
+    Wait(watch::Receiver<()>),
+    Load(LoadGuard),
+}
+
+/// Held while loading: if the load fails or its caller goes away, the slot is removed and the
+/// waiters (woken as `_loaded` drops) try again themselves.
+struct LoadGuard {
+    inner: Arc<RegistryInner>,
+    key: DocKey,
+    generation: u64,
+    _loaded: watch::Sender<()>,
+}
+
+impl Drop for LoadGuard {
+    fn drop(&mut self) {
+        let mut docs = self.inner.docs();
+        if matches!(docs.get(&self.key), Some(Slot::Loading { generation, .. }) if *generation == self.generation) {
+            docs.remove(&self.key);
+        }
+    }
+}
+
+impl DocRegistry {
+    /// A registry persisting through `store`, taking version times from `clock`.
+    pub fn new(store: Arc<dyn DocStore>, clock: Arc<dyn Clock>, config: SyncConfig) -> Self {
+        let inner = RegistryInner {
+            store,
+            clock,
+            config: Arc::new(config),
+            docs: Mutex::new(HashMap::new()),
+            generations: AtomicU64::new(0),
+            tasks: TaskTracker::new(),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The configuration every document is served with.
+    pub fn config(&self) -> &SyncConfig {
+        &self.inner.config
+    }
+
+    /// The live document for `key`, loaded completely from the store before this returns.
+    /// Concurrent opens of the same key share one load and get the same `LiveDoc`.
+    ///
+    /// Errors: [`SyncError::Store`] if loading failed, [`SyncError::Corrupt`] if what the store
+    /// holds cannot be applied. A failed load is not cached: the next open tries again.
+    pub async fn open(&self, key: &DocKey) -> Result<Arc<LiveDoc>, SyncError> {
+        loop {
+            match self.find_or_claim(key) {
+                Ok(doc) => return Ok(doc),
+                Err(Next::Wait(mut done)) => {
+                    // Returns once the loader or the write-out finishes (its sender drops).
+                    let _ = done.changed().await;
+                }
+                Err(Next::Load(guard)) => return self.load(guard).await,
+            }
+        }
+    }
+
+    /// Under the lock: the live document, or what to wait for, or the claim to load it.
+    fn find_or_claim(&self, key: &DocKey) -> Result<Arc<LiveDoc>, Next> {
+        let mut docs = self.inner.docs();
+        match docs.get(key) {
+            Some(Slot::Live { doc, persisted, .. }) => match doc.upgrade() {
+                Some(doc) => Ok(doc),
+                None => Err(Next::Wait(persisted.clone())),
+            },
+            Some(Slot::Loading { loaded, .. }) => Err(Next::Wait(loaded.clone())),
+            None => {
+                let generation = self.inner.generations.fetch_add(1, Ordering::Relaxed);
+                let (sender, loaded) = watch::channel(());
+                docs.insert(key.clone(), Slot::Loading { generation, loaded });
+                let guard = LoadGuard { inner: self.inner.clone(), key: key.clone(), generation, _loaded: sender };
+                Err(Next::Load(guard))
+            }
+        }
+    }
+
+    /// Loads the claimed key, starts its persistence task and publishes it.
+    async fn load(&self, guard: LoadGuard) -> Result<Arc<LiveDoc>, SyncError> {
+        let inner = &self.inner;
+        let loaded = load(inner.store.as_ref(), &guard.key).await?;
+        let state = DocState::new(loaded.doc, loaded.state_bytes, inner.clock.clone());
+        let core = Arc::new(Core::new(guard.key.clone(), state));
+        let (jobs, queue) = mpsc::channel(inner.config.persist_capacity.max(1));
+        let (finished, persisted) = watch::channel(());
+        let doc = Arc::new(LiveDoc {
+            core: core.clone(),
+            config: inner.config.clone(),
+            store: inner.store.clone(),
+            clock: inner.clock.clone(),
+            jobs,
+        });
+        let persister = Persister {
+            core,
+            store: inner.store.clone(),
+            jobs: queue,
+            position: loaded.position,
+            compact_after: inner.config.compact_after,
+            registry: Arc::downgrade(inner),
+            generation: guard.generation,
+            _finished: finished,
+        };
+        inner.tasks.spawn(persister.run());
+        let live = Slot::Live { generation: guard.generation, doc: Arc::downgrade(&doc), persisted };
+        inner.docs().insert(guard.key.clone(), live);
+        Ok(doc)
+    }
+
+    /// How many documents are in memory and held by someone.
+    pub fn live_count(&self) -> usize {
+        self.inner
+            .docs()
+            .values()
+            .filter(|slot| matches!(slot, Slot::Live { doc, .. } if doc.strong_count() > 0))
+            .count()
+    }
+
+    /// Waits until every document's persistence task has finished, that is until every
+    /// document was dropped and its queued changes written out (or their write failed). Call
+    /// at shutdown after dropping every [`crate::Peer`] and `Arc<LiveDoc>`; it does not return
+    /// while a document is still held.
+    pub async fn shutdown(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+}
+
+impl std::fmt::Debug for DocRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocRegistry").field("live", &self.live_count()).finish_non_exhaustive()
+    }
+}

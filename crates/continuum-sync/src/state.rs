@@ -1,0 +1,247 @@
+//! [`DocState`]: everything about a live document that changes — the yrs document, awareness,
+//! the attached peers and their outbound queues — and the synchronous steps on it.
+//!
+//! One mutex guards it (in [`crate::LiveDoc`]); it is never held across `.await`, so every step
+//! here is plain code: apply, encode, fan out with `try_send`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use continuum_core::Clock;
+use continuum_store::StoreError;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use yrs::sync::{Awareness, AwarenessUpdate};
+use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
+
+use crate::SyncError;
+use crate::protocol;
+
+/// A peer's id within its document.
+pub(crate) type PeerId = u64;
+
+/// What the document keeps for one attached peer.
+struct PeerSlot {
+    /// Bounded by [`crate::SyncConfig::outbound_capacity`]; full means the peer is too slow.
+    outbound: mpsc::Sender<Vec<u8>>,
+    /// Set when the document lets go of the peer before the peer lets go of the document.
+    detached: Arc<AtomicBool>,
+    /// The awareness client ids this peer announced, removed for everyone when it goes.
+    clients: HashSet<ClientID>,
+}
+
+/// The receiving end the document hands a new peer.
+pub(crate) struct Attached {
+    pub id: PeerId,
+    pub outbound: mpsc::Receiver<Vec<u8>>,
+    pub detached: Arc<AtomicBool>,
+    pub greeting: Vec<Vec<u8>>,
+}
+
+/// A live document's mutable state.
+pub(crate) struct DocState {
+    /// Owns the yrs document.
+    awareness: Awareness,
+    peers: BTreeMap<PeerId, PeerSlot>,
+    next_peer: PeerId,
+    /// An upper bound of the encoded state's size: exact after a load or a full encoding, plus
+    /// the size of every update applied since.
+    state_bytes: usize,
+    /// Set when persisting failed; the document then takes no more changes.
+    pub failed: Option<Arc<StoreError>>,
+}
+
+/// Awareness timestamps from the injected clock.
+struct AwarenessClock(Arc<dyn Clock>);
+
+impl yrs::sync::Clock for AwarenessClock {
+    fn now(&self) -> yrs::sync::Timestamp {
+        u64::try_from(self.0.now().as_millis()).unwrap_or_default()
+    }
+}
+
+impl DocState {
+    /// Wraps a loaded document whose encoded state is `state_bytes` long.
+    pub fn new(doc: Doc, state_bytes: usize, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            awareness: Awareness::with_clock(doc, AwarenessClock(clock)),
+            peers: BTreeMap::new(),
+            next_peer: 0,
+            state_bytes,
+            failed: None,
+        }
+    }
+
+    /// The yrs document.
+    pub fn doc(&self) -> &Doc {
+        self.awareness.doc()
+    }
+
+    /// Refuses every change once persisting failed.
+    pub fn check_alive(&self) -> Result<(), SyncError> {
+        match &self.failed {
+            Some(error) => Err(SyncError::Persistence(error.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The whole document as one update (what a snapshot or a version stores).
+    pub fn full_state(&mut self) -> Vec<u8> {
+        let state = self.doc().transact().encode_state_as_update_v1(&StateVector::default());
+        self.state_bytes = state.len();
+        state
+    }
+
+    /// Checks that `adding` more bytes keep the document within `limit`, measuring the state
+    /// exactly only when the running estimate says it might not.
+    pub fn ensure_room(&mut self, adding: usize, limit: usize) -> Result<(), SyncError> {
+        if self.state_bytes.saturating_add(adding) <= limit {
+            return Ok(());
+        }
+        self.full_state();
+        if self.state_bytes.saturating_add(adding) <= limit {
+            return Ok(());
+        }
+        Err(SyncError::DocTooLarge { limit })
+    }
+
+    /// Runs `change` in one transaction and returns the update it made, or `None` if it changed
+    /// nothing. The caller checked room first.
+    pub fn transact<E>(
+        &mut self,
+        change: impl FnOnce(&mut TransactionMut<'_>) -> Result<(), E>,
+    ) -> Result<Option<Vec<u8>>, E> {
+        let mut txn = self.awareness.doc().transact_mut();
+        change(&mut txn)?;
+        if !txn.has_changes() {
+            return Ok(None);
+        }
+        let update = txn.encode_update_v1();
+        drop(txn);
+        self.state_bytes = self.state_bytes.saturating_add(update.len());
+        Ok(Some(update))
+    }
+
+    /// Applies a peer's update of `size` bytes, if it fits within `limit`, and returns what it
+    /// integrated (`None` if the document had it all).
+    pub fn apply_update(&mut self, update: Update, size: usize, limit: usize) -> Result<Option<Vec<u8>>, SyncError> {
+        self.ensure_room(size, limit)?;
+        self.transact(|txn| txn.apply_update(update).map_err(SyncError::Rejected))
+    }
+
+    /// The update a peer lacks, given its state vector.
+    pub fn diff(&self, state_vector: &StateVector) -> Vec<u8> {
+        self.doc().transact().encode_state_as_update_v1(state_vector)
+    }
+
+    /// Attaches a peer with an outbound queue of `capacity` and returns its greeting: the
+    /// server's sync step 1, then the current awareness states if there are any.
+    pub fn attach(&mut self, capacity: usize) -> Attached {
+        let id = self.next_peer;
+        self.next_peer += 1;
+        let (sender, outbound) = mpsc::channel(capacity.max(1));
+        // A document whose persistence failed takes no new peers: this one starts detached.
+        let detached = Arc::new(AtomicBool::new(self.failed.is_some()));
+        if self.failed.is_none() {
+            let slot = PeerSlot { outbound: sender, detached: detached.clone(), clients: HashSet::new() };
+            self.peers.insert(id, slot);
+        }
+        let mut greeting = vec![protocol::sync_step1(self.doc().transact().state_vector())];
+        greeting.extend(self.awareness_states());
+        Attached { id, outbound, detached, greeting }
+    }
+
+    /// How many peers are attached.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Whether the peer is still attached.
+    pub fn is_attached(&self, id: PeerId) -> bool {
+        self.peers.contains_key(&id)
+    }
+
+    /// Every known awareness state as one message, or `None` when there is none.
+    pub fn awareness_states(&self) -> Option<Vec<u8>> {
+        let update = self.awareness.update().ok()?;
+        (!update.clients.is_empty()).then(|| protocol::awareness(update))
+    }
+
+    /// Every known awareness state, even when empty (the answer to a query).
+    pub fn awareness_query(&self) -> Vec<u8> {
+        let update = self.awareness.update().unwrap_or(AwarenessUpdate { clients: Default::default() });
+        protocol::awareness(update)
+    }
+
+    /// Applies awareness states sent by peer `from`, remembers which clients it speaks for, and
+    /// relays what changed to the other peers.
+    pub fn apply_awareness(&mut self, from: PeerId, update: AwarenessUpdate) {
+        let Ok(Some(summary)) = self.awareness.apply_update_summary(update) else { return };
+        if let Some(slot) = self.peers.get_mut(&from) {
+            slot.clients.extend(summary.added.iter().chain(&summary.updated));
+            for removed in &summary.removed {
+                slot.clients.remove(removed);
+            }
+        }
+        if let Ok(changed) = self.awareness.update_with_clients(summary.all_changes()) {
+            self.broadcast(Some(from), protocol::awareness(changed));
+        }
+    }
+
+    /// Sends `message` to every attached peer but `except`. A peer whose queue is full is
+    /// detached.
+    pub fn broadcast(&mut self, except: Option<PeerId>, message: Vec<u8>) {
+        let mut too_slow = Vec::new();
+        for (id, slot) in &self.peers {
+            if Some(*id) == except {
+                continue;
+            }
+            if let Err(TrySendError::Full(_)) = slot.outbound.try_send(message.clone()) {
+                too_slow.push(*id);
+            }
+        }
+        for id in too_slow {
+            tracing::debug!(peer = id, "outbound queue full; detaching the peer");
+            self.detach(id);
+        }
+    }
+
+    /// Sends `message` to one peer, detaching it if its queue is full.
+    pub fn send_to(&mut self, id: PeerId, message: Vec<u8>) {
+        let Some(slot) = self.peers.get(&id) else { return };
+        if let Err(TrySendError::Full(_)) = slot.outbound.try_send(message) {
+            tracing::debug!(peer = id, "outbound queue full; detaching the peer");
+            self.detach(id);
+        }
+    }
+
+    /// Lets go of a peer: its queue is dropped, and the awareness states it announced (and no
+    /// other peer did) are removed and their removal broadcast to the others.
+    pub fn detach(&mut self, id: PeerId) {
+        let Some(slot) = self.peers.remove(&id) else { return };
+        slot.detached.store(true, Ordering::SeqCst);
+        // A client that reconnected may already speak through another peer: keep its state.
+        let clients: Vec<ClientID> = slot
+            .clients
+            .into_iter()
+            .filter(|client| !self.peers.values().any(|other| other.clients.contains(client)))
+            .collect();
+        if clients.is_empty() {
+            return;
+        }
+        for client in &clients {
+            self.awareness.remove_state(*client);
+        }
+        if let Ok(removal) = self.awareness.update_with_clients(clients) {
+            self.broadcast(None, protocol::awareness(removal));
+        }
+    }
+
+    /// Lets go of every peer (the document failed): their clients reconnect and resync.
+    pub fn detach_all(&mut self) {
+        for (_, slot) in std::mem::take(&mut self.peers) {
+            slot.detached.store(true, Ordering::SeqCst);
+        }
+    }
+}
