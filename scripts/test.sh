@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Continuum check on this machine: formatting, lints and all tests.
-# Installs what the checks need when it is missing (the Rust toolchain and its components).
+# Installs what the checks need when it is missing: the Rust toolchain and its components,
+# Node.js and the npm packages of tests/node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,15 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 fi
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  log "installing Node.js and npm (Debian packages)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq nodejs npm
+fi
+log "npm ci: the stock yjs + y-websocket clients the interop tests run"
+npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
 
 log "cargo fmt --check"
 cargo fmt --all --check

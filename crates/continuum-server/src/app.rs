@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use crate::api::{guest, handoff, health, me, principals, sessions};
+use crate::api::{docs, guest, handoff, health, me, principals, sessions, sync};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -25,6 +25,12 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/guest", post(guest::create))
         .route("/v1/me/handoff", post(handoff::offer))
         .route("/v1/handoff/redeem", post(handoff::redeem))
+        .route("/v1/sync/ticket", post(sync::ticket))
+        .route("/v1/sync/{scope}/{name}", get(sync::socket))
+        .route("/v1/docs/{scope}/{name}", get(docs::get).patch(docs::patch))
+        .route("/v1/docs/{scope}/{name}/versions", get(docs::list_versions).post(docs::save_version))
+        .route("/v1/docs/{scope}/{name}/versions/{id}", get(docs::get_version))
+        .route("/v1/docs/{scope}/{name}/versions/{id}/restore", post(docs::restore))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -4,11 +4,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use continuum_core::{Limits, SessionPolicy};
+use continuum_sync::SyncConfig;
+
+use crate::docs_state::SyncLimits;
 
 /// Where sessions are kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreConfig {
-    /// The embedded default: a redb file in the data directory (`sessions.redb`).
+    /// The embedded default: a redb file in the data directory (`continuum.redb`), for sessions and documents.
     Redb,
     /// In process memory; nothing survives a restart. For tests and demos.
     Memory,
@@ -54,6 +57,10 @@ pub struct ServerConfig {
     pub sweep_interval: Duration,
     /// How many expired sessions one sweep deletes per store call.
     pub sweep_batch: usize,
+    /// The sync engine: message and document sizes, compaction, queues.
+    pub sync: SyncConfig,
+    /// Sync sockets per session and documents per scope.
+    pub sync_limits: SyncLimits,
 }
 
 impl ServerConfig {
@@ -69,6 +76,8 @@ impl ServerConfig {
             limits: Limits::default(),
             sweep_interval: Duration::from_secs(30),
             sweep_batch: 1000,
+            sync: SyncConfig::default(),
+            sync_limits: SyncLimits::default(),
         }
     }
 }

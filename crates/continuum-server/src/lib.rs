@@ -20,6 +20,8 @@
 //! - [`openapi`]: the OpenAPI document generated from the handlers.
 //! - [`one_time`]: single-use, short-lived codes: handoff codes and sync tickets.
 //! - [`throttle`]: per-address failure counting (failed handoff redemptions).
+//! - [`docs_state`]: [`Docs`], the live documents, their store and limits.
+//! - [`sync`]: sync sockets: who may open a document, sockets per session, the socket loop.
 //! - [`sweeper`]: [`ExpirySweeper`], the task purging expired sessions.
 //! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.
 //!
@@ -33,6 +35,7 @@ pub mod api_keys;
 pub mod app;
 pub mod config;
 pub mod cookie;
+pub mod docs_state;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -41,11 +44,13 @@ pub mod openapi;
 pub mod run;
 pub mod state;
 pub mod sweeper;
+pub mod sync;
 pub mod throttle;
 pub mod views;
 
 pub use app::app;
 pub use config::{GuestConfig, ServerConfig, StoreConfig};
+pub use docs_state::{Docs, SyncLimits};
 pub use error::ApiError;
 pub use run::{ServerError, run};
 pub use state::AppState;

@@ -4,7 +4,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{guest, handoff, health, me, principals, sessions};
+use crate::api::{docs, guest, handoff, health, me, principals, sessions, sync};
 use crate::error::Problem;
 use crate::views;
 
@@ -42,12 +42,15 @@ impl Modify for Security {
         principals::list, principals::revoke_all,
         me::me, me::logout, me::devices, me::revoke_device,
         guest::create, handoff::offer, handoff::redeem,
+        sync::ticket, sync::socket,
+        docs::get, docs::patch, docs::save_version, docs::list_versions, docs::get_version, docs::restore,
         health::healthz, health::readyz, health::metrics, health::hello,
     ),
     components(schemas(
         Problem, views::SessionView, views::SessionEnvelope, views::IssuedSession, views::SessionList,
         views::DeviceList, views::RevokedCount, views::CreateSession, views::ValidateRequest, views::DeviceView,
-        handoff::HandoffOffer, handoff::RedeemRequest,
+        handoff::HandoffOffer, handoff::RedeemRequest, sync::SyncTicket,
+        docs::VersionView, docs::VersionList, docs::VersionContent, docs::NewVersion,
     ))
 )]
 pub struct ApiDoc;

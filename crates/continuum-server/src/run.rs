@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use continuum_core::SystemClock;
-use continuum_store::{MemoryStore, SessionStore, Sessions, StoreError};
+use continuum_store::{DocStore, MemoryDocStore, MemoryStore, SessionStore, Sessions, StoreError};
 use continuum_store_redb::{RedbConfig, RedbStore};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -16,12 +16,13 @@ use crate::api_keys::{self, ApiKeys, KeyFileError};
 use crate::app::app;
 use crate::config::{ServerConfig, StoreConfig};
 use crate::cookie::CookieConfig;
+use crate::docs_state::Docs;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::sweeper::ExpirySweeper;
 
 /// The file of the embedded store inside the data directory.
-pub const STORE_FILE: &str = "sessions.redb";
+pub const STORE_FILE: &str = "continuum.redb";
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -59,9 +60,13 @@ fn api_keys(config: &ServerConfig) -> Result<ApiKeys, ServerError> {
     Ok(ApiKeys::new(&file.keys))
 }
 
-fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Arc<dyn SessionStore>, ServerError> {
+/// The session store and the document store: one redb file (one writer, shared group commits)
+/// for both, or memory.
+type Stores = (Arc<dyn SessionStore>, Arc<dyn DocStore>);
+
+fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Stores, ServerError> {
     Ok(match config.store {
-        StoreConfig::Memory => Arc::new(MemoryStore::new()),
+        StoreConfig::Memory => (Arc::new(MemoryStore::new()), Arc::new(MemoryDocStore::new())),
         StoreConfig::Redb => {
             let observer = Arc::clone(metrics);
             let redb = RedbConfig {
@@ -71,8 +76,9 @@ fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Arc<dyn S
                 ..RedbConfig::default()
             };
             let path = config.data_dir.join(STORE_FILE);
-            tracing::info!(path = %path.display(), "opening the embedded session store");
-            Arc::new(RedbStore::open(&path, redb).map_err(ServerError::Store)?)
+            tracing::info!(path = %path.display(), "opening the embedded store");
+            let store = Arc::new(RedbStore::open(&path, redb).map_err(ServerError::Store)?);
+            (Arc::clone(&store) as Arc<dyn SessionStore>, store as Arc<dyn DocStore>)
         }
     })
 }
@@ -88,15 +94,14 @@ pub async fn run(
         .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
     let keys = api_keys(&config)?;
     let metrics = Arc::new(Metrics::new());
-    let store = open_store(&config, &metrics)?;
-    let sessions = Sessions::with_config(
-        Arc::clone(&store),
-        Arc::new(SystemClock),
-        config.policy.clone(),
-        config.limits.clone(),
-    );
+    let (store, doc_store) = open_store(&config, &metrics)?;
+    let clock: Arc<dyn continuum_core::Clock> = Arc::new(SystemClock);
+    let docs = Docs::new(doc_store, Arc::clone(&clock), config.sync.clone(), config.sync_limits.clone());
+    let sessions =
+        Sessions::with_config(Arc::clone(&store), clock, config.policy.clone(), config.limits.clone());
     let state = AppState::new(
         sessions.clone(),
+        docs,
         keys,
         CookieConfig { dev: config.dev },
         &config.guest,
@@ -110,10 +115,16 @@ pub async fn run(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, dev = config.dev, "continuum is listening");
     }
+    let state_for_shutdown = state.clone();
     let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(ServerError::Serve);
+    // Sockets first (their documents persist what they hold), then the sweeper, then the store.
+    state_for_shutdown.shutdown().cancel();
+    state_for_shutdown.socket_tasks().close();
+    state_for_shutdown.socket_tasks().wait().await;
+    state_for_shutdown.registry().shutdown().await;
     cancel.cancel();
     tasks.close();
     tasks.wait().await;

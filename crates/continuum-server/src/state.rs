@@ -7,16 +7,21 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
-use continuum_core::HandoffCode;
-use continuum_store::Sessions;
+use continuum_core::{HandoffCode, SessionId};
+use continuum_store::{DocStore, Sessions};
+use continuum_sync::{DocRegistry, SyncConfig};
 use governor::{DefaultKeyedRateLimiter, Quota};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::api::handoff::HandoffGrant;
 use crate::api_keys::ApiKeys;
 use crate::config::GuestConfig;
 use crate::cookie::CookieConfig;
+use crate::docs_state::{Docs, SyncLimits};
 use crate::metrics::Metrics;
 use crate::one_time::OneTimeCodes;
+use crate::sync::SocketCounter;
 use crate::throttle::ClientThrottle;
 
 /// Per-address limiter for guest sessions.
@@ -37,6 +42,13 @@ struct Inner {
     metrics: Arc<Metrics>,
     handoffs: OneTimeCodes<HandoffCode, HandoffGrant>,
     redeem_throttle: ClientThrottle,
+    docs: Docs,
+    tickets: OneTimeCodes<String, SessionId>,
+    sockets: Arc<SocketCounter>,
+    /// Cancelled when the server shuts down: sync sockets close and their tasks end.
+    shutdown: CancellationToken,
+    /// Every sync socket's task, so shutdown can wait for them before closing the store.
+    socket_tasks: TaskTracker,
 }
 
 /// Shared state of the app. Cheap to clone.
@@ -49,6 +61,7 @@ impl AppState {
     /// State over a session service. Guest sessions are served only when `guest.enabled`.
     pub fn new(
         sessions: Sessions,
+        docs: Docs,
         api_keys: ApiKeys,
         cookies: CookieConfig,
         guest: &GuestConfig,
@@ -68,6 +81,11 @@ impl AppState {
                 metrics,
                 handoffs: OneTimeCodes::new(MAX_OUTSTANDING_CODES),
                 redeem_throttle: ClientThrottle::new(REDEEM_FAILURES, REDEEM_WINDOW),
+                docs,
+                tickets: OneTimeCodes::new(MAX_OUTSTANDING_CODES),
+                sockets: Arc::default(),
+                shutdown: CancellationToken::new(),
+                socket_tasks: TaskTracker::new(),
             }),
         }
     }
@@ -100,6 +118,46 @@ impl AppState {
     /// Failed handoff redemptions by client address.
     pub fn redeem_throttle(&self) -> &ClientThrottle {
         &self.inner.redeem_throttle
+    }
+
+    /// Live continuity documents.
+    pub fn registry(&self) -> &DocRegistry {
+        &self.inner.docs.registry
+    }
+
+    /// Where continuity documents are kept.
+    pub fn doc_store(&self) -> &Arc<dyn DocStore> {
+        &self.inner.docs.store
+    }
+
+    /// The sync engine's settings.
+    pub fn sync_config(&self) -> &SyncConfig {
+        &self.inner.docs.config
+    }
+
+    /// Socket and document limits.
+    pub fn sync_limits(&self) -> &SyncLimits {
+        &self.inner.docs.limits
+    }
+
+    /// Outstanding sync tickets.
+    pub fn tickets(&self) -> &OneTimeCodes<String, SessionId> {
+        &self.inner.tickets
+    }
+
+    /// Open sync sockets by session.
+    pub fn sockets(&self) -> &Arc<SocketCounter> {
+        &self.inner.sockets
+    }
+
+    /// Cancelled when the server shuts down.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+
+    /// The tasks of open sync sockets.
+    pub fn socket_tasks(&self) -> &TaskTracker {
+        &self.inner.socket_tasks
     }
 
     /// The metrics registry.

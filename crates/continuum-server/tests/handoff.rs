@@ -14,7 +14,7 @@ use continuum_core::{ManualClock, Timestamp};
 use continuum_server::api_keys::ApiKeys;
 use continuum_server::cookie::CookieConfig;
 use continuum_server::metrics::Metrics;
-use continuum_server::{AppState, GuestConfig, app};
+use continuum_server::{AppState, Docs, GuestConfig, app};
 use continuum_store::{MemoryStore, Sessions};
 use http_body_util::BodyExt;
 use hyper::{Method, Request, StatusCode};
@@ -117,6 +117,7 @@ async fn a_code_expires_after_two_minutes() {
     let sessions = Sessions::new(Arc::new(MemoryStore::new()), Arc::new(clock.clone()));
     let state = AppState::new(
         sessions,
+        Docs::in_memory(Arc::new(clock.clone())),
         ApiKeys::new(&["key-0123456789abcdef"]),
         CookieConfig { dev: false },
         &GuestConfig::default(),

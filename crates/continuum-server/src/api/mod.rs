@@ -1,11 +1,13 @@
 //! The HTTP routes, one file per route group.
 
+pub mod docs;
 pub mod guest;
 pub mod handoff;
 pub mod health;
 pub mod me;
 pub mod principals;
 pub mod sessions;
+pub mod sync;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -1,11 +1,13 @@
 //! Request extractors that refuse bad input with a problem+json answer before a handler runs.
 
 mod auth;
+mod doc_path;
 mod if_match;
 mod json;
 mod path;
 
 pub use auth::{BackendAuth, ClientSession};
+pub use doc_path::{DocPath, VersionPath};
 pub use if_match::IfMatch;
 pub use json::JsonBody;
 pub use path::{PrincipalPath, SidPath};

@@ -1,0 +1,123 @@
+//! [`serve_socket`]: one sync WebSocket — y-websocket messages between the socket and a
+//! [`Peer`], until either side closes, the session ends, or the peer falls behind.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use continuum_sync::{Peer, SyncError};
+
+use super::access::Opener;
+use super::limits::SocketSlot;
+use crate::state::AppState;
+
+/// How often a socket re-checks that its session is still live: a revoked or expired session's
+/// sockets close within this interval.
+pub const SESSION_CHECK: Duration = Duration::from_millis(250);
+
+/// Close codes this server sends (4000-4999 are application codes).
+pub mod close {
+    /// The session was revoked or expired.
+    pub const SESSION_ENDED: u16 = 4401;
+    /// Only binary y-websocket messages are accepted.
+    pub const UNSUPPORTED: u16 = 1003;
+    /// A message or the document is over its size limit.
+    pub const TOO_LARGE: u16 = 1009;
+    /// A message that is not y-websocket.
+    pub const POLICY: u16 = 1008;
+    /// The client did not keep up with the document's updates; reconnect to resync.
+    pub const TRY_AGAIN: u16 = 1013;
+    /// The server failed.
+    pub const INTERNAL: u16 = 1011;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+}
+
+fn close_frame(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+/// Whether the socket's session is still live (backends have no session).
+async fn session_live(state: &AppState, opener: &Opener) -> bool {
+    match opener {
+        Opener::Backend => true,
+        Opener::Client(session) => {
+            let now = state.sessions().now();
+            state.sessions().get(&session.sid).await.is_ok_and(|record| record.is_live(now))
+        }
+    }
+}
+
+fn error_close(error: &SyncError) -> (u16, String) {
+    match error {
+        SyncError::MessageTooLarge { .. } | SyncError::DocTooLarge { .. } => {
+            (close::TOO_LARGE, error.to_string())
+        }
+        SyncError::Store(_) => (close::INTERNAL, "the document store failed".to_owned()),
+        _ => (close::POLICY, error.to_string()),
+    }
+}
+
+/// Serves one socket until it ends. `slot` is held for the socket's whole life.
+pub async fn serve_socket(
+    mut socket: WebSocket,
+    mut peer: Peer,
+    opener: Opener,
+    state: AppState,
+    slot: SocketSlot,
+) {
+    let _slot = slot;
+    for message in peer.greeting() {
+        if socket.send(Message::Binary(message.into())).await.is_err() {
+            return;
+        }
+    }
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let max_message = state.sync_config().max_message_bytes;
+    let shutdown = state.shutdown().clone();
+    let ending = loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break Some((close::GOING_AWAY, "the server is shutting down".to_owned())),
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Binary(bytes))) if bytes.len() > max_message => {
+                    break Some((close::TOO_LARGE, format!("a message is at most {max_message} bytes")));
+                }
+                Some(Ok(Message::Binary(bytes))) => match peer.receive(&bytes).await {
+                    Ok(replies) => {
+                        for reply in replies {
+                            if socket.send(Message::Binary(reply.into())).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        tracing::debug!(error = %error, "sync message refused");
+                        break Some(error_close(&error));
+                    }
+                },
+                Some(Ok(Message::Text(_))) => {
+                    break Some((close::UNSUPPORTED, "y-websocket messages are binary".to_owned()));
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            },
+            outbound = peer.next_outbound() => match outbound {
+                Some(message) => {
+                    if socket.send(Message::Binary(message.into())).await.is_err() {
+                        return;
+                    }
+                }
+                None => break Some((close::TRY_AGAIN, "fell behind the document; reconnect to resync".to_owned())),
+            },
+            _ = check.tick() => {
+                if !session_live(&state, &opener).await {
+                    break Some((close::SESSION_ENDED, "the session ended".to_owned()));
+                }
+            }
+        }
+    };
+    if let Some((code, reason)) = ending {
+        let _ = socket.send(close_frame(code, &reason)).await;
+    }
+    drop(peer);
+}
