@@ -5,11 +5,11 @@ use yrs::{Doc, Transact};
 
 use continuum_store::VersionMeta;
 
+use crate::SyncError;
 use crate::json::doc_to_json;
 use crate::live_doc::{LiveDoc, Origin};
 use crate::patch::restore_roots;
 use crate::protocol::decode_update;
-use crate::SyncError;
 
 impl LiveDoc {
     /// Stores the document's current full state as a version named `name`, timed by the

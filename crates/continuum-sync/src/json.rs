@@ -165,8 +165,8 @@ pub fn root_patches(patch: &Value) -> Result<&JsonMap<String, Value>, crate::Syn
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use yrs::{Array, Doc, Map, MapPrelim, Text, Transact, Update, WriteTxn};
     use yrs::updates::decoder::Decode;
+    use yrs::{Array, Doc, Map, MapPrelim, Text, Transact, Update, WriteTxn};
 
     use super::*;
 
@@ -203,7 +203,10 @@ mod tests {
     #[test]
     fn numbers_follow_javascript() {
         assert_eq!(json_to_any(&json!(7)), Any::Number(Number::Int(7)));
-        assert_eq!(json_to_any(&json!(9_007_199_254_740_993_i64)), Any::Number(Number::Float(9_007_199_254_740_992.0)));
+        assert_eq!(
+            json_to_any(&json!(9_007_199_254_740_993_i64)),
+            Any::Number(Number::Float(9_007_199_254_740_992.0))
+        );
         assert_eq!(any_to_json(&Any::Number(Number::Float(4.0))), json!(4));
         assert_eq!(any_to_json(&Any::Number(Number::Float(f64::NAN))), Value::Null);
         assert_eq!(any_to_json(&Any::Undefined), Value::Null);

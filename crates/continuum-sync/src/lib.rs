@@ -18,7 +18,7 @@
 //! - `peer`: [`Peer`] and [`PeerOptions`], one client connection's protocol state.
 //! - `persist`: the per-document task that appends changes in order, acks them, compacts.
 //! - `history`: named versions — save, list, read, restore as a new change.
-//! - `json`: JSON views of yrs values and RFC 7396 merge patches on plain JSON.
+//! - [`json`]: JSON views of yrs values and documents, RFC 7396 merge patches on plain JSON.
 //! - `patch`: merge patches and restores written into root maps.
 //!
 //! # Main flow
@@ -35,7 +35,7 @@ pub mod ack;
 pub mod config;
 pub mod error;
 mod history;
-mod json;
+pub mod json;
 mod live_doc;
 mod load;
 mod patch;

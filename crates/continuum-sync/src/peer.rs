@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::mpsc;
 
+use crate::SyncError;
 use crate::live_doc::{LiveDoc, Origin};
 use crate::protocol::{self, Inbound};
 use crate::state::{Attached, PeerId};
-use crate::SyncError;
 
 /// How a peer wants to be served.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -129,7 +129,9 @@ impl Persister {
         let through = self.position.last_seq;
         match self.store.compact(&self.core.key, snapshot, through).await {
             Ok(()) => tracing::debug!(doc = %self.key(), through, "compacted"),
-            Err(error) => tracing::warn!(doc = %self.key(), error = &error as &dyn std::error::Error, "compaction failed"),
+            Err(error) => {
+                tracing::warn!(doc = %self.key(), error = &error as &dyn std::error::Error, "compaction failed")
+            }
         }
         self.position.logged = 0;
     }

@@ -7,11 +7,11 @@
 //! yrs-based clients send; decoding stops at a type it does not know, whose length it cannot
 //! tell.
 
-use yrs::{StateVector, Update};
 use yrs::encoding::read::{Cursor, Error, Read};
 use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
+use yrs::{StateVector, Update};
 
 const MSG_SYNC: u64 = 0;
 const MSG_AWARENESS: u64 = 1;
@@ -131,7 +131,10 @@ mod tests {
         let update_bytes = text_update();
         let sv = Update::decode_v1(&update_bytes).unwrap().state_vector();
         assert_eq!(decode(&sync_step1(sv.clone())).unwrap(), vec![Inbound::SyncStep1(sv)]);
-        assert_eq!(decode(&sync_step2(update_bytes.clone())).unwrap(), vec![Inbound::SyncStep2(update_bytes.clone())]);
+        assert_eq!(
+            decode(&sync_step2(update_bytes.clone())).unwrap(),
+            vec![Inbound::SyncStep2(update_bytes.clone())]
+        );
         let decoded = decode(&update(update_bytes.clone())).unwrap();
         let [Inbound::Update(bytes)] = decoded.as_slice() else { panic!("{decoded:?}") };
         let doc = Doc::new();

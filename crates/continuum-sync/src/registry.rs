@@ -89,7 +89,8 @@ struct LoadGuard {
 impl Drop for LoadGuard {
     fn drop(&mut self) {
         let mut docs = self.inner.docs();
-        if matches!(docs.get(&self.key), Some(Slot::Loading { generation, .. }) if *generation == self.generation) {
+        if matches!(docs.get(&self.key), Some(Slot::Loading { generation, .. }) if *generation == self.generation)
+        {
             docs.remove(&self.key);
         }
     }
@@ -145,7 +146,8 @@ impl DocRegistry {
                 let generation = self.inner.generations.fetch_add(1, Ordering::Relaxed);
                 let (sender, loaded) = watch::channel(());
                 docs.insert(key.clone(), Slot::Loading { generation, loaded });
-                let guard = LoadGuard { inner: self.inner.clone(), key: key.clone(), generation, _loaded: sender };
+                let guard =
+                    LoadGuard { inner: self.inner.clone(), key: key.clone(), generation, _loaded: sender };
                 Err(Next::Load(guard))
             }
         }

@@ -125,7 +125,12 @@ impl DocState {
 
     /// Applies a peer's update of `size` bytes, if it fits within `limit`, and returns what it
     /// integrated (`None` if the document had it all).
-    pub fn apply_update(&mut self, update: Update, size: usize, limit: usize) -> Result<Option<Vec<u8>>, SyncError> {
+    pub fn apply_update(
+        &mut self,
+        update: Update,
+        size: usize,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>, SyncError> {
         self.ensure_room(size, limit)?;
         self.transact(|txn| txn.apply_update(update).map_err(SyncError::Rejected))
     }
