@@ -46,6 +46,12 @@ pub async fn run(
     })
 }
 
+/// The server's RSS from `/metrics` (`continuum_process_resident_memory_bytes`), in bytes.
+pub async fn read_rss(endpoint: &Endpoint, key: &BearerKey) -> anyhow::Result<u64> {
+    let mut client = ApiClient::new(endpoint.clone(), key.clone());
+    require(&read_metrics(&mut client, key).await?, RESIDENT_MEMORY)
+}
+
 async fn read_metrics(client: &mut ApiClient, key: &BearerKey) -> anyhow::Result<String> {
     let response = client.call(requests::get("/metrics", Some(key))).await.context("cannot read /metrics")?;
     String::from_utf8(response.into_body().to_vec()).context("/metrics is not UTF-8 text")

@@ -58,9 +58,7 @@ impl Default for Recorder {
 impl Recorder {
     /// An empty recorder.
     pub fn new() -> Self {
-        let latencies =
-            Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("the histogram bounds are valid");
-        Self { latencies, requests: 0, errors: BTreeMap::new() }
+        Self { latencies: latency_histogram(), requests: 0, errors: BTreeMap::new() }
     }
 
     /// Records a request that ended with `outcome` after `latency`. Failed connects count as
@@ -88,28 +86,26 @@ impl Recorder {
 
     /// The figures over a measurement window of `elapsed`.
     pub fn stats(&self, elapsed: Duration) -> LoadStats {
-        let percentile = |q: f64| if self.requests == 0 { 0 } else { self.latencies.value_at_quantile(q) };
         let secs = elapsed.as_secs_f64();
         LoadStats {
             requests: self.requests,
             elapsed_secs: secs,
             rps: if secs > 0.0 { self.requests as f64 / secs } else { 0.0 },
-            latency_us: Latencies {
-                mean: if self.requests == 0 { 0.0 } else { self.latencies.mean() },
-                p50: percentile(0.5),
-                p90: percentile(0.9),
-                p99: percentile(0.99),
-                p999: percentile(0.999),
-                max: if self.requests == 0 { 0 } else { self.latencies.max() },
-            },
+            latency_us: Latencies::of(&self.latencies),
             errors: self.errors.values().sum(),
             errors_by_kind: self.errors.clone(),
         }
     }
 }
 
+/// An empty histogram of latencies in microseconds, from 1 µs to 60 s with 3 significant digits;
+/// record into it with `saturating_record` so that slower values count as 60 s.
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("the histogram bounds are valid")
+}
+
 /// Latency percentiles in microseconds (upper bounds of their histogram buckets, within 0.1%).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Latencies {
     /// Mean.
     pub mean: f64,
@@ -123,6 +119,23 @@ pub struct Latencies {
     pub p999: u64,
     /// Slowest.
     pub max: u64,
+}
+
+impl Latencies {
+    /// The percentiles of `histogram` (of microseconds); all zero when it is empty.
+    pub fn of(histogram: &Histogram<u64>) -> Self {
+        if histogram.is_empty() {
+            return Self::default();
+        }
+        Self {
+            mean: histogram.mean(),
+            p50: histogram.value_at_quantile(0.5),
+            p90: histogram.value_at_quantile(0.9),
+            p99: histogram.value_at_quantile(0.99),
+            p999: histogram.value_at_quantile(0.999),
+            max: histogram.max(),
+        }
+    }
 }
 
 /// What a timed scenario measured, over all connections.
