@@ -19,6 +19,7 @@
 //! - [`stats`]: per-connection [`Recorder`]s and the merged [`LoadStats`].
 //! - [`report`]: the table, the idle-memory line and the JSON objects.
 //! - [`progress`]: progress bars on stderr when it is a terminal.
+//! - [`sync`]: y-websocket clients on `/v1/sync` for the continuity-document scenarios.
 
 pub mod args;
 pub mod caller;
@@ -31,6 +32,7 @@ pub mod progress;
 pub mod report;
 pub mod scenario;
 pub mod stats;
+pub mod sync;
 pub mod workload;
 
 use std::io::Write as _;

@@ -1,0 +1,30 @@
+//! The continuity-document scenarios of `continuum bench`: y-websocket clients on
+//! `/v1/sync/{scope}/{name}`, on yrs and tokio-tungstenite.
+//!
+//! Sockets open as client sessions (`Authorization: Session <token>`) that the bench creates
+//! through the backend plane first, at most [`tokens::SOCKETS_PER_SESSION`] sockets per session.
+//! Every socket syncs (sends sync step 1, applies the server's sync step 2) before it is used.
+//! Each scenario works on documents of a principal named after the run, so runs against the same
+//! server do not share documents.
+//!
+//! # Layout
+//! - [`wire`]: y-websocket frames in and out, durability acks included; no I/O.
+//! - [`acks`]: [`acks::AckTracker`], which updates are still waiting for their ack.
+//! - [`content`]: what the bench writes ([`content::MapWriter`]) and a client's copy
+//!   ([`content::Replica`]).
+//! - [`target`]: which document a socket opens and its `Authorization` header.
+//! - [`socket`]: [`socket::SyncSocket`], one WebSocket to the server, and its errors.
+//! - [`tokens`]: the sessions the sockets open as.
+//! - [`open`]: opening many sockets with bounded concurrency.
+//! - [`fd_limit`]: raising the open-file limit for thousands of sockets.
+//! - [`latency`]: per-task latency histograms and error counts.
+
+pub mod acks;
+pub mod content;
+pub mod fd_limit;
+pub mod latency;
+pub mod open;
+pub mod socket;
+pub mod target;
+pub mod tokens;
+pub mod wire;
