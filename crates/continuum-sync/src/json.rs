@@ -257,6 +257,36 @@ mod tests {
         assert_eq!(doc_to_json(&txn), json!({"form": {"step": 2}, "list": [1], "text": "abc"}));
     }
 
+    /// Two updates written by yjs 13.6.33 (Node, client id 4242): a transaction setting plain
+    /// values, a nested Y.Map, an array and text, then one deleting a key and an element.
+    const YJS_UPDATES: [&str; 2] = [
+        "0109922100280104666f726d046e616d65017703416461280104666f726d0473746570017d02280104666f726d03626967017c53800000280104666f726d05726174696f017c3e800000280104666f726d05706c61696e01760201617d0101627502787e270104666f726d076164647265737301280092210504636974790177055061726973080104746f646f0277037061797704736869700401056e6f7465730b68c3a96c6c6f20f09f918b00",
+        "000192210201010701",
+    ];
+
+    fn unhex(text: &str) -> Vec<u8> {
+        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn yjs_updates_read_as_yjs_shows_them() {
+        let doc = Doc::new();
+        for update in YJS_UPDATES {
+            doc.transact_mut().apply_update(Update::decode_v1(&unhex(update)).unwrap()).unwrap();
+        }
+        // What `toJSON()` printed in Node; yjs sent 2^40 as a float32.
+        assert_eq!(
+            doc_to_json(&doc.transact()),
+            json!({
+                "form": {"name": "Ada", "big": 1_099_511_627_776_i64, "ratio": 0.25, "plain": {"a": 1, "b": [true, null]}, "address": {"city": "Paris"}},
+                "todo": ["ship"],
+                "notes": "héllo 👋",
+            })
+        );
+        assert_eq!(root_kind(&doc.transact(), "form"), RootKind::Map);
+        assert_eq!(root_kind(&doc.transact(), "notes"), RootKind::Other);
+    }
+
     #[test]
     fn document_patches_are_objects_of_objects_or_null() {
         assert!(root_patches(&json!({"form": {"a": 1}, "old": null})).is_ok());
