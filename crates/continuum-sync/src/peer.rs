@@ -121,7 +121,7 @@ impl Peer {
         let count = self.content_messages + 1;
         let origin = Origin { peer: Some(self.id), ack: self.acks.then_some(count), waits: false };
         let limit = self.doc.config.max_doc_bytes;
-        self.doc.commit(origin, |state| state.apply_update(update, bytes.len(), limit)).await?;
+        self.doc.commit(origin, |state| state.apply_update(update, &bytes, limit)).await?;
         self.content_messages = count;
         Ok(())
     }

@@ -123,16 +123,29 @@ impl DocState {
         Ok(Some(update))
     }
 
-    /// Applies a peer's update of `size` bytes, if it fits within `limit`, and returns what it
-    /// integrated (`None` if the document had it all).
+    /// Applies a peer's update (`raw` as it arrived), if it fits within `limit`, and returns
+    /// what to broadcast and persist: what it integrated, or `None` if the document had it all.
+    /// While the document holds structs it cannot integrate yet (their dependencies have not
+    /// arrived), the raw update is kept instead, so what arrived out of order is not lost at the
+    /// next reload.
     pub fn apply_update(
         &mut self,
         update: Update,
-        size: usize,
+        raw: &[u8],
         limit: usize,
     ) -> Result<Option<Vec<u8>>, SyncError> {
-        self.ensure_room(size, limit)?;
-        self.transact(|txn| txn.apply_update(update).map_err(SyncError::Rejected))
+        self.ensure_room(raw.len(), limit)?;
+        let mut pending = false;
+        let integrated = self.transact(|txn| {
+            txn.apply_update(update).map_err(SyncError::Rejected)?;
+            pending = txn.has_missing_updates();
+            Ok(())
+        })?;
+        if !pending {
+            return Ok(integrated);
+        }
+        self.state_bytes = self.state_bytes.saturating_add(raw.len());
+        Ok(Some(raw.to_vec()))
     }
 
     /// The update a peer lacks, given its state vector.

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use continuum_sync::{PeerOptions, SyncConfig, SyncError};
 use serde_json::json;
-use yrs::{ReadTxn, Transact};
+use yrs::{ReadTxn, Text, Transact, WriteTxn};
 
 use crate::common::*;
 
@@ -167,4 +167,28 @@ async fn a_failing_store_detaches_peers_and_nothing_acknowledged_is_lost() {
     assert_eq!(stored["form"]["lost_in_memory"], json!(1));
     assert_eq!(stored["form"]["saved"], json!(1));
     drop(peer);
+}
+
+#[tokio::test]
+async fn an_update_that_arrives_before_its_dependency_is_kept_across_a_reload() {
+    let store = FaultyStore::new();
+    let writer = Client::new(7);
+    let first = writer.edit(|txn| txn.get_or_insert_text("notes").push(txn, "first "));
+    let second = writer.edit(|txn| txn.get_or_insert_text("notes").push(txn, "second"));
+    {
+        let registry = registry(store.clone(), SyncConfig::default());
+        let doc = registry.open(&key("order")).await.unwrap();
+        let mut peer = doc.connect(PeerOptions::default());
+        peer.receive(&second).await.unwrap();
+        doc.flush().await.unwrap();
+        assert_eq!(doc.to_json(), json!({}), "it cannot be integrated yet");
+        drop(peer);
+        drop(doc);
+        registry.shutdown().await;
+    }
+    let registry = registry(store.clone(), SyncConfig::default());
+    let doc = registry.open(&key("order")).await.unwrap();
+    let mut peer = doc.connect(PeerOptions::default());
+    peer.receive(&first).await.unwrap();
+    assert_eq!(doc.to_json(), json!({"notes": "first second"}));
 }
