@@ -18,6 +18,9 @@ use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, TransactionMut, Update}
 use crate::SyncError;
 use crate::protocol;
 
+/// The most awareness client ids one peer may introduce.
+pub(crate) const MAX_CLIENTS_PER_PEER: usize = 16;
+
 /// A peer's id within its document.
 pub(crate) type PeerId = u64;
 
@@ -194,7 +197,23 @@ impl DocState {
 
     /// Applies awareness states sent by peer `from`, remembers which clients it speaks for, and
     /// relays what changed to the other peers.
-    pub fn apply_awareness(&mut self, from: PeerId, update: AwarenessUpdate) {
+    ///
+    /// A peer introduces at most [`MAX_CLIENTS_PER_PEER`] client ids (a browser tab has one);
+    /// states of further unknown clients, and removals of clients nobody knows, are dropped, so a
+    /// peer cannot grow the awareness table without bound.
+    pub fn apply_awareness(&mut self, from: PeerId, mut update: AwarenessUpdate) {
+        let Some(slot) = self.peers.get(&from) else { return };
+        let mut room = MAX_CLIENTS_PER_PEER.saturating_sub(slot.clients.len());
+        update.clients.retain(|client, entry| {
+            if slot.clients.contains(client) || self.awareness.meta(*client).is_some() {
+                return true;
+            }
+            if entry.json.as_ref() == "null" || room == 0 {
+                return false;
+            }
+            room -= 1;
+            true
+        });
         let Ok(Some(summary)) = self.awareness.apply_update_summary(update) else { return };
         if let Some(slot) = self.peers.get_mut(&from) {
             slot.clients.extend(summary.added.iter().chain(&summary.updated));

@@ -103,3 +103,30 @@ async fn a_peer_too_slow_for_its_queue_is_detached_and_the_others_go_on() {
     let _again = connect(&doc, &mut slow, PeerOptions::default()).await;
     assert_eq!(slow.json(), doc.to_json());
 }
+
+#[tokio::test]
+async fn a_peer_cannot_flood_the_awareness_table() {
+    let registry = registry(Arc::new(continuum_store::MemoryDocStore::new()), SyncConfig::default());
+    let doc = registry.open(&key("aware-flood")).await.unwrap();
+    let mut flooder = doc.connect(PeerOptions::default());
+    let clients = (1000..1100)
+        .map(|id| {
+            let entry = yrs::sync::awareness::AwarenessUpdateEntry { clock: 1, json: r#"{"x":1}"#.into() };
+            (yrs::ClientID::new(id), entry)
+        })
+        .collect();
+    let flood = continuum_sync::protocol::awareness(yrs::sync::AwarenessUpdate { clients });
+    flooder.receive(&flood).await.unwrap();
+
+    let mut observer = Client::new(1);
+    let peer = connect(&doc, &mut observer, PeerOptions::default()).await;
+    let known = (1000..1100)
+        .filter(|id| observer.awareness.state::<serde_json::Value>(yrs::ClientID::new(*id)).is_some())
+        .count();
+    assert_eq!(known, 16);
+
+    // They leave with their peer.
+    drop(flooder);
+    let replies = peer.doc().connect(PeerOptions::default()).greeting();
+    assert_eq!(replies.len(), 1, "no awareness states left");
+}
