@@ -22,11 +22,20 @@ use crate::views::Rfc3339;
 /// Maps a sync-layer error to an answer.
 pub(crate) fn sync_error(error: SyncError) -> ApiError {
     match error {
-        SyncError::Store(store) => ApiError::internal(store),
         SyncError::MessageTooLarge { .. } | SyncError::DocTooLarge { .. } => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", error.to_string())
         }
-        other => ApiError::unprocessable("invalid-document-change", other.to_string()),
+        SyncError::NotAMap { .. }
+        | SyncError::InvalidPatch(_)
+        | SyncError::Malformed(_)
+        | SyncError::Rejected(_) => ApiError::unprocessable("invalid-document-change", error.to_string()),
+        SyncError::Detached | SyncError::Closed => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "document-unavailable",
+            "the document is being reloaded after a storage failure; retry",
+        )
+        .with_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1")),
+        SyncError::Store(_) | SyncError::Persistence(_) | SyncError::Corrupt(_) => ApiError::internal(error),
     }
 }
 

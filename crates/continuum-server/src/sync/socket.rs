@@ -52,8 +52,17 @@ fn error_close(error: &SyncError) -> (u16, String) {
         SyncError::MessageTooLarge { .. } | SyncError::DocTooLarge { .. } => {
             (close::TOO_LARGE, error.to_string())
         }
-        SyncError::Store(_) => (close::INTERNAL, "the document store failed".to_owned()),
-        _ => (close::POLICY, error.to_string()),
+        SyncError::Detached | SyncError::Closed => {
+            (close::TRY_AGAIN, "the document is reloading; reconnect to resync".to_owned())
+        }
+        SyncError::Store(_) | SyncError::Persistence(_) | SyncError::Corrupt(_) => {
+            tracing::error!(error = %error, "sync socket closed by a storage failure");
+            (close::INTERNAL, "the document store failed".to_owned())
+        }
+        SyncError::Malformed(_)
+        | SyncError::Rejected(_)
+        | SyncError::NotAMap { .. }
+        | SyncError::InvalidPatch(_) => (close::POLICY, error.to_string()),
     }
 }
 
