@@ -40,11 +40,16 @@ if (mode === 'pair') {
   const a = connect(tokens[0])
   const b = connect(tokens[1])
   await Promise.all([a.synced, b.synced])
+  // Awareness: what each device publishes (where it is) reaches the others.
+  a.provider.awareness.setLocalStateField('device', { label: 'laptop', route: '/checkout', step: 2 })
   a.form.set('email', 'alice@example.com')
   b.form.set('step', 2)
   a.doc.transact(() => { a.form.set('plan', 'pro'); a.form.set('seats', 3) })
   await until(() => a.form.size === 4 && b.form.size === 4)
-  finish({ a: a.form.toJSON(), b: b.form.toJSON() }, [a, b])
+  const othersSeenByB = () => [...b.provider.awareness.getStates().entries()]
+    .filter(([client]) => client !== b.doc.clientID).map(([, state]) => state.device).filter(Boolean)
+  await until(() => othersSeenByB().length > 0)
+  finish({ a: a.form.toJSON(), b: b.form.toJSON(), bSees: othersSeenByB() }, [a, b])
 } else if (mode === 'read') {
   const c = connect(tokens[0])
   await c.synced

@@ -287,3 +287,21 @@ async fn limits_close_or_refuse_with_clear_reasons() {
     let frame = three.wait_closed(Duration::from_secs(3)).await.expect("closed");
     assert_eq!(frame.map(|f| u16::from(f.code)), Some(1008), "malformed y-websocket");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_per_scope_are_bounded() {
+    let server = TestServer::start_with(|config| config.sync_limits.max_docs_per_scope = 2).await;
+    for name in ["one", "two"] {
+        let answer = server
+            .backend(Method::PATCH, &format!("/v1/docs/user:erin/{name}"), Some(json!({"m": {"k": 1}})))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+    }
+    let third = server.backend(Method::PATCH, "/v1/docs/user:erin/three", Some(json!({"m": {"k": 1}}))).await;
+    assert!(third.problem(409).contains("2 documents, the most allowed"));
+    let again = server.backend(Method::PATCH, "/v1/docs/user:erin/two", Some(json!({"m": {"k": 2}}))).await;
+    assert_eq!(again.status, StatusCode::OK, "existing documents stay writable");
+    let other =
+        server.backend(Method::PATCH, "/v1/docs/user:frank/three", Some(json!({"m": {"k": 1}}))).await;
+    assert_eq!(other.status, StatusCode::OK, "the limit is per scope");
+}

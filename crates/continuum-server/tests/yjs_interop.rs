@@ -46,6 +46,11 @@ async fn stock_yjs_clients_converge_and_a_late_client_gets_everything_after_a_re
     let expected = json!({"email": "alice@example.com", "step": 2, "plan": "pro", "seats": 3});
     assert_eq!(views["a"], expected);
     assert_eq!(views["b"], expected);
+    assert_eq!(
+        views["bSees"],
+        json!([{"label": "laptop", "route": "/checkout", "step": 2}]),
+        "awareness: the phone sees where the laptop is"
+    );
     let backend = server.backend(Method::GET, "/v1/docs/user:alice/form", None).await;
     assert_eq!(backend.status, StatusCode::OK);
     assert_eq!(backend.json()["form"], expected, "the backend plane reads what the clients wrote");
