@@ -18,6 +18,18 @@ pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 /// The most sessions one run may create.
 pub const MAX_SESSIONS: usize = 10_000_000;
 
+/// The most reader sockets `fanout` may open.
+pub const MAX_SOCKETS: usize = 10_000;
+
+/// The most updates `fanout` sends, `reconnect` fills a document with or misses at once.
+pub const MAX_UPDATES: usize = 10_000;
+
+/// The most unacknowledged updates a `doc-updates` writer may keep.
+pub const MAX_PIPELINE: usize = 256;
+
+/// The longest pause between two `fanout` updates.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Arguments of `continuum bench`.
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
@@ -25,7 +37,12 @@ Each connection is one HTTP/1.1 keep-alive connection in a closed loop: it sends
 as soon as the previous answer is in. Only loopback servers are accepted. The table reports req/s,
 latency percentiles, the ratio to `hello` (when hello ran earlier in the same run) and errors (any
 answer that is not 2xx, by status, plus io/timeout/connect). With --json, one JSON object per
-scenario is printed instead, one per line.")]
+scenario is printed instead, one per line.
+
+The document scenarios (doc-updates, fanout, reconnect, doc-memory) open y-websocket sockets on
+/v1/sync as sessions the bench creates (16 sockets per session, the server's default limit), and
+print one line each (a small table for reconnect). Thousands of sockets need as many open files:
+the bench raises its soft limit to the hard limit, and the server needs the same (ulimit -n).")]
 pub struct BenchArgs {
     /// The server's base URL (a loopback address)
     #[arg(long, env = "CONTINUUM_SERVER", value_name = "URL", default_value = DEFAULT_SERVER)]
@@ -36,7 +53,8 @@ pub struct BenchArgs {
     /// Scenarios to run one after another, comma-separated
     #[arg(long = "scenario", value_enum, value_delimiter = ',', default_value = "hello,validate")]
     pub scenarios: Vec<Scenario>,
-    /// Concurrent connections (each its own keep-alive connection)
+    /// Concurrent connections (each its own keep-alive connection); for doc-updates, writer
+    /// sockets (at most 256); for fanout and doc-memory, sockets opened at a time
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=MAX_CONNECTIONS as i64))]
     pub connections: u16,
     /// Measurement window of each timed scenario, such as 10s, 1m or 1m30s
@@ -45,10 +63,26 @@ pub struct BenchArgs {
     /// Warm-up before each window, not measured
     #[arg(long, default_value = "1s", value_parser = parse_window)]
     pub warmup: Duration,
-    /// Sessions to create first: the pool for validate and patch [default: 1000], or the
-    /// sessions idle-memory creates [default: 100000]
+    /// Sessions to create first: the pool for validate and patch [default: 1000], the sessions
+    /// idle-memory creates [default: 100000], or the documents doc-memory opens [default: 2000]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_SESSIONS as u64))]
     pub sessions: Option<u64>,
+    /// fanout: reader sockets on the one document
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=MAX_SOCKETS as i64))]
+    pub sockets: u32,
+    /// fanout: updates the writer sends; reconnect: updates in the document before the first sync
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=MAX_UPDATES as i64))]
+    pub updates: u32,
+    /// fanout: time between two updates, such as 20ms
+    #[arg(long, value_name = "DURATION", default_value = "20ms", value_parser = parse_interval)]
+    pub interval: Duration,
+    /// reconnect: updates missed before each reconnect, comma-separated
+    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "0,1,10,100", value_parser = clap::value_parser!(u32).range(0..=MAX_UPDATES as i64))]
+    pub missed: Vec<u32>,
+    /// doc-updates: updates each writer keeps unacknowledged; 1 waits for each ack before sending
+    /// the next
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=MAX_PIPELINE as i64))]
+    pub pipeline: u16,
     /// Print one JSON object per scenario instead of the table
     #[arg(long)]
     pub json: bool,
@@ -60,6 +94,14 @@ fn parse_window(text: &str) -> Result<Duration, String> {
         return Err(format!("at most {}s", MAX_DURATION.as_secs()));
     }
     Ok(duration)
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse_duration(text)?;
+    if interval.is_zero() || interval > MAX_INTERVAL {
+        return Err(format!("between 1ms and {}s", MAX_INTERVAL.as_secs()));
+    }
+    Ok(interval)
 }
 
 impl BenchArgs {
@@ -113,5 +155,29 @@ mod tests {
         assert!(parse(&["--duration", "2h"]).unwrap_err().to_string().contains("at most 3600s"));
         assert!(parse(&["--sessions", "0"]).is_err());
         assert_eq!(parse(&["--duration", "1m30s"]).unwrap().duration, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn document_scenarios_have_bounded_defaults() {
+        let args = parse(&["--scenario", "doc-updates,fanout,reconnect,doc-memory"]).unwrap();
+        assert_eq!(
+            args.scenarios,
+            [Scenario::DocUpdates, Scenario::Fanout, Scenario::Reconnect, Scenario::DocMemory]
+        );
+        assert_eq!((args.sockets, args.updates, args.pipeline), (1000, 200, 1));
+        assert_eq!(args.interval, Duration::from_millis(20));
+        assert_eq!(args.missed, [0, 1, 10, 100]);
+        assert_eq!(args.sessions_for(Scenario::DocMemory), 2000);
+        let args = parse(&["--missed", "5,50", "--interval", "5ms", "--sockets", "10000"]).unwrap();
+        assert_eq!(
+            (args.missed.as_slice(), args.interval, args.sockets),
+            (&[5, 50][..], Duration::from_millis(5), 10_000)
+        );
+        assert!(parse(&["--sockets", "10001"]).is_err());
+        assert!(parse(&["--updates", "0"]).is_err());
+        assert!(parse(&["--missed", "1,x"]).is_err());
+        assert!(parse(&["--pipeline", "257"]).is_err());
+        assert!(parse(&["--interval", "0s"]).unwrap_err().to_string().contains("between 1ms and 10s"));
+        assert!(parse(&["--interval", "11s"]).is_err());
     }
 }

@@ -6,6 +6,10 @@
 //! [`load::DRAIN`] for requests in flight) per timed scenario, `--sessions` creates for the pool
 //! and for `idle-memory`, and only loopback servers are accepted.
 //!
+//! The continuity-document scenarios ([`sync`]) drive y-websocket sockets on `/v1/sync` instead:
+//! durable updates on one document, fan-out to many readers, reconnect deltas and memory per open
+//! document, each bounded by its counts and timeouts.
+//!
 //! # Layout
 //! - [`args`]: the command line, [`BenchArgs`].
 //! - [`scenario`]: [`Scenario`], what a run measures.
@@ -19,7 +23,7 @@
 //! - [`stats`]: per-connection [`Recorder`]s and the merged [`LoadStats`].
 //! - [`report`]: the table, the idle-memory line and the JSON objects.
 //! - [`progress`]: progress bars on stderr when it is a terminal.
-//! - [`sync`]: y-websocket clients on `/v1/sync` for the continuity-document scenarios.
+//! - [`sync`]: the continuity-document scenarios over `/v1/sync` WebSockets.
 
 pub mod args;
 pub mod caller;
@@ -40,6 +44,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+use serde::Serialize;
 
 pub use args::BenchArgs;
 pub use scenario::Scenario;
@@ -107,11 +112,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         if scenario == Scenario::IdleMemory {
             let key = key.as_ref().expect("idle-memory needs a key, resolved above");
             let report = idle_memory::run(&endpoint, key, args.sessions_for(scenario), connections).await?;
-            if args.json {
-                writeln!(out, "{}", serde_json::to_string(&report)?)?;
-            } else {
-                writeln!(out, "{}", report::idle_memory_line(&report))?;
-            }
+            emit(&mut out, args.json, &report, report::idle_memory_line)?;
+            continue;
+        }
+        if scenario.is_sync() {
+            let key = key.as_ref().expect("document scenarios need a key, resolved above");
+            run_sync(&mut out, &args, scenario, &endpoint, key).await?;
             continue;
         }
         let sessions = match (&pool, scenario.needs_pool()) {
@@ -157,6 +163,77 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         out.flush()?;
     }
     Ok(())
+}
+
+/// Prints `report` as one JSON object or as the line `line` makes of it.
+fn emit<R: Serialize>(
+    out: &mut impl std::io::Write,
+    json: bool,
+    report: &R,
+    line: fn(&R) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string(report)?)?;
+    } else {
+        writeln!(out, "{}", line(report))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Runs one continuity-document scenario and prints its report.
+async fn run_sync(
+    out: &mut impl std::io::Write,
+    args: &BenchArgs,
+    scenario: Scenario,
+    endpoint: &Endpoint,
+    key: &BearerKey,
+) -> anyhow::Result<()> {
+    let connections = usize::from(args.connections);
+    let context = || format!("the {scenario} scenario failed");
+    match scenario {
+        Scenario::DocUpdates => {
+            let config = sync::doc_updates::DocUpdatesConfig {
+                writers: connections,
+                pipeline: usize::from(args.pipeline),
+                window: load::Window { warmup: args.warmup, duration: args.duration },
+            };
+            if connections > sync::doc_updates::MAX_WRITERS {
+                tracing::warn!(
+                    asked = connections,
+                    max = sync::doc_updates::MAX_WRITERS,
+                    "doc-updates caps its writers"
+                );
+            }
+            let report = sync::doc_updates::run(endpoint, key, config).await.with_context(context)?;
+            emit(out, args.json, &report, sync::report::doc_updates_line)
+        }
+        Scenario::Fanout => {
+            let config = sync::fanout::FanoutConfig {
+                readers: args.sockets as usize,
+                updates: u64::from(args.updates),
+                interval: args.interval,
+                concurrency: connections,
+            };
+            let report = sync::fanout::run(endpoint, key, config).await.with_context(context)?;
+            emit(out, args.json, &report, sync::report::fanout_line)
+        }
+        Scenario::Reconnect => {
+            let config = sync::reconnect::ReconnectConfig {
+                updates: u64::from(args.updates),
+                missed: args.missed.iter().map(|&missed| u64::from(missed)).collect(),
+            };
+            let report = sync::reconnect::run(endpoint, key, &config).await.with_context(context)?;
+            emit(out, args.json, &report, sync::report::reconnect_table)
+        }
+        Scenario::DocMemory => {
+            let documents = args.sessions_for(scenario);
+            let report =
+                sync::doc_memory::run(endpoint, key, documents, connections).await.with_context(context)?;
+            emit(out, args.json, &report, sync::report::doc_memory_line)
+        }
+        other => unreachable!("{other} is not a document scenario"),
+    }
 }
 
 /// Creates the pool for `validate` and `patch`; fails when not a single session could be made.

@@ -15,6 +15,14 @@ pub enum Scenario {
     Patch,
     /// RSS per idle session: `/metrics` before and after creating `--sessions` sessions.
     IdleMemory,
+    /// `--connections` writer sockets on one document, each waiting for its durability ack.
+    DocUpdates,
+    /// `--sockets` readers on one document; the time from each update sent to each reader.
+    Fanout,
+    /// The sync step 2 a client receives on reconnecting after missing `--missed` updates.
+    Reconnect,
+    /// RSS per open document: `--sessions` documents, one socket each.
+    DocMemory,
 }
 
 impl Scenario {
@@ -26,6 +34,10 @@ impl Scenario {
             Self::Create => "create",
             Self::Patch => "patch",
             Self::IdleMemory => "idle-memory",
+            Self::DocUpdates => "doc-updates",
+            Self::Fanout => "fanout",
+            Self::Reconnect => "reconnect",
+            Self::DocMemory => "doc-memory",
         }
     }
 
@@ -39,11 +51,17 @@ impl Scenario {
         self != Self::Hello
     }
 
+    /// Whether it works on continuity documents over `/v1/sync` sockets.
+    pub fn is_sync(self) -> bool {
+        matches!(self, Self::DocUpdates | Self::Fanout | Self::Reconnect | Self::DocMemory)
+    }
+
     /// The default of `--sessions` for this scenario: the pool size for `validate` and `patch`,
-    /// the sessions to create for `idle-memory`.
+    /// the sessions to create for `idle-memory`, the documents `doc-memory` opens.
     pub fn default_sessions(self) -> usize {
         match self {
             Self::IdleMemory => 100_000,
+            Self::DocMemory => 2_000,
             _ => 1_000,
         }
     }
@@ -76,5 +94,15 @@ mod tests {
         assert!(!Scenario::Hello.needs_key() && Scenario::Create.needs_key());
         assert_eq!(Scenario::IdleMemory.default_sessions(), 100_000);
         assert_eq!(Scenario::Validate.default_sessions(), 1_000);
+        assert_eq!(Scenario::DocMemory.default_sessions(), 2_000);
+    }
+
+    #[test]
+    fn sync_scenarios_need_a_key_but_no_pool() {
+        for scenario in [Scenario::DocUpdates, Scenario::Fanout, Scenario::Reconnect, Scenario::DocMemory] {
+            assert!(scenario.is_sync() && scenario.needs_key() && !scenario.needs_pool(), "{scenario}");
+        }
+        assert!(!Scenario::IdleMemory.is_sync() && !Scenario::Hello.is_sync());
+        assert_eq!(Scenario::from_str("doc-updates", false), Ok(Scenario::DocUpdates));
     }
 }

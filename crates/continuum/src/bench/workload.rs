@@ -66,7 +66,8 @@ pub struct Workload {
 
 impl Workload {
     /// The stream of connection `worker` out of `connections`. `key` is needed by every scenario
-    /// but `hello`, and `pool` must not be empty for `validate` and `patch`.
+    /// but `hello`, `pool` must not be empty for `validate` and `patch`, and the document
+    /// scenarios have no HTTP workload.
     pub fn new(
         scenario: Scenario,
         key: Option<BearerKey>,
@@ -76,6 +77,7 @@ impl Workload {
     ) -> Self {
         assert!(!scenario.needs_pool() || !pool.is_empty(), "{scenario} needs a session pool");
         assert!(!scenario.needs_key() || key.is_some(), "{scenario} needs an API key");
+        assert!(!scenario.is_sync(), "{scenario} opens sync sockets, not HTTP requests");
         Self { scenario, key, pool, worker, connections: connections.max(1), seq: 0 }
     }
 
@@ -98,6 +100,9 @@ impl Workload {
             }
             Scenario::Create | Scenario::IdleMemory => {
                 requests::create_session(key(), &create_body(self.worker, self.seq))
+            }
+            Scenario::DocUpdates | Scenario::Fanout | Scenario::Reconnect | Scenario::DocMemory => {
+                unreachable!("checked in Workload::new")
             }
         };
         self.seq += 1;

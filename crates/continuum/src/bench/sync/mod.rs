@@ -18,12 +18,19 @@
 //! - [`open`]: opening many sockets with bounded concurrency.
 //! - [`fd_limit`]: raising the open-file limit for thousands of sockets.
 //! - [`latency`]: per-task latency histograms and error counts.
+//! - [`doc_updates`], [`fanout`], [`reconnect`], [`doc_memory`]: the scenarios.
+//! - [`report`]: their lines and JSON objects.
 
 pub mod acks;
 pub mod content;
+pub mod doc_memory;
+pub mod doc_updates;
+pub mod fanout;
 pub mod fd_limit;
 pub mod latency;
 pub mod open;
+pub mod reconnect;
+pub mod report;
 pub mod socket;
 pub mod target;
 pub mod tokens;
