@@ -106,7 +106,9 @@ pub fn key_file_path(data_dir: &Path) -> PathBuf {
     data_dir.join(API_KEYS_FILE)
 }
 
-fn read_keys(path: &Path) -> Result<Option<Vec<String>>, KeyFileError> {
+/// The keys in the key file at `path` (one a line, blank lines and `#` comments skipped), or
+/// `None` when there is no such file. Never creates it.
+pub fn read_keys(path: &Path) -> Result<Option<Vec<String>>, KeyFileError> {
     match fs::read_to_string(path) {
         Ok(text) => Ok(Some(
             text.lines()

@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use continuum_server::api_keys::key_file_path;
+use continuum_server::api_keys::{KeyFileError, key_file_path, read_keys};
 
 use crate::client::BearerKey;
 use crate::config::DEFAULT_DATA;
@@ -82,18 +82,13 @@ fn first_key(list: &str) -> Option<&str> {
 /// The first key in the key file of `data_dir`, which has one key a line and `#` comments.
 pub fn read_key_file(data_dir: &Path) -> Result<String, CredentialsError> {
     let path = key_file_path(data_dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            return Err(CredentialsError::NoKey { path });
+    match read_keys(&path) {
+        Ok(Some(keys)) => keys.into_iter().next().ok_or(CredentialsError::Empty { path }),
+        Ok(None) => Err(CredentialsError::NoKey { path }),
+        Err(KeyFileError::Read { source, .. } | KeyFileError::Write { source, .. }) => {
+            Err(CredentialsError::Read { path, source })
         }
-        Err(source) => return Err(CredentialsError::Read { path, source }),
-    };
-    text.lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(str::to_owned)
-        .ok_or(CredentialsError::Empty { path })
+    }
 }
 
 #[cfg(test)]
