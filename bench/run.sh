@@ -4,7 +4,8 @@
 # Builds --release, starts the server on a fresh temporary data directory and a free loopback
 # port with a known API key, waits for /readyz, runs hello,validate,create,patch, then measures
 # idle memory per session on a second fresh server (so the earlier load does not blur the RSS
-# baseline), prints the results and stops the servers.
+# baseline), then the continuity-document scenarios doc-updates,fanout,reconnect on a third and
+# doc-memory on a fourth, prints the results and stops the servers.
 #
 # Environment (all optional):
 #   DURATION=10s        measurement window of each timed scenario
@@ -13,6 +14,12 @@
 #   WRITE_CONNECTIONS=256  connections of the second, write-heavy patch run
 #   POOL=1000           sessions validate and patch spread over
 #   IDLE_SESSIONS=100000  sessions idle-memory creates
+#   DOC_DURATION=5s     measurement window of doc-updates
+#   DOC_FEW_WRITERS=4   writer sockets of the first doc-updates run (a few devices of one user)
+#   DOC_WRITERS=64      writer sockets of the second doc-updates run, all on one document
+#   FANOUT_SOCKETS=1000 reader sockets of fanout
+#   FANOUT_UPDATES=200  updates fanout sends, 20 ms apart (also the size of reconnect's document)
+#   DOC_DOCUMENTS=2000  documents doc-memory holds open
 #   BENCH_JSON=1        print one JSON object per scenario instead of the table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +30,12 @@ CONNECTIONS=${CONNECTIONS:-64}
 WRITE_CONNECTIONS=${WRITE_CONNECTIONS:-256}
 POOL=${POOL:-1000}
 IDLE_SESSIONS=${IDLE_SESSIONS:-100000}
+DOC_DURATION=${DOC_DURATION:-5s}
+DOC_FEW_WRITERS=${DOC_FEW_WRITERS:-4}
+DOC_WRITERS=${DOC_WRITERS:-64}
+FANOUT_SOCKETS=${FANOUT_SOCKETS:-1000}
+FANOUT_UPDATES=${FANOUT_UPDATES:-200}
+DOC_DOCUMENTS=${DOC_DOCUMENTS:-2000}
 JSON_FLAG=()
 if [ -n "${BENCH_JSON:-}" ]; then JSON_FLAG=(--json); fi
 
@@ -43,6 +56,9 @@ stop_server() {
 }
 cleanup() { stop_server; rm -rf "$WORK"; }
 trap cleanup EXIT
+
+# Thousands of sync sockets need as many descriptors, in the server as in the bench.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # A key the server accepts and the bench presents; both read CONTINUUM_API_KEY.
 CONTINUUM_API_KEY="ck_bench_$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
@@ -91,4 +107,21 @@ stop_server
 start_server idle
 "$BIN" bench --url "http://$ADDR" --scenario idle-memory \
   --connections "$CONNECTIONS" --sessions "$IDLE_SESSIONS" "${JSON_FLAG[@]}"
+stop_server
+
+# Continuity documents: durable updates on one document, fan-out to many readers, reconnect deltas.
+start_server docs
+"$BIN" bench --url "http://$ADDR" --scenario doc-updates \
+  --connections "$DOC_FEW_WRITERS" --duration "$DOC_DURATION" --warmup "$WARMUP" "${JSON_FLAG[@]}"
+# Every update is relayed to every other writer: with many writers, the relays dominate.
+"$BIN" bench --url "http://$ADDR" --scenario doc-updates,fanout,reconnect \
+  --connections "$DOC_WRITERS" --duration "$DOC_DURATION" --warmup "$WARMUP" \
+  --sockets "$FANOUT_SOCKETS" --updates "$FANOUT_UPDATES" --interval 20ms --missed 0,1,10,100 \
+  "${JSON_FLAG[@]}"
+stop_server
+
+# Memory per open document, on a server of its own for a clean RSS baseline.
+start_server doc-memory
+"$BIN" bench --url "http://$ADDR" --scenario doc-memory \
+  --connections "$CONNECTIONS" --sessions "$DOC_DOCUMENTS" "${JSON_FLAG[@]}"
 stop_server
