@@ -155,8 +155,10 @@ impl Writer {
                 let key = keys[(seq % PATCH_KEYS) as usize].as_str();
                 let update = content.set([(key, Any::from(seq as f64))]);
                 let sent_at = Instant::now();
-                if let Err(error) = socket.send(wire::update(update)).await {
-                    break 'writer Some(error.kind());
+                match tokio::time::timeout_at(self.end + DRAIN, socket.send(wire::update(update))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => break 'writer Some(error.kind()),
+                    Err(_) => break 'writer Some("timeout".to_owned()),
                 }
                 tracker.sent(sent_at);
                 seq += 1;

@@ -100,7 +100,8 @@ pub async fn run(endpoint: &Endpoint, key: &BearerKey, config: FanoutConfig) -> 
     for seq in 0..config.updates {
         tokio::time::sleep_until(first + config.interval * u32::try_from(seq).unwrap_or(u32::MAX)).await;
         let sent_us = u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
-        if let Err(error) = writer.send(wire::update(content.stamp(seq, sent_us))).await {
+        let send = tokio::time::timeout_at(deadline, writer.send(wire::update(content.stamp(seq, sent_us))));
+        if let Err(error) = send.await.unwrap_or(Err(SocketError::Timeout(DELIVERY_GRACE))) {
             tracing::warn!(error = %error, sent, "the fanout writer's socket broke");
             total.error(format!("writer-{}", error.kind()), 1);
             break;

@@ -15,7 +15,7 @@ use yrs::Any;
 use super::content::{MapWriter, Replica};
 use super::open::OPEN_TIMEOUT;
 use super::report::{ReconnectReport, ReconnectRow};
-use super::socket::{SyncSocket, Synced};
+use super::socket::{SocketError, SyncSocket, Synced};
 use super::target::{DocTarget, run_id};
 use super::tokens::{BenchSession, SocketTokens};
 use super::wire;
@@ -56,7 +56,10 @@ impl Filler {
             while self.sent < batch_end {
                 let key = format!("k{}", self.sent);
                 let value = Any::from(format!("value {:08}", self.sent));
-                self.socket.send(wire::update(self.content.set([(key.as_str(), value)]))).await?;
+                let update = wire::update(self.content.set([(key.as_str(), value)]));
+                tokio::time::timeout(DURABLE_WAIT, self.socket.send(update))
+                    .await
+                    .map_err(|_| SocketError::Timeout(DURABLE_WAIT))??;
                 self.sent += 1;
             }
             self.socket
