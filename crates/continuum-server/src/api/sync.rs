@@ -91,6 +91,9 @@ pub async fn socket(
     let transport_limit = state.sync_config().max_message_bytes.saturating_mul(4);
     let tasks = state.socket_tasks().clone();
     Ok(upgrade
+        // The library's default 128 KiB read buffer per socket dominated the memory of an open
+        // document; messages are small and the buffer grows when one is not.
+        .read_buffer_size(4096)
         .max_message_size(transport_limit)
         .max_frame_size(transport_limit)
         .on_failed_upgrade(|error| tracing::debug!(error = %error, "sync upgrade failed"))
