@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt as _;
 use continuum_core::SystemClock;
 use continuum_store::{DocStore, MemoryDocStore, MemoryStore, SessionStore, Sessions, StoreError};
 use continuum_store_redb::{RedbConfig, RedbStore};
-use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;

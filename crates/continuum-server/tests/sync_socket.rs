@@ -305,3 +305,31 @@ async fn documents_per_scope_are_bounded() {
         server.backend(Method::PATCH, "/v1/docs/user:frank/three", Some(json!({"m": {"k": 1}}))).await;
     assert_eq!(other.status, StatusCode::OK, "the limit is per scope");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_expires_and_its_socket_closes_but_socket_activity_keeps_it_alive() {
+    let server = TestServer::start_with(|config| config.policy.touch_fraction = 0.1).await;
+    let (idle, _) = server.create_session(json!({"principal": "alice", "idle_timeout_secs": 2})).await;
+    let (busy, _) = server.create_session(json!({"principal": "alice", "idle_timeout_secs": 2})).await;
+    let path = "/v1/sync/user:alice/form";
+    let mut quiet =
+        YClient::connect(server.addr, path, &[("authorization", &session_header(&idle))]).await.unwrap();
+    let mut typing =
+        YClient::connect(server.addr, path, &[("authorization", &session_header(&busy))]).await.unwrap();
+    quiet.sync().await;
+    typing.sync().await;
+    let started = Instant::now();
+    // The typing client edits every 300 ms for 3.5 s, past its 2 s idle timeout.
+    let mut step = 0;
+    while started.elapsed() < Duration::from_millis(3500) {
+        step += 1;
+        typing.set("form", "step", step).await;
+        typing.pump_until(|_| false, Duration::from_millis(300)).await;
+        assert!(typing.closed.is_none(), "an active socket keeps its session alive");
+    }
+    let frame = quiet.wait_closed(Duration::from_secs(2)).await.expect("the idle session's socket closed");
+    assert_eq!(frame.map(|f| u16::from(f.code)), Some(4401));
+    let me = server.get("/v1/me", &[("authorization", &session_header(&busy))]).await;
+    assert_eq!(me.status, StatusCode::OK, "the typing session is still valid");
+    server.get("/v1/me", &[("authorization", &session_header(&idle))]).await.problem(401);
+}

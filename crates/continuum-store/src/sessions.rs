@@ -142,6 +142,21 @@ impl Sessions {
         Ok(cas::touched(&record, at).map(Arc::new).unwrap_or(record))
     }
 
+    /// Records activity on a live session known by id (a sync socket's messages), persisting the
+    /// touch only when the policy says it is due, as [`Sessions::validate`] does. Returns whether
+    /// the session is live.
+    pub async fn touch_live(&self, sid: &SessionId) -> Result<bool, SessionError> {
+        let now = self.now();
+        let Some(record) = self.inner.store.get(sid).await? else { return Ok(false) };
+        if !record.is_live(now) {
+            return Ok(false);
+        }
+        if self.inner.policy.touch_due(&record, now) {
+            self.inner.store.touch(sid, now).await?;
+        }
+        Ok(true)
+    }
+
     /// The session with this id, whatever its state.
     pub async fn get(&self, sid: &SessionId) -> Result<Arc<SessionRecord>, SessionError> {
         self.inner.store.get(sid).await?.ok_or(SessionError::NotFound)

@@ -57,6 +57,7 @@ where
     check!(purge_respects_its_limit);
     check!(purge_follows_a_touched_deadline);
     check!(replace_cannot_move_a_session_to_another_principal);
+    check!(activity_by_id_touches_live_sessions_only);
 }
 
 fn secs(s: u64) -> Duration {
@@ -366,4 +367,17 @@ async fn replace_cannot_move_a_session_to_another_principal(sessions: &Sessions,
     assert!(matches!(sessions.store().replace(1, Arc::new(moved)).await, Err(StoreError::InvalidWrite(_))));
     let mallory = Principal::parse("mallory").expect("principal");
     assert!(sessions.store().list_by_principal(&mallory).await.expect("list").is_empty());
+}
+
+async fn activity_by_id_touches_live_sessions_only(sessions: &Sessions, clock: &ManualClock) {
+    let (created, token) = create(sessions, "gina", 100, 3600).await;
+    clock.advance(secs(1));
+    assert!(sessions.touch_live(&token.sid).await.expect("touch"));
+    assert_eq!(sessions.get(&token.sid).await.expect("get").last_seen_at, created.last_seen_at, "not due yet");
+    clock.advance(secs(50));
+    assert!(sessions.touch_live(&token.sid).await.expect("touch"));
+    assert_eq!(sessions.get(&token.sid).await.expect("get").last_seen_at, clock_now(clock), "due: persisted");
+    sessions.revoke(&token.sid).await.expect("revoke");
+    assert!(!sessions.touch_live(&token.sid).await.expect("touch"), "a tombstone is not live");
+    assert!(!sessions.touch_live(&Token::generate().sid).await.expect("touch"), "unknown");
 }

@@ -36,10 +36,13 @@ fn close_frame(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
-/// Whether the socket's session is still live (backends have no session).
-async fn session_live(state: &AppState, opener: &Opener) -> bool {
+/// Whether the socket's session is still live (backends have no session). When the client sent
+/// something since the last check, that counts as activity and touches the session (lazily, as
+/// a validation does), so a user working only through the socket is not logged out as idle.
+async fn session_live(state: &AppState, opener: &Opener, active: bool) -> bool {
     match opener {
         Opener::Backend => true,
+        Opener::Client(session) if active => state.sessions().touch_live(&session.sid).await.unwrap_or(false),
         Opener::Client(session) => {
             let now = state.sessions().now();
             state.sessions().get(&session.sid).await.is_ok_and(|record| record.is_live(now))
@@ -84,6 +87,8 @@ pub async fn serve_socket(
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let max_message = state.sync_config().max_message_bytes;
     let shutdown = state.shutdown().clone();
+    // Whether the client sent anything since the last session check.
+    let mut active = false;
     let ending = loop {
         tokio::select! {
             () = shutdown.cancelled() => break Some((close::GOING_AWAY, "the server is shutting down".to_owned())),
@@ -91,19 +96,22 @@ pub async fn serve_socket(
                 Some(Ok(Message::Binary(bytes))) if bytes.len() > max_message => {
                     break Some((close::TOO_LARGE, format!("a message is at most {max_message} bytes")));
                 }
-                Some(Ok(Message::Binary(bytes))) => match peer.receive(&bytes).await {
-                    Ok(replies) => {
-                        for reply in replies {
-                            if socket.send(Message::Binary(reply.into())).await.is_err() {
-                                return;
+                Some(Ok(Message::Binary(bytes))) => {
+                    active = true;
+                    match peer.receive(&bytes).await {
+                        Ok(replies) => {
+                            for reply in replies {
+                                if socket.send(Message::Binary(reply.into())).await.is_err() {
+                                    return;
+                                }
                             }
                         }
+                        Err(error) => {
+                            tracing::debug!(error = %error, "sync message refused");
+                            break Some(error_close(&error));
+                        }
                     }
-                    Err(error) => {
-                        tracing::debug!(error = %error, "sync message refused");
-                        break Some(error_close(&error));
-                    }
-                },
+                }
                 Some(Ok(Message::Text(_))) => {
                     break Some((close::UNSUPPORTED, "y-websocket messages are binary".to_owned()));
                 }
@@ -119,7 +127,7 @@ pub async fn serve_socket(
                 None => break Some((close::TRY_AGAIN, "fell behind the document; reconnect to resync".to_owned())),
             },
             _ = check.tick() => {
-                if !session_live(&state, &opener).await {
+                if !session_live(&state, &opener, std::mem::take(&mut active)).await {
                     break Some((close::SESSION_ENDED, "the session ended".to_owned()));
                 }
             }
