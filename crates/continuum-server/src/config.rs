@@ -7,15 +7,7 @@ use continuum_core::{Limits, SessionPolicy};
 use continuum_sync::SyncConfig;
 
 use crate::docs_state::SyncLimits;
-
-/// Where sessions are kept.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StoreConfig {
-    /// The embedded default: a redb file in the data directory (`continuum.redb`), for sessions and documents.
-    Redb,
-    /// In process memory; nothing survives a restart. For tests and demos.
-    Memory,
-}
+pub use crate::store_url::StoreConfig;
 
 /// Anonymous guest sessions from `POST /v1/guest`.
 #[derive(Clone, Debug, PartialEq, Eq)]

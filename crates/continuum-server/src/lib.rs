@@ -13,6 +13,7 @@
 //! - [`extract`]: extractors that refuse bad input (body, path, `If-Match`, credentials).
 //! - [`views`]: the JSON shapes of requests and answers.
 //! - [`error`]: [`ApiError`] and its problem+json rendering.
+//! - [`store_url`]: [`StoreConfig`], the store named by one string (`redb`, `redis://…`, …).
 //! - [`state`]: [`AppState`], shared by every handler.
 //! - [`api_keys`]: backend API keys and the key file.
 //! - [`cookie`]: the session cookie.
@@ -43,6 +44,7 @@ pub mod one_time;
 pub mod openapi;
 pub mod run;
 pub mod state;
+pub mod store_url;
 pub mod sweeper;
 pub mod sync;
 pub mod throttle;

@@ -1,6 +1,7 @@
 //! [`Metrics`]: Prometheus counters and histograms, the request middleware that feeds them, and
 //! the text exposition at `/metrics`.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -12,6 +13,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use continuum_sync::SyncSnapshot;
 
 use crate::state::AppState;
 
@@ -41,6 +44,88 @@ pub struct Metrics {
     resident_bytes: Gauge,
     commit_batch: Histogram,
     commit_seconds: Histogram,
+    sync: SyncMetricsView,
+}
+
+/// The sync engine's figures as Prometheus metrics, copied from a [`SyncSnapshot`] at scrape
+/// time. The counters only move forward: each scrape adds what the engine counted since the
+/// last one, under `scrape` so two concurrent scrapes do not add it twice.
+#[derive(Default)]
+struct SyncMetricsView {
+    scrape: Mutex<()>,
+    detached_for_lag: Counter,
+    awareness_messages_out: Counter,
+    awareness_flushes: Counter,
+    updates_delivered: Counter,
+    updates_persisted: Counter,
+    live_docs: Gauge,
+    peers: Gauge,
+    outbound_queued: Gauge,
+    outbound_queued_max: Gauge,
+}
+
+impl SyncMetricsView {
+    fn register(&self, registry: &mut Registry) {
+        let sync = registry.sub_registry_with_prefix("sync");
+        let counters = [
+            (
+                "peers_detached_for_lag",
+                "Sync peers detached because their bounded outbound queue was full; each socket was closed with 1013 so its client reconnects and resyncs by state vector",
+                &self.detached_for_lag,
+            ),
+            (
+                "awareness_messages_out",
+                "Awareness messages queued for sync peers (at most one per peer per awareness tick)",
+                &self.awareness_messages_out,
+            ),
+            (
+                "awareness_flushes",
+                "Awareness flushes that sent something (at most one per document per tick)",
+                &self.awareness_flushes,
+            ),
+            (
+                "updates_delivered",
+                "Document update messages queued for sync peers (one per change per receiving peer)",
+                &self.updates_delivered,
+            ),
+            ("updates_persisted", "Document changes appended to the store", &self.updates_persisted),
+        ];
+        for (name, help, counter) in counters {
+            sync.register(name, help, counter.clone());
+        }
+        let gauges = [
+            ("live_documents", "Continuity documents in memory", &self.live_docs),
+            ("peers", "Sync peers attached to live documents", &self.peers),
+            (
+                "outbound_queued",
+                "Messages waiting in every sync peer's outbound queue, summed",
+                &self.outbound_queued,
+            ),
+            (
+                "outbound_queued_max",
+                "The longest outbound queue of any one sync peer",
+                &self.outbound_queued_max,
+            ),
+        ];
+        for (name, help, gauge) in gauges {
+            sync.register(name, help, gauge.clone());
+        }
+    }
+
+    fn update(&self, snapshot: &SyncSnapshot) {
+        let _scrape = self.scrape.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let advance = |counter: &Counter, total: u64| counter.inc_by(total.saturating_sub(counter.get()));
+        advance(&self.detached_for_lag, snapshot.detached_for_lag);
+        advance(&self.awareness_messages_out, snapshot.awareness_messages_out);
+        advance(&self.awareness_flushes, snapshot.awareness_flushes);
+        advance(&self.updates_delivered, snapshot.updates_delivered);
+        advance(&self.updates_persisted, snapshot.updates_persisted);
+        let gauge = |gauge: &Gauge, value: u64| gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+        gauge(&self.live_docs, snapshot.live_docs);
+        gauge(&self.peers, snapshot.peers);
+        gauge(&self.outbound_queued, snapshot.outbound_queued);
+        gauge(&self.outbound_queued_max, snapshot.outbound_queued_max);
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -84,7 +169,9 @@ impl Metrics {
             "Time of one store commit",
             commit_seconds.clone(),
         );
-        Self { registry, requests, latency, sessions, resident_bytes, commit_batch, commit_seconds }
+        let sync = SyncMetricsView::default();
+        sync.register(&mut registry);
+        Self { registry, requests, latency, sessions, resident_bytes, commit_batch, commit_seconds, sync }
     }
 
     /// Records one store commit of `ops` writes taking `seconds`.
@@ -93,9 +180,11 @@ impl Metrics {
         self.commit_seconds.observe(seconds);
     }
 
-    /// The exposition text, after refreshing the gauges read at scrape time.
-    pub fn render(&self, sessions: u64) -> String {
+    /// The exposition text, after refreshing the gauges read at scrape time and copying the
+    /// sync engine's figures.
+    pub fn render(&self, sessions: u64, sync: &SyncSnapshot) -> String {
         self.sessions.set(i64::try_from(sessions).unwrap_or(i64::MAX));
+        self.sync.update(sync);
         if let Some(bytes) = resident_memory_bytes() {
             self.resident_bytes.set(bytes);
         }

@@ -46,6 +46,9 @@ pub enum ServerError {
     /// Serving failed.
     #[error("the HTTP server failed")]
     Serve(#[source] std::io::Error),
+    /// A store this build cannot open yet.
+    #[error("the store {0} is not supported by this server yet; use redb or memory")]
+    UnsupportedStore(String),
 }
 
 fn api_keys(config: &ServerConfig) -> Result<ApiKeys, ServerError> {
@@ -66,22 +69,25 @@ fn api_keys(config: &ServerConfig) -> Result<ApiKeys, ServerError> {
 type Stores = (Arc<dyn SessionStore>, Arc<dyn DocStore>);
 
 fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Stores, ServerError> {
-    Ok(match config.store {
-        StoreConfig::Memory => (Arc::new(MemoryStore::new()), Arc::new(MemoryDocStore::new())),
-        StoreConfig::Redb => {
-            let observer = Arc::clone(metrics);
-            let redb = RedbConfig {
-                on_commit: Some(Arc::new(move |stats: continuum_store_redb::CommitStats| {
-                    observer.observe_commit(stats.ops, stats.duration.as_secs_f64());
-                })),
-                ..RedbConfig::default()
-            };
-            let path = config.data_dir.join(STORE_FILE);
-            tracing::info!(path = %path.display(), "opening the embedded store");
-            let store = Arc::new(RedbStore::open(&path, redb).map_err(ServerError::Store)?);
-            (Arc::clone(&store) as Arc<dyn SessionStore>, store as Arc<dyn DocStore>)
-        }
-    })
+    let redb_dir = match &config.store {
+        StoreConfig::Memory => return Ok((Arc::new(MemoryStore::new()), Arc::new(MemoryDocStore::new()))),
+        StoreConfig::Redb => config.data_dir.clone(),
+        StoreConfig::RedbAt(dir) => dir.clone(),
+        other => return Err(ServerError::UnsupportedStore(other.to_string())),
+    };
+    std::fs::create_dir_all(&redb_dir)
+        .map_err(|source| ServerError::DataDir { path: redb_dir.clone(), source })?;
+    let observer = Arc::clone(metrics);
+    let redb = RedbConfig {
+        on_commit: Some(Arc::new(move |stats: continuum_store_redb::CommitStats| {
+            observer.observe_commit(stats.ops, stats.duration.as_secs_f64());
+        })),
+        ..RedbConfig::default()
+    };
+    let path = redb_dir.join(STORE_FILE);
+    tracing::info!(path = %path.display(), "opening the embedded store");
+    let store = Arc::new(RedbStore::open(&path, redb).map_err(ServerError::Store)?);
+    Ok((Arc::clone(&store) as Arc<dyn SessionStore>, store as Arc<dyn DocStore>))
 }
 
 /// Serves Continuum on `listener` until `shutdown` completes, then finishes requests in flight,

@@ -12,7 +12,7 @@ use crate::config::{self, ConfigError, ConfigLayer, ServeSettings, StoreKind};
 const SERVE_AFTER_HELP: &str = "\
 Settings come from, highest first: these flags, CONTINUUM_* environment variables, the TOML file
 of --config, built-in defaults. Every TOML key has a variable: CONTINUUM_LISTEN, CONTINUUM_DATA,
-CONTINUUM_STORE (redb|memory), CONTINUUM_DEV, CONTINUUM_API_KEY (comma-separated keys),
+CONTINUUM_STORE (see --store), CONTINUUM_DEV, CONTINUUM_API_KEY (comma-separated keys),
 CONTINUUM_GUEST_ENABLED, CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS, CONTINUUM_LIMITS_MAX_BODY_BYTES,
 CONTINUUM_SWEEPER_INTERVAL_SECS, and so on: CONTINUUM_<TABLE>_<KEY> in capitals.
 
@@ -42,8 +42,12 @@ pub struct ServeArgs {
     /// Development mode: plain-HTTP cookies (no Secure flag, no __Host- prefix)
     #[arg(long)]
     pub dev: bool,
-    /// Keep sessions in memory instead of the embedded store; nothing survives a restart
-    #[arg(long)]
+    /// Where sessions and documents are kept: redb (the default, in --data), redb:<dir>, memory,
+    /// redis://…, redis+cluster://host:port,…, postgres://…
+    #[arg(long, value_name = "URL")]
+    pub store: Option<StoreKind>,
+    /// Keep sessions in memory instead of the embedded store (same as --store memory)
+    #[arg(long, conflicts_with = "store")]
     pub memory: bool,
 }
 
@@ -54,7 +58,7 @@ impl ServeArgs {
         ConfigLayer {
             listen: self.listen,
             data: self.data.clone(),
-            store: self.memory.then_some(StoreKind::Memory),
+            store: self.store.clone().or(self.memory.then_some(StoreKind::Memory)),
             dev: self.dev.then_some(true),
             ..ConfigLayer::default()
         }

@@ -30,7 +30,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let sessions = state.sessions().store().count().await.unwrap_or(0);
-    let text = state.metrics().render(sessions);
+    let text = state.metrics().render(sessions, &state.registry().snapshot());
     let content_type = HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
     ([(header::CONTENT_TYPE, content_type)], text).into_response()
 }

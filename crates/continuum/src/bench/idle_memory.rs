@@ -52,7 +52,8 @@ pub async fn read_rss(endpoint: &Endpoint, key: &BearerKey) -> anyhow::Result<u6
     require(&read_metrics(&mut client, key).await?, RESIDENT_MEMORY)
 }
 
-async fn read_metrics(client: &mut ApiClient, key: &BearerKey) -> anyhow::Result<String> {
+/// The server's `/metrics` text.
+pub async fn read_metrics(client: &mut ApiClient, key: &BearerKey) -> anyhow::Result<String> {
     let response = client.call(requests::get("/metrics", Some(key))).await.context("cannot read /metrics")?;
     String::from_utf8(response.into_body().to_vec()).context("/metrics is not UTF-8 text")
 }

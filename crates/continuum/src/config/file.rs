@@ -3,7 +3,7 @@
 //! ```toml
 //! listen = "127.0.0.1:7878"      # address to bind
 //! data = "./continuum-data"      # data directory, relative to this file's directory
-//! store = "redb"                 # "redb" (embedded, the default) or "memory"
+//! store = "redb"                 # redb, redb:<dir>, memory, redis://…, redis+cluster://…, postgres://…
 //! dev = false                    # plain-HTTP development mode
 //! api_keys = ["ck_..."]          # backend-plane keys; none: the key file in the data directory
 //!

@@ -3,27 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Which store `serve` keeps sessions in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreKind {
-    /// The embedded redb file in the data directory (the default).
-    Redb,
-    /// Process memory; nothing survives a restart.
-    Memory,
-}
-
-impl std::str::FromStr for StoreKind {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "redb" => Ok(Self::Redb),
-            "memory" => Ok(Self::Memory),
-            other => Err(format!("unknown store `{other}`; expected `redb` or `memory`")),
-        }
-    }
-}
+/// Which store `serve` keeps sessions and documents in: the server's own parser of
+/// `redb`, `redb:<dir>`, `memory`, `redis://…`, `redis+cluster://…`, `postgres://…`.
+pub use continuum_server::StoreConfig as StoreKind;
 
 /// What one source (flags, environment, file) says; `None` leaves the decision to a lower layer.
 ///
@@ -130,6 +112,6 @@ mod tests {
     fn store_names_parse_strictly() {
         assert_eq!("memory".parse(), Ok(StoreKind::Memory));
         assert_eq!("redb".parse(), Ok(StoreKind::Redb));
-        assert!("Redis".parse::<StoreKind>().unwrap_err().contains("`Redis`"));
+        assert!("Redis".parse::<StoreKind>().unwrap_err().to_string().contains("`Redis`"));
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use continuum_core::{Limits, SessionPolicy};
 use continuum_server::{GuestConfig, ServerConfig, StoreConfig};
 
-use super::layer::{ConfigLayer, StoreKind};
+use super::layer::ConfigLayer;
 
 /// Where `serve` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
@@ -92,10 +92,7 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
         None => DEFAULT_LISTEN.parse().expect("the default listen address parses"),
     };
     let mut server = ServerConfig::new(layer.data.take().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)));
-    server.store = match layer.store.unwrap_or(StoreKind::Redb) {
-        StoreKind::Redb => StoreConfig::Redb,
-        StoreKind::Memory => StoreConfig::Memory,
-    };
+    server.store = layer.store.take().unwrap_or(StoreConfig::Redb);
     server.dev = layer.dev.unwrap_or(server.dev);
     server.api_keys = check_keys(layer.api_keys.take().unwrap_or_default())?;
 
@@ -245,7 +242,7 @@ mod tests {
     fn memory_store_and_keys_are_carried_over() {
         let key = "ck_0123456789abcdef".to_owned();
         let layer = ConfigLayer {
-            store: Some(StoreKind::Memory),
+            store: Some(StoreConfig::Memory),
             api_keys: Some(vec![key.clone()]),
             ..ConfigLayer::default()
         };

@@ -2,8 +2,10 @@
 //! receives without copying update payloads (a writer on a busy document receives every other
 //! writer's updates and only needs to see that they are not acks).
 
+use yrs::ClientID;
 use yrs::StateVector;
-use yrs::sync::{Message, SyncMessage};
+use yrs::sync::awareness::AwarenessUpdateEntry;
+use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode as _;
 use yrs::updates::encoder::Encode as _;
 
@@ -54,6 +56,14 @@ pub enum WireError {
 /// `[0, 0, state vector]`: asks the server for what `state_vector` lacks.
 pub fn sync_step1(state_vector: &StateVector) -> Vec<u8> {
     Message::Sync(SyncMessage::SyncStep1(state_vector.clone())).encode_v1()
+}
+
+/// `[1, awareness update]`: client `client`'s awareness state `json` at `clock`, as a
+/// y-websocket client announces itself.
+pub fn awareness(client: u64, clock: u32, json: &str) -> Vec<u8> {
+    let entry = AwarenessUpdateEntry { clock, json: json.into() };
+    let clients = std::iter::once((ClientID::new(client), entry)).collect();
+    Message::Awareness(AwarenessUpdate { clients }).encode_v1()
 }
 
 /// `[0, 2, update]`: a change made by the bench.
