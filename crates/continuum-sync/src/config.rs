@@ -1,5 +1,7 @@
 //! [`SyncConfig`]: the thresholds and limits of continuity documents.
 
+use std::time::Duration;
+
 /// Thresholds and bounds for every document a [`crate::DocRegistry`] serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncConfig {
@@ -17,6 +19,9 @@ pub struct SyncConfig {
     /// How many changes may wait for the store per document. When it is full, [`crate::Peer::receive`]
     /// and the JSON writes wait for room, which slows the senders down to the store's pace.
     pub persist_capacity: usize,
+    /// How long awareness changes gather before they are sent: at most one awareness message
+    /// per peer per tick, however many clients changed (see [`crate::Peer`]).
+    pub awareness_tick: Duration,
 }
 
 impl Default for SyncConfig {
@@ -27,6 +32,7 @@ impl Default for SyncConfig {
             max_doc_bytes: 4 * 1024 * 1024,
             outbound_capacity: 1024,
             persist_capacity: 1024,
+            awareness_tick: Duration::from_millis(50),
         }
     }
 }

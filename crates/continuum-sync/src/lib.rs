@@ -14,6 +14,8 @@
 //! - `registry`: [`DocRegistry`], one [`LiveDoc`] per key, loaded on open, evicted when unheld.
 //! - `load`: reading a document's snapshot and updates from the store before serving it.
 //! - `live_doc`: [`LiveDoc`], the document in memory, its JSON API and how changes are committed.
+//! - `awareness`: awareness changes gathered per tick and flushed as one message per peer.
+//! - [`metrics`]: [`SyncMetrics`] counters and the [`SyncSnapshot`] a metrics endpoint renders.
 //! - `state`: the document's mutable state under one lock: yrs, awareness, peers, fan-out.
 //! - `peer`: [`Peer`] and [`PeerOptions`], one client connection's protocol state.
 //! - `persist`: the per-document task that appends changes in order, acks them, compacts.
@@ -25,19 +27,22 @@
 //! The server opens a document with [`DocRegistry::open`] (loaded completely before it
 //! returns), attaches each WebSocket with [`LiveDoc::connect`], sends [`Peer::greeting`], then
 //! loops: each inbound message goes to [`Peer::receive`] and its replies back to the client;
-//! [`Peer::next_outbound`] yields what other peers changed, awareness changes and acks. A
+//! [`Peer::next_outbound`] yields what other peers changed, awareness changes (gathered per
+//! [`SyncConfig::awareness_tick`], one message per peer per tick) and acks. A
 //! change is applied and broadcast at once, then appended to the [`continuum_store::DocStore`]
 //! in order by the document's persistence task, which acks it (for peers that asked) only once
 //! the append returned. Dropping the last peer and handle writes the queue out and frees the
 //! document.
 
 pub mod ack;
+mod awareness;
 pub mod config;
 pub mod error;
 mod history;
 pub mod json;
 mod live_doc;
 mod load;
+pub mod metrics;
 mod patch;
 mod peer;
 mod persist;
@@ -50,5 +55,6 @@ pub use config::SyncConfig;
 pub use continuum_store::VersionMeta;
 pub use error::SyncError;
 pub use live_doc::LiveDoc;
+pub use metrics::{SyncMetrics, SyncSnapshot};
 pub use peer::{Peer, PeerOptions};
 pub use registry::DocRegistry;

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::ack::{encode_ack, latest_per_peer};
 use crate::live_doc::Core;
+use crate::metrics::SyncMetrics;
 use crate::registry::RegistryInner;
 use crate::state::PeerId;
 
@@ -47,6 +48,8 @@ pub(crate) struct Persister {
     pub jobs: mpsc::Receiver<Job>,
     pub position: LogPosition,
     pub compact_after: usize,
+    /// Counts the changes appended.
+    pub metrics: Arc<SyncMetrics>,
     /// To forget the document once it is written out.
     pub registry: Weak<RegistryInner>,
     pub generation: u64,
@@ -103,6 +106,7 @@ impl Persister {
     /// Releases the waiters and sends one cumulative ack per peer.
     fn confirm(&self, batch: Vec<Job>) {
         let acks = latest_per_peer(batch.iter().filter_map(|job| job.ack));
+        self.metrics.add_updates_persisted(batch.iter().filter(|job| job.update.is_some()).count() as u64);
         for job in batch {
             if let Some(durable) = job.durable {
                 let _ = durable.send(Ok(()));

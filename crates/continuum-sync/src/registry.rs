@@ -10,8 +10,10 @@ use continuum_store::DocStore;
 use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
 
+use crate::awareness::AwarenessTicker;
 use crate::live_doc::{Core, LiveDoc};
 use crate::load::load;
+use crate::metrics::{SyncMetrics, SyncSnapshot};
 use crate::persist::Persister;
 use crate::state::DocState;
 use crate::{SyncConfig, SyncError};
@@ -40,8 +42,9 @@ pub(crate) struct RegistryInner {
     docs: Mutex<HashMap<DocKey, Slot>>,
     /// Tells one incarnation of a key from the next.
     generations: AtomicU64,
-    /// The persistence tasks, one per live document.
+    /// The persistence and awareness tasks, one each per live document.
     tasks: TaskTracker,
+    metrics: Arc<SyncMetrics>,
 }
 
 impl RegistryInner {
@@ -106,6 +109,7 @@ impl DocRegistry {
             docs: Mutex::new(HashMap::new()),
             generations: AtomicU64::new(0),
             tasks: TaskTracker::new(),
+            metrics: Arc::default(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -157,8 +161,14 @@ impl DocRegistry {
     async fn load(&self, guard: LoadGuard) -> Result<Arc<LiveDoc>, SyncError> {
         let inner = &self.inner;
         let loaded = load(inner.store.as_ref(), &guard.key).await?;
-        let state = DocState::new(loaded.doc, loaded.state_bytes, inner.clock.clone());
+        // Capacity 1: one pending wake-up covers every change until the flush.
+        let (wake, woken) = mpsc::channel(1);
+        let state =
+            DocState::new(loaded.doc, loaded.state_bytes, inner.clock.clone(), inner.metrics.clone(), wake);
         let core = Arc::new(Core::new(guard.key.clone(), state));
+        let ticker =
+            AwarenessTicker { core: Arc::downgrade(&core), wake: woken, tick: inner.config.awareness_tick };
+        inner.tasks.spawn(ticker.run());
         let (jobs, queue) = mpsc::channel(inner.config.persist_capacity.max(1));
         let (finished, persisted) = watch::channel(());
         let doc = Arc::new(LiveDoc {
@@ -174,6 +184,7 @@ impl DocRegistry {
             jobs: queue,
             position: loaded.position,
             compact_after: inner.config.compact_after,
+            metrics: inner.metrics.clone(),
             registry: Arc::downgrade(inner),
             generation: guard.generation,
             _finished: finished,
@@ -191,6 +202,35 @@ impl DocRegistry {
             .values()
             .filter(|slot| matches!(slot, Slot::Live { doc, .. } if doc.strong_count() > 0))
             .count()
+    }
+
+    /// The sync engine's counters.
+    pub fn metrics(&self) -> &SyncMetrics {
+        &self.inner.metrics
+    }
+
+    /// The counters together with gauges read now from every live document: peers and their
+    /// outbound queue depths. Locks each document briefly, one at a time.
+    pub fn snapshot(&self) -> SyncSnapshot {
+        let docs: Vec<Arc<LiveDoc>> = self
+            .inner
+            .docs()
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Live { doc, .. } => doc.upgrade(),
+                Slot::Loading { .. } => None,
+            })
+            .collect();
+        let mut snapshot = SyncSnapshot::counters(&self.inner.metrics);
+        snapshot.live_docs = docs.len() as u64;
+        for doc in docs {
+            let state = doc.core.lock();
+            let (queued, longest) = state.outbound_depth();
+            snapshot.peers += state.peer_count() as u64;
+            snapshot.outbound_queued += queued;
+            snapshot.outbound_queued_max = snapshot.outbound_queued_max.max(longest);
+        }
+        snapshot
     }
 
     /// Waits until every document's persistence task has finished, that is until every

@@ -16,6 +16,8 @@ use yrs::sync::{Awareness, AwarenessUpdate};
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
 use crate::SyncError;
+use crate::awareness::PendingAwareness;
+use crate::metrics::SyncMetrics;
 use crate::protocol;
 
 /// The most awareness client ids one peer may introduce.
@@ -30,7 +32,8 @@ struct PeerSlot {
     outbound: mpsc::Sender<Vec<u8>>,
     /// Set when the document lets go of the peer before the peer lets go of the document.
     detached: Arc<AtomicBool>,
-    /// The awareness client ids this peer announced, removed for everyone when it goes.
+    /// The awareness client ids this peer announced a state for (and did not clear), removed
+    /// for everyone when it goes.
     clients: HashSet<ClientID>,
 }
 
@@ -51,6 +54,10 @@ pub(crate) struct DocState {
     /// An upper bound of the encoded state's size: exact after a load or a full encoding, plus
     /// the size of every update applied since.
     state_bytes: usize,
+    /// Awareness changes not yet sent to the peers.
+    pending_awareness: PendingAwareness,
+    /// The registry's counters.
+    pub metrics: Arc<SyncMetrics>,
     /// Set when persisting failed; the document then takes no more changes.
     pub failed: Option<Arc<StoreError>>,
 }
@@ -65,13 +72,22 @@ impl yrs::sync::Clock for AwarenessClock {
 }
 
 impl DocState {
-    /// Wraps a loaded document whose encoded state is `state_bytes` long.
-    pub fn new(doc: Doc, state_bytes: usize, clock: Arc<dyn Clock>) -> Self {
+    /// Wraps a loaded document whose encoded state is `state_bytes` long; `awareness_wake`
+    /// wakes its [`crate::awareness::AwarenessTicker`].
+    pub fn new(
+        doc: Doc,
+        state_bytes: usize,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<SyncMetrics>,
+        awareness_wake: mpsc::Sender<()>,
+    ) -> Self {
         Self {
             awareness: Awareness::with_clock(doc, AwarenessClock(clock)),
             peers: BTreeMap::new(),
             next_peer: 0,
             state_bytes,
+            pending_awareness: PendingAwareness::new(awareness_wake),
+            metrics,
             failed: None,
         }
     }
@@ -196,7 +212,7 @@ impl DocState {
     }
 
     /// Applies awareness states sent by peer `from`, remembers which clients it speaks for, and
-    /// relays what changed to the other peers.
+    /// marks what changed for the next flush ([`DocState::flush_awareness`]).
     ///
     /// A peer introduces at most [`MAX_CLIENTS_PER_PEER`] client ids (a browser tab has one);
     /// states of further unknown clients, and removals of clients nobody knows, are dropped, so a
@@ -221,40 +237,90 @@ impl DocState {
                 slot.clients.remove(removed);
             }
         }
-        if let Ok(changed) = self.awareness.update_with_clients(summary.all_changes()) {
-            self.broadcast(Some(from), protocol::awareness(changed));
-        }
+        self.pending_awareness.mark(summary.all_changes());
     }
 
-    /// Sends `message` to every attached peer but `except`. A peer whose queue is full is
-    /// detached.
-    pub fn broadcast(&mut self, except: Option<PeerId>, message: Vec<u8>) {
+    /// Sends every awareness change marked since the last flush as one message per peer: the
+    /// current state of each changed client, or its removal. A peer is skipped when every
+    /// changed client is one of its own (it knows its own states). Called once per tick.
+    pub fn flush_awareness(&mut self) {
+        let changed = self.pending_awareness.take();
+        // Every marked client is in the table (states are removed, never forgotten); filter
+        // anyway, since one unknown id would fail the whole encoding.
+        let known: Vec<ClientID> =
+            changed.iter().copied().filter(|client| self.awareness.meta(*client).is_some()).collect();
+        if known.is_empty() {
+            return;
+        }
+        let Ok(update) = self.awareness.update_with_clients(known.iter().copied()) else { return };
+        let message = protocol::awareness(update);
         let mut too_slow = Vec::new();
+        let mut sent = 0u64;
+        for (id, slot) in &self.peers {
+            let own = known.len() <= slot.clients.len() && known.iter().all(|c| slot.clients.contains(c));
+            if own {
+                continue;
+            }
+            match slot.outbound.try_send(message.clone()) {
+                Ok(()) => sent += 1,
+                Err(TrySendError::Full(_)) => too_slow.push(*id),
+                Err(TrySendError::Closed(_)) => {}
+            }
+        }
+        self.metrics.add_awareness_flush(sent);
+        self.detach_too_slow(too_slow);
+    }
+
+    /// Sends the update `message` to every attached peer but `except`. A peer whose queue is
+    /// full is detached.
+    pub fn broadcast_update(&mut self, except: Option<PeerId>, message: Vec<u8>) {
+        let mut too_slow = Vec::new();
+        let mut sent = 0u64;
         for (id, slot) in &self.peers {
             if Some(*id) == except {
                 continue;
             }
-            if let Err(TrySendError::Full(_)) = slot.outbound.try_send(message.clone()) {
-                too_slow.push(*id);
+            match slot.outbound.try_send(message.clone()) {
+                Ok(()) => sent += 1,
+                Err(TrySendError::Full(_)) => too_slow.push(*id),
+                Err(TrySendError::Closed(_)) => {}
             }
         }
-        for id in too_slow {
-            tracing::debug!(peer = id, "outbound queue full; detaching the peer");
-            self.detach(id);
-        }
+        self.metrics.add_updates_delivered(sent);
+        self.detach_too_slow(too_slow);
     }
 
     /// Sends `message` to one peer, detaching it if its queue is full.
     pub fn send_to(&mut self, id: PeerId, message: Vec<u8>) {
         let Some(slot) = self.peers.get(&id) else { return };
         if let Err(TrySendError::Full(_)) = slot.outbound.try_send(message) {
+            self.detach_too_slow([id]);
+        }
+    }
+
+    /// Detaches peers whose outbound queue is full: their queued messages are dropped and the
+    /// transport closes their connection, so the client reconnects and resyncs.
+    fn detach_too_slow(&mut self, peers: impl IntoIterator<Item = PeerId>) {
+        for id in peers {
             tracing::debug!(peer = id, "outbound queue full; detaching the peer");
+            if self.peers.contains_key(&id) {
+                self.metrics.add_detached_for_lag(1);
+            }
             self.detach(id);
         }
     }
 
+    /// Messages waiting in the peers' outbound queues: `(sum, longest)`.
+    pub fn outbound_depth(&self) -> (u64, u64) {
+        self.peers.values().fold((0, 0), |(sum, max), slot| {
+            let queued = (slot.outbound.max_capacity() - slot.outbound.capacity()) as u64;
+            (sum + queued, max.max(queued))
+        })
+    }
+
     /// Lets go of a peer: its queue is dropped, and the awareness states it announced (and no
-    /// other peer did) are removed and their removal broadcast to the others.
+    /// other peer did) are removed and marked for the next flush. Clients that never set a
+    /// state, or cleared it, are not in its list: their leaving sends nothing.
     pub fn detach(&mut self, id: PeerId) {
         let Some(slot) = self.peers.remove(&id) else { return };
         slot.detached.store(true, Ordering::SeqCst);
@@ -264,15 +330,10 @@ impl DocState {
             .into_iter()
             .filter(|client| !self.peers.values().any(|other| other.clients.contains(client)))
             .collect();
-        if clients.is_empty() {
-            return;
-        }
         for client in &clients {
             self.awareness.remove_state(*client);
         }
-        if let Ok(removal) = self.awareness.update_with_clients(clients) {
-            self.broadcast(None, protocol::awareness(removal));
-        }
+        self.pending_awareness.mark(clients);
     }
 
     /// Lets go of every peer (the document failed): their clients reconnect and resync.

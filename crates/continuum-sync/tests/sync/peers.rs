@@ -89,6 +89,8 @@ async fn awareness_reaches_new_peers_and_leaves_with_its_peer() {
     assert_eq!(alice_greeting.len(), 1, "no awareness yet: the greeting is sync step 1 alone");
     let announcement = alice.announce(json!({"device": "laptop", "route": "/checkout/2"}));
     assert!(alice_peer.receive(&announcement).await.unwrap().is_empty());
+    // Awareness goes out once per tick; let alice's tick pass before bob arrives.
+    tokio::time::sleep(SyncConfig::default().awareness_tick * 4).await;
 
     // Bob's greeting carries alice's state.
     let mut bob_peer = connect(&doc, &mut bob, PeerOptions::default()).await;
