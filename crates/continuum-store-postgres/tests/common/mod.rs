@@ -1,7 +1,9 @@
-//! Helpers shared by the black-box tests: the test server's URL and a private schema per store
-//! (dropped when the test ends, even when it fails).
+//! Helpers shared by the black-box tests: the test server's URL, a private schema per store
+//! (dropped when the test ends, even when it fails), and a proxy that counts protocol messages.
 
 #![allow(dead_code)]
+
+pub mod proxy;
 
 use std::str::FromStr;
 use std::sync::Arc;
