@@ -5,7 +5,9 @@
 # port with a known API key, waits for /readyz, runs hello,validate,create,patch, then measures
 # idle memory per session on a second fresh server (so the earlier load does not blur the RSS
 # baseline), then the continuity-document scenarios doc-updates,fanout,reconnect on a third and
-# doc-memory on a fourth, prints the results and stops the servers.
+# doc-memory on a fourth, then the overload scenarios of issue 7 on fresh servers (durable
+# updates from 10 pipelined writers; a burst to 1,000 subscribers of one document, with server CPU
+# read from /proc), prints the results and stops the servers.
 #
 # Environment (all optional):
 #   DURATION=10s        measurement window of each timed scenario
@@ -20,6 +22,10 @@
 #   FANOUT_SOCKETS=1000 reader sockets of fanout
 #   FANOUT_UPDATES=200  updates fanout sends, 20 ms apart (also the size of reconnect's document)
 #   DOC_DOCUMENTS=2000  documents doc-memory holds open
+#   DOC_PIPELINE_WRITERS=10  writer sockets of the pipelined doc-updates run
+#   DOC_PIPELINE=16     unacknowledged updates each of those writers keeps
+#   BURST_SOCKETS=1000  subscribers of the burst document
+#   BURST_UPDATES=2000  updates in the burst, sent as fast as one writer can
 #   BENCH_JSON=1        print one JSON object per scenario instead of the table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +42,10 @@ DOC_WRITERS=${DOC_WRITERS:-64}
 FANOUT_SOCKETS=${FANOUT_SOCKETS:-1000}
 FANOUT_UPDATES=${FANOUT_UPDATES:-200}
 DOC_DOCUMENTS=${DOC_DOCUMENTS:-2000}
+DOC_PIPELINE_WRITERS=${DOC_PIPELINE_WRITERS:-10}
+DOC_PIPELINE=${DOC_PIPELINE:-16}
+BURST_SOCKETS=${BURST_SOCKETS:-1000}
+BURST_UPDATES=${BURST_UPDATES:-2000}
 JSON_FLAG=()
 if [ -n "${BENCH_JSON:-}" ]; then JSON_FLAG=(--json); fi
 
@@ -124,4 +134,19 @@ stop_server
 start_server doc-memory
 "$BIN" bench --url "http://$ADDR" --scenario doc-memory \
   --connections "$CONNECTIONS" --sessions "$DOC_DOCUMENTS" "${JSON_FLAG[@]}"
+stop_server
+
+# Issue 7: acknowledged-durable updates/s from a few pipelined writers, on a server of its own.
+start_server pipeline
+"$BIN" bench --url "http://$ADDR" --scenario doc-updates \
+  --connections "$DOC_PIPELINE_WRITERS" --pipeline "$DOC_PIPELINE" --duration "$DOC_DURATION" \
+  --warmup "$WARMUP" "${JSON_FLAG[@]}"
+stop_server
+
+# Issue 7: a burst to many subscribers of one document (memory per socket, peak RSS, CPU per
+# delivered update, closes for lag and resyncs, awareness on a mass leave), on a fresh server.
+start_server burst
+"$BIN" bench --url "http://$ADDR" --scenario burst --server-pid "$SERVER_PID" \
+  --sockets "$BURST_SOCKETS" --updates "$BURST_UPDATES" --connections "$CONNECTIONS" "${JSON_FLAG[@]}"
+curl -fsS "http://$ADDR/metrics" | grep -E '^continuum_sync_' >&2
 stop_server

@@ -167,3 +167,40 @@ fn without_json_reconnect_prints_a_table() {
     assert_eq!(lines[2].split_whitespace().next(), Some("0"));
     assert_eq!(lines[3].split_whitespace().next(), Some("5"));
 }
+
+#[test]
+fn burst_reaches_every_subscriber_and_reads_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let pid = server.child.id().to_string();
+    let output = server.bench(&[
+        "--scenario",
+        "burst",
+        "--json",
+        "--sockets",
+        "40",
+        "--updates",
+        "300",
+        "--connections",
+        "20",
+        "--server-pid",
+        &pid,
+    ]);
+    let reports = reports(&output);
+    let [burst] = reports.as_slice() else { panic!("one report: {reports:?}") };
+    assert_eq!(burst["scenario"], "burst");
+    assert_eq!((burst["subscribers"].as_u64(), burst["updates"].as_u64()), (Some(40), Some(300)));
+    assert_eq!(burst["with_final"], 40, "{burst}");
+    assert_eq!(burst["delivered_updates"], 40 * 300);
+    assert!(burst["slowest_secs"].as_f64().unwrap() < 60.0);
+    assert!(burst["peak_rss_bytes"].as_u64().unwrap() >= burst["rss_before_open_bytes"].as_u64().unwrap());
+    assert!(burst["cpu_per_delivered_update_us"].as_f64().is_some(), "{burst}");
+    // The server relayed the updates to the subscribers (and the writer got none of its own).
+    assert!(burst["update_messages_out"].as_u64().unwrap() >= 40 * 300 - 40 * 300 / 10, "{burst}");
+    // Every subscriber announced a state: joining and leaving cost messages, but O(N), not O(N²).
+    let (joining, leaving) =
+        (burst["awareness_out_joining"].as_u64().unwrap(), burst["awareness_out_leaving"].as_u64().unwrap());
+    assert!(joining > 0 && joining < 40 * 40, "{burst}");
+    assert!(leaving <= 2 * 41, "{burst}");
+    assert_eq!(burst["leaving"], 40);
+}

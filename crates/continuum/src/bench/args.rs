@@ -39,7 +39,7 @@ latency percentiles, the ratio to `hello` (when hello ran earlier in the same ru
 answer that is not 2xx, by status, plus io/timeout/connect). With --json, one JSON object per
 scenario is printed instead, one per line.
 
-The document scenarios (doc-updates, fanout, reconnect, doc-memory) open y-websocket sockets on
+The document scenarios (doc-updates, fanout, reconnect, doc-memory, burst) open y-websocket sockets on
 /v1/sync as sessions the bench creates (16 sockets per session, the server's default limit), and
 print one line each (a small table for reconnect). Thousands of sockets need as many open files:
 the bench raises its soft limit to the hard limit, and the server needs the same (ulimit -n).")]
@@ -67,10 +67,10 @@ pub struct BenchArgs {
     /// idle-memory creates [default: 100000], or the documents doc-memory opens [default: 2000]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_SESSIONS as u64))]
     pub sessions: Option<u64>,
-    /// fanout: reader sockets on the one document
+    /// fanout and burst: reader sockets on the one document
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=MAX_SOCKETS as i64))]
     pub sockets: u32,
-    /// fanout: updates the writer sends; reconnect: updates in the document before the first sync
+    /// fanout and burst: updates the writer sends; reconnect: updates in the document before the first sync
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=MAX_UPDATES as i64))]
     pub updates: u32,
     /// fanout: time between two updates, such as 20ms
@@ -83,6 +83,9 @@ pub struct BenchArgs {
     /// the next
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=MAX_PIPELINE as i64))]
     pub pipeline: u16,
+    /// burst: the server's process id, to read its CPU time from /proc (a local server only)
+    #[arg(long, value_name = "PID")]
+    pub server_pid: Option<u32>,
     /// Print one JSON object per scenario instead of the table
     #[arg(long)]
     pub json: bool,

@@ -232,6 +232,16 @@ async fn run_sync(
                 sync::doc_memory::run(endpoint, key, documents, connections).await.with_context(context)?;
             emit(out, args.json, &report, sync::report::doc_memory_line)
         }
+        Scenario::Burst => {
+            let config = sync::burst::BurstConfig {
+                subscribers: args.sockets as usize,
+                updates: u64::from(args.updates),
+                concurrency: connections,
+                server_pid: args.server_pid,
+            };
+            let report = sync::burst::run(endpoint, key, config).await.with_context(context)?;
+            emit(out, args.json, &report, sync::burst_report::burst_line)
+        }
         other => unreachable!("{other} is not a document scenario"),
     }
 }

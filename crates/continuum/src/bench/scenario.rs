@@ -23,6 +23,8 @@ pub enum Scenario {
     Reconnect,
     /// RSS per open document: `--sessions` documents, one socket each.
     DocMemory,
+    /// `--sockets` subscribers of one document and a burst of `--updates` from one writer.
+    Burst,
 }
 
 impl Scenario {
@@ -38,6 +40,7 @@ impl Scenario {
             Self::Fanout => "fanout",
             Self::Reconnect => "reconnect",
             Self::DocMemory => "doc-memory",
+            Self::Burst => "burst",
         }
     }
 
@@ -53,7 +56,7 @@ impl Scenario {
 
     /// Whether it works on continuity documents over `/v1/sync` sockets.
     pub fn is_sync(self) -> bool {
-        matches!(self, Self::DocUpdates | Self::Fanout | Self::Reconnect | Self::DocMemory)
+        matches!(self, Self::DocUpdates | Self::Fanout | Self::Reconnect | Self::DocMemory | Self::Burst)
     }
 
     /// The default of `--sessions` for this scenario: the pool size for `validate` and `patch`,

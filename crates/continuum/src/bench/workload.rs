@@ -101,7 +101,11 @@ impl Workload {
             Scenario::Create | Scenario::IdleMemory => {
                 requests::create_session(key(), &create_body(self.worker, self.seq))
             }
-            Scenario::DocUpdates | Scenario::Fanout | Scenario::Reconnect | Scenario::DocMemory => {
+            Scenario::DocUpdates
+            | Scenario::Fanout
+            | Scenario::Reconnect
+            | Scenario::DocMemory
+            | Scenario::Burst => {
                 unreachable!("checked in Workload::new")
             }
         };

@@ -18,10 +18,14 @@
 //! - [`open`]: opening many sockets with bounded concurrency.
 //! - [`fd_limit`]: raising the open-file limit for thousands of sockets.
 //! - [`latency`]: per-task latency histograms and error counts.
-//! - [`doc_updates`], [`fanout`], [`reconnect`], [`doc_memory`]: the scenarios.
-//! - [`report`]: their lines and JSON objects.
+//! - [`subscriber`]: a reader that reconnects and resyncs when the server closes it.
+//! - [`server_probe`]: the server's figures from `/metrics` and its CPU time from `/proc`.
+//! - [`doc_updates`], [`fanout`], [`reconnect`], [`doc_memory`], [`burst`]: the scenarios.
+//! - [`report`], [`burst_report`]: their lines and JSON objects.
 
 pub mod acks;
+pub mod burst;
+pub mod burst_report;
 pub mod content;
 pub mod doc_memory;
 pub mod doc_updates;
@@ -31,7 +35,9 @@ pub mod latency;
 pub mod open;
 pub mod reconnect;
 pub mod report;
+pub mod server_probe;
 pub mod socket;
+pub mod subscriber;
 pub mod target;
 pub mod tokens;
 pub mod wire;

@@ -40,7 +40,8 @@ impl SyncFigures {
     /// Reads them from exposition text; a sync metric the server lacks reads as 0.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let value = |metric| sample(text, metric).map_or(0, |value| value.max(0.0) as u64);
-        let rss = sample(text, RESIDENT_MEMORY).ok_or_else(|| anyhow!("/metrics has no {RESIDENT_MEMORY}"))?;
+        let rss =
+            sample(text, RESIDENT_MEMORY).ok_or_else(|| anyhow!("/metrics has no {RESIDENT_MEMORY}"))?;
         Ok(Self {
             rss_bytes: rss.max(0.0) as u64,
             detached_for_lag: value(DETACHED_FOR_LAG),
