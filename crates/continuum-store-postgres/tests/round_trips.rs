@@ -6,26 +6,14 @@
 mod common;
 
 use std::future::Future;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::proxy::{CountingProxy, Counts};
+use common::proxy::{CountingProxy, Counts, upstream};
 use common::{START, TestSchema};
 use continuum_core::{DocKey, ManualClock, Token};
 use continuum_store::{DocStore, SessionStore};
 use serde_json::json;
-
-fn upstream() -> SocketAddr {
-    let config = tokio_postgres::Config::from_str(&common::url()).expect("test URL");
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-        _ => "127.0.0.1".into(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    (host.as_str(), port).to_socket_addrs().expect("resolve").next().expect("an address")
-}
 
 /// What `operation` sent through `proxy`.
 async fn measure<T>(proxy: &CountingProxy, operation: impl Future<Output = T>) -> (T, Counts) {

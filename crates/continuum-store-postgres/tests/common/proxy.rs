@@ -6,13 +6,25 @@
 //! every statement prepared is one Parse. A message is counted before it is forwarded, so by the
 //! time the client has its answer, the count includes it.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
+
+/// The address of the test server, for the proxy to forward to.
+pub fn upstream() -> SocketAddr {
+    let config = tokio_postgres::Config::from_str(&super::url()).expect("test URL");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    (host.as_str(), port).to_socket_addrs().expect("resolve").next().expect("an address")
+}
 
 /// Messages sent by clients through the proxy so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,9 +66,20 @@ pub struct CountingProxy {
 impl CountingProxy {
     /// Listens on 127.0.0.1 and forwards every connection to `upstream`.
     pub async fn start(upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        Self::listen("127.0.0.1:0".parse().expect("address"), upstream, Arc::default()).await
+    }
+
+    /// Listens again on the same address after [`CountingProxy::cut`], as if the database host
+    /// came back.
+    pub async fn restart(self, upstream: SocketAddr) -> Self {
+        let (addr, counters) = (self.addr, Arc::clone(&self.counters));
+        drop(self);
+        Self::listen(addr, upstream, counters).await
+    }
+
+    async fn listen(addr: SocketAddr, upstream: SocketAddr, counters: Arc<Counters>) -> Self {
+        let listener = TcpListener::bind(addr).await.expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
-        let counters = Arc::new(Counters::default());
         let mut tasks = JoinSet::new();
         let counting = Arc::clone(&counters);
         tasks.spawn(async move {
