@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod scenarios;
 pub mod server;
 
 use std::sync::{Arc, Mutex};
