@@ -1,10 +1,11 @@
 //! The schema migrations in `migrations/*.sql`, embedded in the binary and applied at start.
 //!
-//! [`migrate`] runs in one transaction on its own connection: it takes a transaction-scoped
-//! advisory lock named after the schema (so nodes starting at once take turns, and the loser
-//! finds the work done), creates the schema if one is configured and missing, creates the
-//! `continuum_migrations` bookkeeping table, checks the migrations already recorded against this
-//! build's list, and applies and records the missing ones in order. Any failure rolls the whole
+//! [`PostgresStore::connect`](crate::PostgresStore::connect) migrates in one transaction on a
+//! connection of its own: it takes a transaction-scoped advisory lock named after the schema (so
+//! nodes starting at once take turns, and the later ones find the work done), creates the schema
+//! if one is configured and missing, creates the `continuum_migrations` bookkeeping table, checks
+//! the migrations already recorded against this build's list, and applies and records the
+//! missing ones in order. Any failure rolls the whole
 //! transaction back: a schema is never left half-migrated. PostgreSQL's DDL is transactional, so
 //! this holds for `CREATE TABLE` and `CREATE INDEX` too.
 

@@ -31,6 +31,14 @@ async fn nothing_listening_at_start_is_a_connection_error() {
 }
 
 #[tokio::test]
+async fn tls_is_not_supported_and_requiring_it_fails_to_connect() {
+    let mut url = common::url();
+    url.push_str(if url.contains('?') { "&sslmode=require" } else { "?sslmode=require" });
+    let config = PostgresConfig::parse(&url).expect("url");
+    assert!(matches!(PostgresStore::connect(config).await, Err(PostgresStoreError::Connect(_))));
+}
+
+#[tokio::test]
 async fn bad_configuration_is_refused_before_connecting() {
     let config =
         PostgresConfig::parse("postgres://postgres@127.0.0.1:1/test").expect("url").with_schema("Bad-Name");
