@@ -68,7 +68,8 @@ async fn store(url: &str, cleanup: &Cleanup) -> (RedisStore, String) {
     (store, prefix)
 }
 
-fn record(principal: &str, idle_secs: u64, absolute_secs: u64, now: Timestamp) -> SessionRecord {
+/// A new active session record, created at `now`.
+pub fn record(principal: &str, idle_secs: u64, absolute_secs: u64, now: Timestamp) -> SessionRecord {
     let ask = NewSession {
         principal: Some(Principal::parse(principal).expect("principal")),
         idle_timeout_secs: Some(idle_secs),

@@ -36,6 +36,21 @@ impl RedisProcess {
         panic!("could not start a private redis-server: {last_error}");
     }
 
+    /// Starts `redis-server` on `port` (one that was just freed, to restart a server), or
+    /// panics.
+    pub fn start_on(port: u16, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory for redis-server");
+        let mut child = spawn(port, dir.path(), extra);
+        match wait_until_ready(port, &mut child) {
+            Ok(()) => Self { port, child, dir },
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("could not start redis-server on port {port}: {error}");
+            }
+        }
+    }
+
     /// `redis://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
