@@ -66,8 +66,8 @@ impl RedisStore {
         Ok(Self { inner: Arc::new(Inner { connection, keys, margin_ms, config }) })
     }
 
-    /// Whether Redis answers (`PING`; on a cluster, a node chosen by the client), for readiness
-    /// checks.
+    /// Whether Redis answers `PING` — on a cluster, every primary (the client sends it to each
+    /// and fails if one does not answer) — for readiness checks such as `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut connection = self.connection();
         redis::cmd("PING").query_async::<()>(&mut connection).await.map_err(RedisStoreError::command("PING"))
