@@ -128,10 +128,10 @@ mod tests {
 
     #[test]
     fn a_cluster_url_lists_its_seed_nodes_with_their_credentials() {
-        let config = RedisConfig::new("redis+cluster://u:p@10.0.0.1:7000, 10.0.0.2:7001/");
+        let config = RedisConfig::new("redis+cluster://u:p@node-a:7000, node-b:7001/");
         assert_eq!(
             config.target().unwrap(),
-            Target::Cluster(vec!["redis://u:p@10.0.0.1:7000".into(), "redis://u:p@10.0.0.2:7001".into()])
+            Target::Cluster(vec!["redis://u:p@node-a:7000".into(), "redis://u:p@node-b:7001".into()])
         );
         let bare = RedisConfig::new("redis+cluster://h:1");
         assert_eq!(bare.target().unwrap(), Target::Cluster(vec!["redis://h:1".into()]));

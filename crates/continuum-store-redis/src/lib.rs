@@ -78,14 +78,23 @@
 //!   key layout, not a setting.
 //! - **Index scores are lower bounds** of the purge time, so a touch is one key on one slot;
 //!   the sweeper re-checks before deleting. See [`sessions`].
-//! - **Redis's own expiry is a safety net**, at purge time + [`RedisConfig::expiry_margin`],
-//!   and only when that is ahead of Redis's clock. The sweeper deletes first and keeps the
-//!   indexes exact; tests with an injected clock are never overtaken by Redis's real-time
-//!   expiry while their clock is behind real time or far enough ahead of it.
+//! - **Redis's own expiry is a safety net**: a session key gets `PEXPIREAT` at its purge time
+//!   plus [`RedisConfig::expiry_margin`] (default one hour), set only when that instant is still
+//!   ahead of Redis's clock (`TIME`, read inside the script) and never moved earlier. With clocks
+//!   in step, the sweeper deletes first and keeps the indexes exact; the key's own expiry
+//!   removes what no sweeper reached (none running, or an insert orphaned by a failed index
+//!   write on a cluster). A record whose clock is far behind Redis's (deadline plus margin
+//!   already past) gets no expiry and waits for the sweeper, so it is never deleted while the
+//!   application still expects it. A record whose clock is ahead of Redis's expires at that
+//!   future real time; the test suites, whose clock starts in 2027, use a margin of a hundred
+//!   years for that reason. No keyspace notifications are used.
+//! - **`purge_expired` counts what it deleted**: a session whose key Redis already expired is
+//!   not counted, but the sweep removes its index entries.
 //! - **`count` is the size of the expiry index**, not a `SCAN`: every session has exactly one
 //!   entry, written with it (atomically on one server, alongside it on a cluster).
-//! - **Touch keeps the later `last_seen`** also against a replace based on an older read, since
-//!   a touch does not change the version and a compare-and-swap cannot see it.
+//! - **A replace keeps the later `last_seen`** of its record and the stored one, so a touch
+//!   that landed after the replace's read is not undone: a touch does not change the version,
+//!   so the compare-and-swap cannot see it.
 //! - **Documents are tagged by scope**, not by document, so the scope's name set is written in
 //!   the same script (see [`documents`]).
 //!
@@ -97,7 +106,7 @@
 //! use continuum_store::{DocStore, Sessions};
 //! use continuum_store_redis::{RedisConfig, RedisStore};
 //!
-//! let store = RedisStore::connect(RedisConfig::new("redis+cluster://10.0.0.1:7000,10.0.0.2:7000")).await?;
+//! let store = RedisStore::connect(RedisConfig::new("redis+cluster://redis-a:7000,redis-b:7000")).await?;
 //! let sessions = Sessions::new(Arc::new(store.clone()), Arc::new(SystemClock));
 //! let docs: Arc<dyn DocStore> = Arc::new(store.clone());
 //! let key = DocKey::parse("user:alice", "checkout").expect("valid key");
