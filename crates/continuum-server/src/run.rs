@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::serve::ListenerExt as _;
 use continuum_core::SystemClock;
 use continuum_store::{DocStore, MemoryDocStore, MemoryStore, SessionStore, Sessions, StoreError};
+use continuum_store_postgres::{PostgresConfig, PostgresStore};
 use continuum_store_redb::{RedbConfig, RedbStore};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -40,8 +41,8 @@ pub enum ServerError {
     /// The API key file cannot be read or created.
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
-    /// The store cannot be opened.
-    #[error("cannot open the session store")]
+    /// The store cannot be opened or reached.
+    #[error("cannot open the store")]
     Store(#[source] StoreError),
     /// Serving failed.
     #[error("the HTTP server failed")]
@@ -68,11 +69,22 @@ fn api_keys(config: &ServerConfig) -> Result<ApiKeys, ServerError> {
 /// for both, or memory.
 type Stores = (Arc<dyn SessionStore>, Arc<dyn DocStore>);
 
-fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Stores, ServerError> {
+async fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Stores, ServerError> {
     let redb_dir = match &config.store {
         StoreConfig::Memory => return Ok((Arc::new(MemoryStore::new()), Arc::new(MemoryDocStore::new()))),
         StoreConfig::Redb => config.data_dir.clone(),
         StoreConfig::RedbAt(dir) => dir.clone(),
+        StoreConfig::Postgres(url) => {
+            tracing::info!(store = %config.store, "connecting to PostgreSQL");
+            let settings =
+                PostgresConfig::parse(url).map_err(|error| ServerError::Store(StoreError::backend(error)))?;
+            let store = Arc::new(
+                PostgresStore::connect(settings)
+                    .await
+                    .map_err(|error| ServerError::Store(StoreError::backend(error)))?,
+            );
+            return Ok((Arc::clone(&store) as Arc<dyn SessionStore>, store as Arc<dyn DocStore>));
+        }
         other => return Err(ServerError::UnsupportedStore(other.to_string())),
     };
     std::fs::create_dir_all(&redb_dir)
@@ -101,7 +113,7 @@ pub async fn run(
         .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
     let keys = api_keys(&config)?;
     let metrics = Arc::new(Metrics::new());
-    let (store, doc_store) = open_store(&config, &metrics)?;
+    let (store, doc_store) = open_store(&config, &metrics).await?;
     let clock: Arc<dyn continuum_core::Clock> = Arc::new(SystemClock);
     let docs = Docs::new(doc_store, Arc::clone(&clock), config.sync.clone(), config.sync_limits.clone());
     let sessions =

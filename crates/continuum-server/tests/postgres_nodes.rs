@@ -1,0 +1,100 @@
+//! Two server nodes over one PostgreSQL database behave as one session service: a session made
+//! on one is valid on the other, a revocation on one is refused on the other at once, and a node
+//! restart loses nothing. (Cross-node fan-out of live document updates is not built yet.)
+
+mod common;
+
+use common::{TestServer, config};
+use continuum_server::StoreConfig;
+use hyper::{Method, StatusCode};
+use serde_json::json;
+
+fn base_url() -> String {
+    std::env::var("CONTINUUM_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A database of its own, dropped at the end.
+struct TestDatabase {
+    name: String,
+}
+
+async fn admin() -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&base_url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test PostgreSQL");
+    tokio::spawn(connection);
+    client
+}
+
+impl TestDatabase {
+    async fn create() -> Self {
+        let mut bytes = [0u8; 6];
+        getrandom::fill(&mut bytes).unwrap();
+        let name =
+            format!("continuum_nodes_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        admin().await.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+        Self { name }
+    }
+
+    fn url(&self) -> String {
+        let base = base_url();
+        let (server, _) = base.rsplit_once('/').expect("a database in the URL");
+        format!("{server}/{}", self.name)
+    }
+
+    async fn drop_now(self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let _ = admin().await.batch_execute(&sql).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgres_share_sessions_and_revocations() {
+    let database = TestDatabase::create().await;
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let node = |dir: &std::path::Path| {
+        let mut config = config(dir);
+        config.store = StoreConfig::Postgres(database.url());
+        config
+    };
+    let a = TestServer::start_config(node(dirs.0.path())).await;
+    let b = TestServer::start_config(node(dirs.1.path())).await;
+
+    let (token, session) = a.create_session(json!({"principal": "alice", "attributes": {"step": 1}})).await;
+    let sid = session["sid"].as_str().unwrap().to_owned();
+    let on_b = b.backend(Method::POST, "/v1/sessions/validate", Some(json!({ "token": token }))).await;
+    assert_eq!(on_b.status, StatusCode::OK, "a session made on A is valid on B");
+    let patched =
+        b.backend(Method::PATCH, &format!("/v1/sessions/{sid}/attributes"), Some(json!({"step": 2}))).await;
+    assert_eq!(patched.status, StatusCode::OK);
+    let seen = a.backend(Method::GET, &format!("/v1/sessions/{sid}"), None).await.json();
+    assert_eq!(seen["session"]["attributes"]["step"], 2, "B's write is A's read");
+
+    assert_eq!(
+        b.backend(Method::DELETE, &format!("/v1/sessions/{sid}"), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let refused = a.backend(Method::POST, "/v1/sessions/validate", Some(json!({ "token": token }))).await;
+    assert!(refused.problem(401).contains("revoked"), "revoked on B, refused on A at once");
+
+    let (kept, _) = a.create_session(json!({"principal": "bob"})).await;
+    a.stop().await;
+    let a = TestServer::start_config(node(dirs.0.path())).await;
+    let again = a.backend(Method::POST, "/v1/sessions/validate", Some(json!({ "token": kept }))).await;
+    assert_eq!(again.status, StatusCode::OK, "nothing lost across a node restart");
+    a.stop().await;
+    b.stop().await;
+    database.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_store_is_a_clear_error_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.store = StoreConfig::Postgres("postgres://postgres@127.0.0.1:1/test?connect_timeout=2".into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let error = continuum_server::run(config, listener, std::future::pending()).await.expect_err("refused");
+    let text = format!("{error}");
+    assert!(text.contains("cannot open the store"), "{text}");
+}
