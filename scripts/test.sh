@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Continuum check on this machine: formatting, lints and all tests.
 # Installs what the checks need when it is missing: the Rust toolchain and its components,
-# Node.js and the npm packages of tests/node.
+# Node.js and the npm packages of tests/node, Redis and PostgreSQL (scripts/services.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,9 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq nodejs npm
 fi
+log "services: Redis and PostgreSQL for the store tests"
+source scripts/services.sh
+
 log "npm ci: the stock yjs + y-websocket clients the interop tests run"
 npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
 
