@@ -10,6 +10,7 @@ use continuum_core::SystemClock;
 use continuum_store::{DocStore, MemoryDocStore, MemoryStore, SessionStore, Sessions, StoreError};
 use continuum_store_postgres::{PostgresConfig, PostgresStore};
 use continuum_store_redb::{RedbConfig, RedbStore};
+use continuum_store_redis::{RedisConfig, RedisStore};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -47,9 +48,6 @@ pub enum ServerError {
     /// Serving failed.
     #[error("the HTTP server failed")]
     Serve(#[source] std::io::Error),
-    /// A store this build cannot open yet.
-    #[error("the store {0} is not supported by this server yet; use redb or memory")]
-    UnsupportedStore(String),
 }
 
 fn api_keys(config: &ServerConfig) -> Result<ApiKeys, ServerError> {
@@ -85,7 +83,21 @@ async fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Sto
             );
             return Ok((Arc::clone(&store) as Arc<dyn SessionStore>, store as Arc<dyn DocStore>));
         }
-        other => return Err(ServerError::UnsupportedStore(other.to_string())),
+        StoreConfig::Redis(_) | StoreConfig::RedisCluster(_) => {
+            tracing::info!(store = %config.store, "connecting to Redis");
+            let url = match &config.store {
+                StoreConfig::RedisCluster(nodes) => {
+                    let hosts: Vec<&str> =
+                        nodes.iter().map(|node| node.trim_start_matches("redis://")).collect();
+                    format!("redis+cluster://{}", hosts.join(","))
+                }
+                StoreConfig::Redis(url) => url.clone(),
+                _ => unreachable!("matched above"),
+            };
+            let store =
+                Arc::new(RedisStore::connect(RedisConfig::new(url)).await.map_err(ServerError::Store)?);
+            return Ok((Arc::clone(&store) as Arc<dyn SessionStore>, store as Arc<dyn DocStore>));
+        }
     };
     std::fs::create_dir_all(&redb_dir)
         .map_err(|source| ServerError::DataDir { path: redb_dir.clone(), source })?;

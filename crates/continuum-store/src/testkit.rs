@@ -373,7 +373,11 @@ async fn activity_by_id_touches_live_sessions_only(sessions: &Sessions, clock: &
     let (created, token) = create(sessions, "gina", 100, 3600).await;
     clock.advance(secs(1));
     assert!(sessions.touch_live(&token.sid).await.expect("touch"));
-    assert_eq!(sessions.get(&token.sid).await.expect("get").last_seen_at, created.last_seen_at, "not due yet");
+    assert_eq!(
+        sessions.get(&token.sid).await.expect("get").last_seen_at,
+        created.last_seen_at,
+        "not due yet"
+    );
     clock.advance(secs(50));
     assert!(sessions.touch_live(&token.sid).await.expect("touch"));
     assert_eq!(sessions.get(&token.sid).await.expect("get").last_seen_at, clock_now(clock), "due: persisted");

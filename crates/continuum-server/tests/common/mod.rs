@@ -17,6 +17,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod nodes;
 pub mod yclient;
 
 pub const KEY: &str = "test-api-key";
