@@ -194,6 +194,10 @@ impl SessionStore for PostgresStore {
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        PostgresStore::ping(self).await.map_err(StoreError::backend)
+    }
+
     async fn count(&self) -> Result<u64, StoreError> {
         let row = pool::query_one(self.pool(), "count", COUNT, &[]).await?;
         Ok(codec::from_bigint(column(&row, 0, "count")?, "count")?)

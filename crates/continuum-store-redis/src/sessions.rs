@@ -159,6 +159,10 @@ impl SessionStore for RedisStore {
     /// on a single server; on a cluster it may briefly count an insert in flight or one that
     /// failed, and it counts sessions whose keys Redis expired on its own until the sweeper
     /// passes. No `SCAN`, no `KEYS`.
+    async fn ping(&self) -> Result<(), StoreError> {
+        RedisStore::ping(self).await
+    }
+
     async fn count(&self) -> Result<u64, StoreError> {
         let shards = self.keys().expiry_shards().map(|shard| async move {
             redis::cmd("ZCARD")

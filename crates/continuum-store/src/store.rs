@@ -70,6 +70,12 @@ pub trait SessionStore: Send + Sync + 'static {
     /// How many sessions the store holds, tombstones included.
     async fn count(&self) -> Result<u64, StoreError>;
 
+    /// Whether the store answers now, for readiness checks: the cheapest round trip the backend
+    /// has. The default asks for [`SessionStore::count`].
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.count().await.map(drop)
+    }
+
     /// Finishes the writes already accepted, makes them durable and stops taking new ones.
     /// Later writes fail with [`StoreError::Closed`]. Stores without background work do nothing.
     async fn close(&self) -> Result<(), StoreError> {

@@ -17,7 +17,7 @@ pub async fn healthz() -> Json<serde_json::Value> {
 /// Readiness: the store answers.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200), (status = 503)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.sessions().store().count().await {
+    match state.sessions().store().ping().await {
         Ok(_) => Json(json!({"status": "ready"})).into_response(),
         Err(error) => {
             tracing::warn!(error = %error, "store not ready");
