@@ -4,6 +4,7 @@
 //! lines, so it is written here.
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use continuum_core::{SessionRecord, Timestamp, Token};
 
 /// The cookie's name in production: the `__Host-` prefix makes browsers insist on `Secure`,
 /// `Path=/` and no `Domain`.
@@ -32,6 +33,11 @@ impl CookieConfig {
     pub fn set(&self, token: &str, max_age_secs: u64) -> HeaderValue {
         let value = format!("{}={token}; {}; Max-Age={max_age_secs}", self.name(), self.attributes());
         HeaderValue::from_str(&value).expect("a token is base64url and a dot")
+    }
+
+    /// `Set-Cookie` for a newly issued session: the token, living as long as the session can.
+    pub fn for_session(&self, token: &Token, record: &SessionRecord, now: Timestamp) -> HeaderValue {
+        self.set(&token.to_string(), record.absolute_expires_at.saturating_since(now).as_secs())
     }
 
     /// `Set-Cookie` that removes the cookie.

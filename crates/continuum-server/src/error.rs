@@ -74,6 +74,13 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
     }
 
+    /// 429 with `Retry-After`: `what` was refused, and for how long.
+    pub fn rate_limited(what: &str, wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs().max(1);
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", format!("{what}; retry in {seconds} s"))
+            .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+    }
+
     /// 500 for a failure of ours; the cause is logged, not sent.
     pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
         let mut error = Self::new(
@@ -94,6 +101,14 @@ impl ApiError {
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+}
+
+impl From<crate::one_time::Full> for ApiError {
+    /// Too many one-time codes are outstanding: 503, retry shortly.
+    fn from(full: crate::one_time::Full) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", full.to_string())
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
     }
 }
 

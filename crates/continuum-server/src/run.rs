@@ -83,19 +83,11 @@ async fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Sto
             );
             return Ok((Arc::clone(&store) as Arc<dyn SessionStore>, store as Arc<dyn DocStore>));
         }
-        StoreConfig::Redis(_) | StoreConfig::RedisCluster(_) => {
+        StoreConfig::Redis(url) | StoreConfig::RedisCluster(url) => {
             tracing::info!(store = %config.store, "connecting to Redis");
-            let url = match &config.store {
-                StoreConfig::RedisCluster(nodes) => {
-                    let hosts: Vec<&str> =
-                        nodes.iter().map(|node| node.trim_start_matches("redis://")).collect();
-                    format!("redis+cluster://{}", hosts.join(","))
-                }
-                StoreConfig::Redis(url) => url.clone(),
-                _ => unreachable!("matched above"),
-            };
-            let store =
-                Arc::new(RedisStore::connect(RedisConfig::new(url)).await.map_err(ServerError::Store)?);
+            let store = Arc::new(
+                RedisStore::connect(RedisConfig::new(url.clone())).await.map_err(ServerError::Store)?,
+            );
             return Ok((Arc::clone(&store) as Arc<dyn SessionStore>, store as Arc<dyn DocStore>));
         }
     };

@@ -17,8 +17,9 @@ pub enum StoreConfig {
     Memory,
     /// A standalone Redis server: `redis://…` or `rediss://…`.
     Redis(String),
-    /// A Redis Cluster, given by some of its nodes: `redis+cluster://host:port,host:port`.
-    RedisCluster(Vec<String>),
+    /// A Redis Cluster, given by some of its nodes: `redis+cluster://host:port,host:port`
+    /// (the Redis store splits the nodes).
+    RedisCluster(String),
     /// PostgreSQL: `postgres://…` or `postgresql://…`.
     Postgres(String),
 }
@@ -43,16 +44,10 @@ impl FromStr for StoreConfig {
         if let Some(dir) = text.strip_prefix("redb:") {
             return if dir.is_empty() { Err(refuse()) } else { Ok(Self::RedbAt(PathBuf::from(dir))) };
         }
-        if let Some(nodes) = text.strip_prefix("redis+cluster://") {
-            let nodes: Vec<String> = nodes
-                .split(',')
-                .map(str::trim)
-                .filter(|node| !node.is_empty())
-                .map(|node| format!("redis://{node}"))
-                .collect();
-            return if nodes.is_empty() { Err(refuse()) } else { Ok(Self::RedisCluster(nodes)) };
+        let has_host = |rest: &str| !rest.trim_matches([',', ' ', '/']).is_empty();
+        if text.strip_prefix("redis+cluster://").is_some_and(has_host) {
+            return Ok(Self::RedisCluster(text.to_owned()));
         }
-        let has_host = |rest: &str| !rest.is_empty();
         for scheme in ["redis://", "rediss://"] {
             if text.strip_prefix(scheme).is_some_and(has_host) {
                 return Ok(Self::Redis(text.to_owned()));
@@ -88,12 +83,7 @@ impl fmt::Display for StoreConfig {
             Self::Redb => f.write_str("redb"),
             Self::RedbAt(dir) => write!(f, "redb:{}", dir.display()),
             Self::Memory => f.write_str("memory"),
-            Self::Redis(url) | Self::Postgres(url) => f.write_str(&redact(url)),
-            Self::RedisCluster(nodes) => {
-                let hosts: Vec<String> =
-                    nodes.iter().map(|node| redact(node).trim_start_matches("redis://").to_owned()).collect();
-                write!(f, "redis+cluster://{}", hosts.join(","))
-            }
+            Self::Redis(url) | Self::RedisCluster(url) | Self::Postgres(url) => f.write_str(&redact(url)),
         }
     }
 }
@@ -125,11 +115,8 @@ mod tests {
             Ok(StoreConfig::Redis("redis://127.0.0.1:6379/0".into()))
         );
         assert_eq!(
-            "redis+cluster://127.0.0.1:7000, 127.0.0.1:7001".parse(),
-            Ok(StoreConfig::RedisCluster(vec![
-                "redis://127.0.0.1:7000".into(),
-                "redis://127.0.0.1:7001".into()
-            ]))
+            "redis+cluster://127.0.0.1:7000,127.0.0.1:7001".parse(),
+            Ok(StoreConfig::RedisCluster("redis+cluster://127.0.0.1:7000,127.0.0.1:7001".into()))
         );
         assert_eq!("postgresql://u@h/db".parse(), Ok(StoreConfig::Postgres("postgresql://u@h/db".into())));
         for bad in ["", "Redb", "redb:", "redis://", "redis+cluster://", "mysql://h/db", "sqlite:x"] {
@@ -146,5 +133,7 @@ mod tests {
         assert!(!error.to_string().contains("s3cret"));
         assert_eq!(redact("redis://:pw@h:6379"), "redis://:***@h:6379");
         assert_eq!(redact("redis://h:6379"), "redis://h:6379");
+        let cluster: StoreConfig = "redis+cluster://u:pw@h1:7000,h2:7001".parse().unwrap();
+        assert_eq!(cluster.to_string(), "redis+cluster://u:***@h1:7000,h2:7001");
     }
 }

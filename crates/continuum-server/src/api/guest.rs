@@ -4,11 +4,12 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use continuum_core::{Device, NewSession};
 use governor::clock::{Clock as _, DefaultClock};
 
+use super::client_user_agent;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::views::{SessionEnvelope, SessionView};
@@ -24,23 +25,14 @@ pub async fn create(
     let limiter =
         state.guest().ok_or_else(|| ApiError::not_found("guest sessions are disabled on this server"))?;
     if let Err(not_until) = limiter.check_key(&peer.ip()) {
-        let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            format!("too many guest sessions from this address; retry in {wait} s"),
-        )
-        .with_header(header::RETRY_AFTER, HeaderValue::from(wait)));
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        return Err(ApiError::rate_limited("too many guest sessions from this address", wait));
     }
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .map(|text| text.chars().take(state.sessions().limits().max_user_agent_bytes / 4).collect());
+    let user_agent = client_user_agent(&headers, state.sessions().limits());
     let ask = NewSession { device: Device { label: None, user_agent }, ..NewSession::default() };
     let (record, token) = state.sessions().create(ask).await?;
     let now = state.sessions().now();
-    let max_age = record.absolute_expires_at.saturating_since(now).as_secs();
-    let cookie = state.cookies().set(&token.to_string(), max_age);
+    let cookie = state.cookies().for_session(&token, &record, now);
     let body = Json(SessionEnvelope { session: SessionView::new(&record, now) });
     Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie)], body).into_response())
 }

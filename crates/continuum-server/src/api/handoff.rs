@@ -4,14 +4,14 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use continuum_core::handoff::CODE_TTL;
 use continuum_core::{Device, HandoffCode, NewSession, Principal, SessionId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::json_response;
+use super::{client_user_agent, json_response};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ClientSession, JsonBody};
 use crate::state::AppState;
@@ -54,10 +54,7 @@ pub async fn offer(State(state): State<AppState>, session: ClientSession) -> Res
     let code = HandoffCode::generate();
     let expires_at = now + CODE_TTL;
     let grant = HandoffGrant { principal: session.record.principal.clone(), issuer: session.record.sid };
-    state.handoffs().insert(code.clone(), grant, expires_at, now).map_err(|full| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", full.to_string())
-            .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
-    })?;
+    state.handoffs().insert(code.clone(), grant, expires_at, now)?;
     let offer = HandoffOffer { code: code.to_string(), expires_at: Rfc3339(expires_at) };
     Ok(json_response(StatusCode::CREATED, &offer))
 }
@@ -75,15 +72,9 @@ pub async fn redeem(
 ) -> Result<Response, ApiError> {
     let now = state.sessions().now();
     let throttle = state.redeem_throttle();
-    throttle.check(peer.ip(), now).map_err(|wait| {
-        let seconds = wait.as_secs().max(1);
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            format!("too many failed handoff codes from this address; retry in {seconds} s"),
-        )
-        .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
-    })?;
+    throttle
+        .check(peer.ip(), now)
+        .map_err(|wait| ApiError::rate_limited("too many failed handoff codes from this address", wait))?;
     let code = match HandoffCode::parse(&body.code) {
         Ok(code) => code,
         Err(error) => {
@@ -102,18 +93,14 @@ pub async fn redeem(
             "this handoff code is not valid: it expired, was used, or was never issued",
         ));
     };
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .map(|text| text.chars().take(state.sessions().limits().max_user_agent_bytes / 4).collect());
+    let user_agent = client_user_agent(&headers, state.sessions().limits());
     let ask = NewSession {
         principal: Some(grant.principal),
         device: Device { label: None, user_agent },
         ..NewSession::default()
     };
     let (record, token) = state.sessions().create(ask).await?;
-    let max_age = record.absolute_expires_at.saturating_since(now).as_secs();
-    let cookie = state.cookies().set(&token.to_string(), max_age);
+    let cookie = state.cookies().for_session(&token, &record, now);
     let body = IssuedSession { token: token.to_string(), session: SessionView::new(&record, now) };
     let mut response = json_response(StatusCode::CREATED, &body);
     response.headers_mut().insert(header::SET_COOKIE, cookie);

@@ -9,7 +9,7 @@ pub mod principals;
 pub mod sessions;
 pub mod sync;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use continuum_core::SessionRecord;
 use serde::Serialize;
@@ -34,6 +34,13 @@ pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Respo
             .into_response(),
         Err(error) => crate::error::ApiError::internal(error).into_response(),
     }
+}
+
+/// The client's `User-Agent`, cut to fit the device limit (a character is at most 4 bytes), for
+/// sessions a client starts itself (guest, handoff).
+pub(crate) fn client_user_agent(headers: &HeaderMap, limits: &continuum_core::Limits) -> Option<String> {
+    let text = headers.get(header::USER_AGENT)?.to_str().ok()?;
+    Some(text.chars().take(limits.max_user_agent_bytes / 4).collect())
 }
 
 /// The entity tag of a version: `"<version>"`.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -45,10 +45,7 @@ pub async fn ticket(State(state): State<AppState>, session: ClientSession) -> Re
     getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
     let ticket = URL_SAFE_NO_PAD.encode(bytes);
     let expires_at = now + TICKET_TTL;
-    state.tickets().insert(ticket.clone(), session.record.sid, expires_at, now).map_err(|full| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", full.to_string())
-            .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
-    })?;
+    state.tickets().insert(ticket.clone(), session.record.sid, expires_at, now)?;
     Ok(json_response(StatusCode::CREATED, &SyncTicket { ticket, expires_at: Rfc3339(expires_at) }))
 }
 
