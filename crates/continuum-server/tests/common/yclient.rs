@@ -18,9 +18,6 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Any, Doc, GetString, Map, ReadTxn, StateVector, Transact, Update};
 
-/// The durability ack message type.
-pub const MSG_ACK: u64 = 100;
-
 /// One client document and its socket.
 pub struct YClient {
     pub doc: Doc,
@@ -33,17 +30,6 @@ pub struct YClient {
     pub synced: bool,
     /// How the server closed the socket, once it did.
     pub closed: Option<Option<CloseFrame>>,
-}
-
-fn read_var(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for (i, byte) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
 }
 
 impl YClient {
@@ -142,19 +128,8 @@ impl YClient {
     }
 
     async fn apply(&mut self, bytes: &[u8]) {
-        if let Some((MSG_ACK, used)) = read_var(bytes) {
-            let payload = &bytes[used..];
-            // Either [100][n] or [100][len][n]; take the last varUint.
-            let mut rest = payload;
-            let mut last = 0;
-            while let Some((value, used)) = read_var(rest) {
-                last = value;
-                rest = &rest[used..];
-                if rest.is_empty() {
-                    break;
-                }
-            }
-            self.acked = last;
+        if let Some(durable) = continuum_sync::decode_ack(bytes) {
+            self.acked = durable;
             return;
         }
         let message = Message::decode_v1(bytes).expect("a y-websocket message");

@@ -2,16 +2,16 @@
 //! receives without copying update payloads (a writer on a busy document receives every other
 //! writer's updates and only needs to see that they are not acks).
 
+use continuum_sync::protocol;
 use yrs::ClientID;
 use yrs::StateVector;
+use yrs::sync::AwarenessUpdate;
 use yrs::sync::awareness::AwarenessUpdateEntry;
-use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode as _;
-use yrs::updates::encoder::Encode as _;
 
 /// The message type of Continuum's durability ack: `[varUint 100][varUint n]`, where `n` counts
 /// this socket's content-bearing messages (updates, and sync step 2 replies) that are durable.
-pub const MSG_ACK: u64 = 100;
+pub use continuum_sync::ack::MSG_ACK;
 
 const MSG_SYNC: u64 = 0;
 const SYNC_STEP_1: u64 = 0;
@@ -55,7 +55,7 @@ pub enum WireError {
 
 /// `[0, 0, state vector]`: asks the server for what `state_vector` lacks.
 pub fn sync_step1(state_vector: &StateVector) -> Vec<u8> {
-    Message::Sync(SyncMessage::SyncStep1(state_vector.clone())).encode_v1()
+    protocol::sync_step1(state_vector.clone())
 }
 
 /// `[1, awareness update]`: client `client`'s awareness state `json` at `clock`, as a
@@ -63,12 +63,12 @@ pub fn sync_step1(state_vector: &StateVector) -> Vec<u8> {
 pub fn awareness(client: u64, clock: u32, json: &str) -> Vec<u8> {
     let entry = AwarenessUpdateEntry { clock, json: json.into() };
     let clients = std::iter::once((ClientID::new(client), entry)).collect();
-    Message::Awareness(AwarenessUpdate { clients }).encode_v1()
+    protocol::awareness(AwarenessUpdate { clients })
 }
 
 /// `[0, 2, update]`: a change made by the bench.
 pub fn update(update: Vec<u8>) -> Vec<u8> {
-    Message::Sync(SyncMessage::Update(update)).encode_v1()
+    protocol::update(update)
 }
 
 /// The protocol messages of one WebSocket frame, in order. An ack takes the rest of its frame.
@@ -163,7 +163,8 @@ pub fn read_var(bytes: &[u8], pos: &mut usize) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yrs::encoding::write::Write as _;
+    use yrs::sync::{Message, SyncMessage};
+    use yrs::updates::encoder::Encode as _;
 
     /// The messages of `frame`, errors as their text.
     fn decode(frame: &[u8]) -> Vec<Result<Inbound<'_>, String>> {
@@ -181,9 +182,7 @@ mod tests {
 
     #[test]
     fn acks_take_the_last_var_uint() {
-        let mut ack = Vec::new();
-        ack.write_var(MSG_ACK);
-        ack.write_var(300u64);
+        let ack = continuum_sync::encode_ack(300);
         assert_eq!(ack, [100, 0xac, 0x02]);
         assert_eq!(decode(&ack), [Ok(Inbound::Ack(300))]);
         // A framing with more fields before the count still yields the count.
