@@ -38,4 +38,21 @@ mod tests {
     fn command_line_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn session_ids_and_principals_may_start_with_a_hyphen() {
+        // One random base64url session id in 64 starts with '-'; the CLI must take it as a value.
+        for (command, value) in [("get", "-xAbc"), ("revoke", "-xAbc"), ("list", "-alice")] {
+            let cli = Cli::try_parse_from(["continuum", "sessions", command, value])
+                .unwrap_or_else(|error| panic!("{command} {value}: {error}"));
+            let Command::Sessions(args) = cli.command else { panic!("parsed as sessions") };
+            let parsed = match args.command {
+                crate::sessions::SessionsCommand::Get { sid }
+                | crate::sessions::SessionsCommand::Revoke { sid } => sid,
+                crate::sessions::SessionsCommand::List { principal } => principal,
+                crate::sessions::SessionsCommand::Create(_) => panic!("not create"),
+            };
+            assert_eq!(parsed, value);
+        }
+    }
 }

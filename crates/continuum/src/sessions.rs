@@ -43,16 +43,19 @@ pub enum SessionsCommand {
     /// Print one session
     Get {
         /// The session id
+        #[arg(allow_hyphen_values = true)]
         sid: String,
     },
     /// Print every session of a principal
     List {
         /// The principal (user id)
+        #[arg(allow_hyphen_values = true)]
         principal: String,
     },
     /// Revoke a session; it stays as a tombstone until its absolute expiry
     Revoke {
         /// The session id
+        #[arg(allow_hyphen_values = true)]
         sid: String,
     },
 }
