@@ -16,11 +16,17 @@
 //! - [`memory_docs`]: [`MemoryDocStore`], a [`DocStore`] in memory.
 //! - [`sessions`]: [`Sessions`], the session operations with their retry loops, and
 //!   [`SessionError`].
+//! - [`events`]: [`SessionEvent`], what [`Sessions`] announces: created, rotated, revoked,
+//!   expired.
+//! - [`bus`]: the [`Bus`] trait, how nodes sharing a store tell each other about session events
+//!   and document updates, and the notice format every transport carries.
 //! - `testkit` (feature `testkit`): the conformance suites every store runs: sessions, and
 //!   `testkit::docs` for documents.
 
+pub mod bus;
 pub mod cas;
 pub mod docs;
+pub mod events;
 pub mod memory;
 pub mod memory_docs;
 pub mod sessions;
@@ -29,7 +35,9 @@ pub mod table;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
+pub use bus::{Bus, Heard, Notice};
 pub use docs::{DocStore, StoredDoc, VersionMeta};
+pub use events::{SessionEvent, SessionEventKind};
 pub use memory::MemoryStore;
 pub use memory_docs::MemoryDocStore;
 pub use sessions::{SessionError, Sessions};

@@ -8,9 +8,15 @@ use continuum_core::{
     SessionRecord, Timestamp, Token,
 };
 use serde_json::Value;
+use tokio::sync::broadcast;
 
 use crate::cas;
+use crate::events::{SessionEvent, SessionEventKind};
 use crate::store::{SessionStore, StoreError};
+
+/// How many events a subscriber of [`Sessions::events`] may fall behind before it is told it
+/// lagged.
+pub const EVENTS_CAPACITY: usize = 4096;
 
 /// How many times a write without `If-Match` retries after losing a compare-and-swap race before
 /// giving up with [`SessionError::Contention`]. Each retry means another writer succeeded, so
@@ -65,6 +71,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     policy: SessionPolicy,
     limits: Limits,
+    events: broadcast::Sender<SessionEvent>,
 }
 
 /// The session service over one store. Cheap to clone; clones share everything.
@@ -92,7 +99,23 @@ impl Sessions {
         policy: SessionPolicy,
         limits: Limits,
     ) -> Self {
-        Self { inner: Arc::new(Inner { store, clock, policy, limits }) }
+        let events = broadcast::channel(EVENTS_CAPACITY).0;
+        Self { inner: Arc::new(Inner { store, clock, policy, limits, events }) }
+    }
+
+    /// The events of the sessions this service creates, rotates and revokes from now on (this
+    /// process only; a bus carries them to other nodes). Never blocks the operations: a
+    /// subscriber more than [`EVENTS_CAPACITY`] events behind is told it lagged.
+    pub fn events(&self) -> broadcast::Receiver<SessionEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Announces `kind` for `record`.
+    fn announce(&self, kind: SessionEventKind, record: &SessionRecord) {
+        let event =
+            SessionEvent { kind, sid: record.sid, principal: record.principal.clone(), at: self.now() };
+        // No subscriber is not an error.
+        let _ = self.inner.events.send(event);
     }
 
     /// The store underneath.
@@ -128,6 +151,7 @@ impl Sessions {
         let (record, token) = self.inner.policy.new_session(ask, self.now())?;
         let record = Arc::new(record);
         self.inner.store.insert(Arc::clone(&record)).await?;
+        self.announce(SessionEventKind::Created, &record);
         Ok((record, token))
     }
 
@@ -201,14 +225,18 @@ impl Sessions {
                 Ok(Some(next))
             })
             .await?;
+        self.announce(SessionEventKind::Rotated, &record);
         Ok((record, token.expect("a successful rotation issued a token")))
     }
 
     /// Revokes the session, leaving a tombstone. `Ok(false)` if it was already revoked.
     pub async fn revoke(&self, sid: &SessionId) -> Result<bool, SessionError> {
-        self.update(sid, None, |current, _, policy| Ok(policy.revoke(current)))
-            .await
-            .map(|(_, changed)| changed)
+        let (record, changed) =
+            self.update(sid, None, |current, _, policy| Ok(policy.revoke(current))).await?;
+        if changed {
+            self.announce(SessionEventKind::Revoked, &record);
+        }
+        Ok(changed)
     }
 
     /// The live sessions of `principal`, oldest first.
@@ -278,5 +306,50 @@ impl Sessions {
             }
         }
         Err(SessionError::Contention)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use continuum_core::{ManualClock, NewSession, Principal, Timestamp};
+
+    use super::*;
+    use crate::MemoryStore;
+
+    fn ask(principal: &str) -> NewSession {
+        NewSession { principal: Some(Principal::parse(principal).unwrap()), ..NewSession::default() }
+    }
+
+    #[tokio::test]
+    async fn every_change_of_state_is_announced_once_and_reads_are_not() {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_000_000)));
+        let sessions = Sessions::new(Arc::new(MemoryStore::new()), clock);
+        let mut events = sessions.events();
+
+        let (alice, token) = sessions.create(ask("alice")).await.unwrap();
+        let (bob, _) = sessions.create(ask("bob")).await.unwrap();
+        sessions.validate(&token).await.unwrap();
+        sessions.patch_attributes(&alice.sid, &serde_json::json!({"a": 1}), None).await.unwrap();
+        sessions.rotate(&alice.sid).await.unwrap();
+        assert!(sessions.revoke(&alice.sid).await.unwrap());
+        assert!(!sessions.revoke(&alice.sid).await.unwrap(), "already revoked");
+        assert_eq!(sessions.revoke_principal(&bob.principal, None).await.unwrap(), 1);
+
+        let mut seen = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            assert_eq!(event.at, Timestamp::from_millis(1_000_000));
+            seen.push((event.kind, event.sid, event.principal.as_str().to_owned()));
+        }
+        use SessionEventKind::*;
+        assert_eq!(
+            seen,
+            [
+                (Created, alice.sid, "alice".to_owned()),
+                (Created, bob.sid, "bob".to_owned()),
+                (Rotated, alice.sid, "alice".to_owned()),
+                (Revoked, alice.sid, "alice".to_owned()),
+                (Revoked, bob.sid, "bob".to_owned()),
+            ]
+        );
     }
 }
