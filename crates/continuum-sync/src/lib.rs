@@ -19,6 +19,7 @@
 //! - `state`: the document's mutable state under one lock: yrs, awareness, peers, fan-out.
 //! - `peer`: [`Peer`] and [`PeerOptions`], one client connection's protocol state.
 //! - `persist`: the per-document task that appends changes in order, acks them, compacts.
+//! - `remote`: merging updates other nodes appended to a shared store, announced or read back.
 //! - `history`: named versions — save, list, read, restore as a new change.
 //! - [`json`]: JSON views of yrs values and documents, RFC 7396 merge patches on plain JSON.
 //! - `patch`: merge patches and restores written into root maps.
@@ -48,6 +49,7 @@ mod peer;
 mod persist;
 pub mod protocol;
 mod registry;
+mod remote;
 mod state;
 
 pub use ack::{decode_ack, encode_ack};
@@ -57,4 +59,4 @@ pub use error::SyncError;
 pub use live_doc::LiveDoc;
 pub use metrics::{SyncMetrics, SyncSnapshot};
 pub use peer::{Peer, PeerOptions};
-pub use registry::DocRegistry;
+pub use registry::{AppendHook, DocRegistry};

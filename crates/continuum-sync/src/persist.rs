@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::ack::{encode_ack, latest_per_peer};
 use crate::live_doc::Core;
 use crate::metrics::SyncMetrics;
-use crate::registry::RegistryInner;
+use crate::registry::{AppendHook, RegistryInner};
 use crate::state::PeerId;
 
 /// The most queued changes merged into one append.
@@ -53,6 +53,8 @@ pub(crate) struct Persister {
     /// To forget the document once it is written out.
     pub registry: Weak<RegistryInner>,
     pub generation: u64,
+    /// Told of every append, after it returned (to announce it to other nodes).
+    pub on_append: Option<AppendHook>,
     /// Dropped when the task ends: whoever waits to reopen the document wakes up.
     pub _finished: watch::Sender<()>,
 }
@@ -97,8 +99,12 @@ impl Persister {
             },
         };
         for update in appends {
-            self.position.last_seq = self.store.append(&self.core.key, update).await?;
+            let seq = self.store.append(&self.core.key, update.clone()).await?;
+            self.position.last_seq = seq;
             self.position.logged += 1;
+            if let Some(hook) = &self.on_append {
+                hook(&self.core.key, seq, &update);
+            }
         }
         Ok(())
     }
@@ -121,23 +127,41 @@ impl Persister {
         }
     }
 
-    /// Compacts the log into a snapshot once it holds `compact_after` updates. The snapshot is
-    /// taken from the live document, which holds every appended update (changes are applied
-    /// before they are queued), so it covers the log through `last_seq`. A failure is logged
-    /// and retried after as many updates again: the log still holds everything.
+    /// Compacts the log into a snapshot once it holds `compact_after` updates. Other nodes may
+    /// append to the same log, and their updates may not have reached this document yet, so
+    /// the log is read back and merged first (which also delivers anything this node missed to
+    /// its peers); the snapshot of the merged document then covers the log through the
+    /// `last_seq` read. A failure is logged and retried after as many updates again: the log
+    /// still holds everything.
     async fn compact_if_due(&mut self) {
         if self.position.logged == 0 || self.position.logged < self.compact_after {
             return;
         }
-        let snapshot = self.core.lock().full_state();
-        let through = self.position.last_seq;
+        self.position.logged = 0;
+        let stored = match self.store.load(&self.core.key).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                tracing::warn!(doc = %self.key(), error = &error as &dyn std::error::Error, "reading the log to compact it failed");
+                return;
+            }
+        };
+        let snapshot = {
+            let mut state = self.core.lock();
+            if let Err(error) =
+                state.merge_durable(stored.snapshot.iter().chain(&stored.updates).map(Vec::as_slice))
+            {
+                tracing::warn!(doc = %self.key(), %error, "the stored log does not apply; not compacting");
+                return;
+            }
+            state.full_state()
+        };
+        let through = stored.last_seq;
         match self.store.compact(&self.core.key, snapshot, through).await {
             Ok(()) => tracing::debug!(doc = %self.key(), through, "compacted"),
             Err(error) => {
                 tracing::warn!(doc = %self.key(), error = &error as &dyn std::error::Error, "compaction failed")
             }
         }
-        self.position.logged = 0;
     }
 
     /// Persisting failed: what is in memory can no longer be promised durable. The document

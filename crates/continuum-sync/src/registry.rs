@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use continuum_core::{Clock, DocKey};
 use continuum_store::DocStore;
@@ -18,10 +18,41 @@ use crate::persist::Persister;
 use crate::state::DocState;
 use crate::{SyncConfig, SyncError};
 
+/// Told of every update a document appended to the store: its key, sequence number and bytes.
+/// Called on the document's persistence task after the append returned; it must not block.
+pub type AppendHook = Arc<dyn Fn(&DocKey, u64, &[u8]) + Send + Sync>;
+
+/// At most this many durable updates from elsewhere are held for a document being loaded; past
+/// it, the document reads the store again once loaded instead.
+const MAX_MISSED: usize = 256;
+
+/// Durable updates from elsewhere that arrived while a document was loading (its load may have
+/// read the store before they were appended).
+#[derive(Default)]
+struct Missed {
+    updates: Vec<Vec<u8>>,
+    /// Too many, or one arrived without its bytes: read the store again.
+    reload: bool,
+}
+
+impl Missed {
+    fn push(&mut self, update: Option<&[u8]>) {
+        match update {
+            Some(update) if !self.reload && self.updates.len() < MAX_MISSED => {
+                self.updates.push(update.to_vec())
+            }
+            _ => {
+                self.reload = true;
+                self.updates.clear();
+            }
+        }
+    }
+}
+
 /// Where a key stands.
 enum Slot {
     /// One caller is loading it; the others wait until `loaded` closes, then look again.
-    Loading { generation: u64, loaded: watch::Receiver<()> },
+    Loading { generation: u64, loaded: watch::Receiver<()>, missed: Missed },
     /// Loaded. If `doc` is gone, its persistence task is still writing out; `persisted` closes
     /// when it is done and the slot is removed.
     Live { generation: u64, doc: Weak<LiveDoc>, persisted: watch::Receiver<()> },
@@ -45,6 +76,8 @@ pub(crate) struct RegistryInner {
     /// The persistence and awareness tasks, one each per live document.
     tasks: TaskTracker,
     metrics: Arc<SyncMetrics>,
+    /// Set once, before documents are opened.
+    on_append: OnceLock<AppendHook>,
 }
 
 impl RegistryInner {
@@ -110,6 +143,7 @@ impl DocRegistry {
             generations: AtomicU64::new(0),
             tasks: TaskTracker::new(),
             metrics: Arc::default(),
+            on_append: OnceLock::new(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -149,7 +183,7 @@ impl DocRegistry {
             None => {
                 let generation = self.inner.generations.fetch_add(1, Ordering::Relaxed);
                 let (sender, loaded) = watch::channel(());
-                docs.insert(key.clone(), Slot::Loading { generation, loaded });
+                docs.insert(key.clone(), Slot::Loading { generation, loaded, missed: Missed::default() });
                 let guard =
                     LoadGuard { inner: self.inner.clone(), key: key.clone(), generation, _loaded: sender };
                 Err(Next::Load(guard))
@@ -187,12 +221,77 @@ impl DocRegistry {
             metrics: inner.metrics.clone(),
             registry: Arc::downgrade(inner),
             generation: guard.generation,
+            on_append: inner.on_append.get().cloned(),
             _finished: finished,
         };
         inner.tasks.spawn(persister.run());
         let live = Slot::Live { generation: guard.generation, doc: Arc::downgrade(&doc), persisted };
-        inner.docs().insert(guard.key.clone(), live);
+        let missed = match inner.docs().insert(guard.key.clone(), live) {
+            Some(Slot::Loading { missed, .. }) => missed,
+            _ => Missed::default(),
+        };
+        let caught_up = if missed.reload {
+            doc.catch_up().await.map(drop)
+        } else {
+            doc.merge_durable(missed.updates.iter().map(Vec::as_slice)).map(drop)
+        };
+        if let Err(error) = caught_up {
+            // The document is served as loaded; the next compaction or catch-up merges the rest.
+            tracing::warn!(doc = %doc.key(), %error, "merging updates announced during the load failed");
+        }
         Ok(doc)
+    }
+
+    /// Registers the hook told of every update appended from now on (the server announces
+    /// them to the other nodes sharing the store). Call it before opening documents: documents
+    /// already live keep running without it. Only the first call takes effect.
+    pub fn on_append(&self, hook: AppendHook) {
+        let _ = self.inner.on_append.set(hook);
+    }
+
+    /// Another node appended `update` to the log of `key` (`None`: an update too large for the
+    /// bus, to read from the store). If the document is live here, it is merged and this node's
+    /// peers receive it; if it is loading, it is merged once loaded; otherwise nothing is done,
+    /// since the next open reads the store.
+    pub async fn apply_durable(&self, key: &DocKey, update: Option<&[u8]>) -> Result<(), SyncError> {
+        let doc = {
+            let mut docs = self.inner.docs();
+            match docs.get_mut(key) {
+                Some(Slot::Live { doc, .. }) => doc.upgrade(),
+                Some(Slot::Loading { missed, .. }) => {
+                    missed.push(update);
+                    None
+                }
+                None => None,
+            }
+        };
+        let Some(doc) = doc else { return Ok(()) };
+        match update {
+            Some(update) => doc.merge_durable([update]).map(drop),
+            None => doc.catch_up().await.map(drop),
+        }
+    }
+
+    /// Reads every live document's log from the store and merges it: after this node may have
+    /// missed announcements from the others (the bus broke and came back).
+    pub async fn catch_up_all(&self) {
+        for doc in self.live_docs() {
+            if let Err(error) = doc.catch_up().await {
+                tracing::warn!(doc = %doc.key(), %error, "catching up with the store failed");
+            }
+        }
+    }
+
+    /// Every document in memory that someone holds.
+    fn live_docs(&self) -> Vec<Arc<LiveDoc>> {
+        self.inner
+            .docs()
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Live { doc, .. } => doc.upgrade(),
+                Slot::Loading { .. } => None,
+            })
+            .collect()
     }
 
     /// How many documents are in memory and held by someone.
@@ -212,15 +311,7 @@ impl DocRegistry {
     /// The counters together with gauges read now from every live document: peers and their
     /// outbound queue depths. Locks each document briefly, one at a time.
     pub fn snapshot(&self) -> SyncSnapshot {
-        let docs: Vec<Arc<LiveDoc>> = self
-            .inner
-            .docs()
-            .values()
-            .filter_map(|slot| match slot {
-                Slot::Live { doc, .. } => doc.upgrade(),
-                Slot::Loading { .. } => None,
-            })
-            .collect();
+        let docs = self.live_docs();
         let mut snapshot = SyncSnapshot::counters(&self.inner.metrics);
         snapshot.live_docs = docs.len() as u64;
         for doc in docs {

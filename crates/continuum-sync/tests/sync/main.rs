@@ -6,5 +6,6 @@ mod common;
 mod durability;
 mod json_api;
 mod limits;
+mod nodes;
 mod peers;
 mod registry;
