@@ -40,6 +40,7 @@
 //!   on a cluster.
 //! - [`sweeper`]: `purge_expired` over the expiry index.
 //! - [`documents`]: the [`continuum_store::DocStore`] operations.
+//! - [`bus`]: [`RedisBus`], the nodes' [`continuum_store::Bus`] on Redis pub/sub.
 //! - [`error`]: [`RedisStoreError`], the causes behind [`continuum_store::StoreError::Backend`].
 //!
 //! # Keys
@@ -117,6 +118,7 @@
 //! # }
 //! ```
 
+pub mod bus;
 mod codec;
 pub mod config;
 mod connection;
@@ -128,6 +130,7 @@ pub mod sessions;
 pub mod store;
 pub mod sweeper;
 
+pub use bus::RedisBus;
 pub use config::RedisConfig;
 pub use error::RedisStoreError;
 pub use keys::EXPIRY_SHARDS;

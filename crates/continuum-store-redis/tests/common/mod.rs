@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod bus;
 pub mod proxy;
 pub mod scenarios;
 pub mod server;
