@@ -24,6 +24,7 @@
 //! - `sessions`: [`PostgresStore`] as a [`continuum_store::SessionStore`]; one statement each.
 //! - `documents`: [`PostgresStore`] as a [`continuum_store::DocStore`]; one statement each.
 //! - `codec`: records to and from their stored JSON, counters to and from `bigint`.
+//! - [`bus`]: [`PostgresBus`], the nodes' [`continuum_store::Bus`] on `LISTEN`/`NOTIFY`.
 //! - [`error`]: [`PostgresStoreError`], the causes behind
 //!   [`continuum_store::StoreError::Backend`], with connection failures told apart.
 //!
@@ -123,6 +124,7 @@
 //! - Cross-node fan-out of document updates and revocations (LISTEN/NOTIFY) and the server's
 //!   `postgres://` wiring belong to the rest of issue 5.
 
+pub mod bus;
 mod codec;
 pub mod config;
 mod documents;
@@ -132,6 +134,7 @@ mod pool;
 mod sessions;
 pub mod store;
 
+pub use bus::PostgresBus;
 pub use config::PostgresConfig;
 pub use documents::MAX_DOC_VALUE_BYTES;
 pub use error::{PostgresStoreError, is_connection_failure};

@@ -12,11 +12,11 @@ use tokio_postgres::NoTls;
 
 use crate::config::PostgresConfig;
 use crate::error::PostgresStoreError;
-use crate::{documents, sessions};
+use crate::{bus, documents, sessions};
 
 /// Every statement the store runs, prepared on each new connection.
 fn statements() -> impl Iterator<Item = &'static str> {
-    sessions::STATEMENTS.iter().chain(documents::STATEMENTS).copied()
+    sessions::STATEMENTS.iter().chain(documents::STATEMENTS).chain(bus::STATEMENTS).copied()
 }
 
 /// The pool of `config`. Opens no connection: the first operation does.
