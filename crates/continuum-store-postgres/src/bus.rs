@@ -62,7 +62,7 @@ impl PostgresBus {
     pub async fn connect(config: &PostgresConfig, store: &PostgresStore) -> Result<Self, StoreError> {
         let channel = channel_name(config.schema.as_deref());
         let mut settings = config.connection_settings();
-        settings.application_name(&format!("continuum bus {channel}"));
+        settings.application_name(format!("continuum bus {channel}"));
         let inbox = Arc::new(Inbox::new(Inbox::random_origin()));
         let cancel = CancellationToken::new();
         let (listening, ready) = oneshot::channel();
