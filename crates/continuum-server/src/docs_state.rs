@@ -14,11 +14,18 @@ pub struct SyncLimits {
     pub max_sockets_per_session: usize,
     /// Stored documents one scope (a principal, or a session) may have.
     pub max_docs_per_scope: usize,
+    /// How often a socket re-checks its session in the store (see
+    /// [`crate::sync::socket::SESSION_CHECK`]).
+    pub session_check: std::time::Duration,
 }
 
 impl Default for SyncLimits {
     fn default() -> Self {
-        Self { max_sockets_per_session: 16, max_docs_per_scope: 100 }
+        Self {
+            max_sockets_per_session: 16,
+            max_docs_per_scope: 100,
+            session_check: crate::sync::socket::SESSION_CHECK,
+        }
     }
 }
 

@@ -24,6 +24,8 @@
 //! - [`docs_state`]: [`Docs`], the live documents, their store and limits.
 //! - [`sync`]: sync sockets: who may open a document, sockets per session, the socket loop.
 //! - [`sweeper`]: [`ExpirySweeper`], the task purging expired sessions.
+//! - [`relay`]: session events and document updates carried between this node's sockets and
+//!   documents and the other nodes (over the shared store's bus).
 //! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.
 //!
 //! # Main flow
@@ -42,6 +44,7 @@ pub mod extract;
 pub mod metrics;
 pub mod one_time;
 pub mod openapi;
+pub mod relay;
 pub mod run;
 pub mod state;
 pub mod store_url;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use axum::serve::ListenerExt as _;
 use continuum_core::SystemClock;
-use continuum_store::{DocStore, MemoryDocStore, MemoryStore, SessionStore, Sessions, StoreError};
-use continuum_store_postgres::{PostgresConfig, PostgresStore};
+use continuum_store::{Bus, DocStore, MemoryDocStore, MemoryStore, SessionStore, Sessions, StoreError};
+use continuum_store_postgres::{PostgresBus, PostgresConfig, PostgresStore};
 use continuum_store_redb::{RedbConfig, RedbStore};
-use continuum_store_redis::{RedisConfig, RedisStore};
+use continuum_store_redis::{RedisBus, RedisConfig, RedisStore};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +21,7 @@ use crate::config::{ServerConfig, StoreConfig};
 use crate::cookie::CookieConfig;
 use crate::docs_state::Docs;
 use crate::metrics::Metrics;
+use crate::relay::start_relay;
 use crate::state::AppState;
 use crate::sweeper::ExpirySweeper;
 
@@ -63,32 +64,45 @@ fn api_keys(config: &ServerConfig) -> Result<ApiKeys, ServerError> {
     Ok(ApiKeys::new(&file.keys))
 }
 
-/// The session store and the document store: one redb file (one writer, shared group commits)
-/// for both, or memory.
-type Stores = (Arc<dyn SessionStore>, Arc<dyn DocStore>);
+/// The session store, the document store (one redb file with one writer and shared group
+/// commits for both, or memory, or one shared store) and, for a shared store, the bus its nodes
+/// share.
+struct Stores {
+    sessions: Arc<dyn SessionStore>,
+    docs: Arc<dyn DocStore>,
+    bus: Option<Arc<dyn Bus>>,
+}
+
+impl Stores {
+    fn local<S: SessionStore + DocStore>(store: Arc<S>) -> Self {
+        Self { sessions: Arc::clone(&store) as Arc<dyn SessionStore>, docs: store, bus: None }
+    }
+}
 
 async fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Stores, ServerError> {
     let redb_dir = match &config.store {
-        StoreConfig::Memory => return Ok((Arc::new(MemoryStore::new()), Arc::new(MemoryDocStore::new()))),
+        StoreConfig::Memory => {
+            let (sessions, docs) = (Arc::new(MemoryStore::new()), Arc::new(MemoryDocStore::new()));
+            return Ok(Stores { sessions, docs, bus: None });
+        }
         StoreConfig::Redb => config.data_dir.clone(),
         StoreConfig::RedbAt(dir) => dir.clone(),
         StoreConfig::Postgres(url) => {
             tracing::info!(store = %config.store, "connecting to PostgreSQL");
             let settings =
                 PostgresConfig::parse(url).map_err(|error| ServerError::Store(StoreError::backend(error)))?;
-            let store = Arc::new(
-                PostgresStore::connect(settings)
-                    .await
-                    .map_err(|error| ServerError::Store(StoreError::backend(error)))?,
-            );
-            return Ok((Arc::clone(&store) as Arc<dyn SessionStore>, store as Arc<dyn DocStore>));
+            let store = PostgresStore::connect(settings.clone())
+                .await
+                .map_err(|error| ServerError::Store(StoreError::backend(error)))?;
+            let bus = PostgresBus::connect(&settings, &store).await.map_err(ServerError::Store)?;
+            return Ok(Stores { bus: Some(Arc::new(bus)), ..Stores::local(Arc::new(store)) });
         }
         StoreConfig::Redis(url) | StoreConfig::RedisCluster(url) => {
             tracing::info!(store = %config.store, "connecting to Redis");
-            let store = Arc::new(
-                RedisStore::connect(RedisConfig::new(url.clone())).await.map_err(ServerError::Store)?,
-            );
-            return Ok((Arc::clone(&store) as Arc<dyn SessionStore>, store as Arc<dyn DocStore>));
+            let store =
+                RedisStore::connect(RedisConfig::new(url.clone())).await.map_err(ServerError::Store)?;
+            let bus = RedisBus::connect(&store).await.map_err(ServerError::Store)?;
+            return Ok(Stores { bus: Some(Arc::new(bus)), ..Stores::local(Arc::new(store)) });
         }
     };
     std::fs::create_dir_all(&redb_dir)
@@ -103,7 +117,7 @@ async fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Sto
     let path = redb_dir.join(STORE_FILE);
     tracing::info!(path = %path.display(), "opening the embedded store");
     let store = Arc::new(RedbStore::open(&path, redb).map_err(ServerError::Store)?);
-    Ok((Arc::clone(&store) as Arc<dyn SessionStore>, store as Arc<dyn DocStore>))
+    Ok(Stores::local(store))
 }
 
 /// Serves Continuum on `listener` until `shutdown` completes, then finishes requests in flight,
@@ -117,7 +131,7 @@ pub async fn run(
         .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
     let keys = api_keys(&config)?;
     let metrics = Arc::new(Metrics::new());
-    let (store, doc_store) = open_store(&config, &metrics).await?;
+    let Stores { sessions: store, docs: doc_store, bus } = open_store(&config, &metrics).await?;
     let clock: Arc<dyn continuum_core::Clock> = Arc::new(SystemClock);
     let docs = Docs::new(doc_store, Arc::clone(&clock), config.sync.clone(), config.sync_limits.clone());
     let sessions =
@@ -134,6 +148,7 @@ pub async fn run(
     let cancel = CancellationToken::new();
     let tasks = TaskTracker::new();
     tasks.spawn(ExpirySweeper::new(sessions, config.sweep_interval, config.sweep_batch).run(cancel.clone()));
+    start_relay(&state, bus, &tasks, &cancel);
 
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, dev = config.dev, "continuum is listening");

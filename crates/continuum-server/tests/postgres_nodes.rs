@@ -1,6 +1,6 @@
 //! Two server nodes over one PostgreSQL database behave as one session service: a session made
 //! on one is valid on the other, a revocation on one is refused on the other at once, and a node
-//! restart loses nothing. (Cross-node fan-out of live document updates is not built yet.)
+//! restart loses nothing; live document updates and revocations cross nodes over LISTEN/NOTIFY.
 
 mod common;
 
@@ -51,6 +51,13 @@ impl TestDatabase {
 async fn two_nodes_on_postgres_share_sessions_and_revocations() {
     let database = TestDatabase::create().await;
     common::nodes::two_nodes_share_sessions(StoreConfig::Postgres(database.url())).await;
+    database.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgres_fan_out_document_updates_and_revocations() {
+    let database = TestDatabase::create().await;
+    common::nodes::two_nodes_fan_out_live(StoreConfig::Postgres(database.url())).await;
     database.drop_now().await;
 }
 

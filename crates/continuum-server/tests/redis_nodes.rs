@@ -22,4 +22,7 @@ async fn two_nodes_on_redis_share_sessions_and_revocations() {
     flush().await;
     common::nodes::two_nodes_share_sessions(StoreConfig::Redis(url())).await;
     flush().await;
+    // In the same test: both scenarios use this database, which one test at a time may flush.
+    common::nodes::two_nodes_fan_out_live(StoreConfig::Redis(url())).await;
+    flush().await;
 }

@@ -121,7 +121,9 @@ async fn acks_are_sent_only_to_clients_that_ask() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_a_session_closes_its_sockets_within_a_second() {
-    let server = TestServer::start().await;
+    // The periodic session check is set to a minute: the revocation event alone must close it.
+    let server =
+        TestServer::start_with(|config| config.sync_limits.session_check = Duration::from_secs(60)).await;
     let (token, session) = server.create_session(json!({"principal": "alice"})).await;
     let mut client = YClient::connect(
         server.addr,

@@ -10,8 +10,10 @@ use super::access::Opener;
 use super::limits::SocketSlot;
 use crate::state::AppState;
 
-/// How often a socket re-checks that its session is still live: a revoked or expired session's
-/// sockets close within this interval.
+/// How often a socket re-checks that its session is still live, by default. A revocation
+/// closes the session's sockets at once (through [`SocketSlot::ended`], from this node's session
+/// events and the other nodes' over the bus); the check is what catches idle and absolute expiry,
+/// and revocations whose announcement was lost.
 pub const SESSION_CHECK: Duration = Duration::from_millis(250);
 
 /// Close codes this server sends (4000-4999 are application codes).
@@ -77,13 +79,14 @@ pub async fn serve_socket(
     state: AppState,
     slot: SocketSlot,
 ) {
+    let ended = slot.ended().clone();
     let _slot = slot;
     for message in peer.greeting() {
         if socket.send(Message::Binary(message.into())).await.is_err() {
             return;
         }
     }
-    let mut check = tokio::time::interval(SESSION_CHECK);
+    let mut check = tokio::time::interval(state.sync_limits().session_check);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let max_message = state.sync_config().max_message_bytes;
     let shutdown = state.shutdown().clone();
@@ -92,6 +95,7 @@ pub async fn serve_socket(
     let ending = loop {
         tokio::select! {
             () = shutdown.cancelled() => break Some((close::GOING_AWAY, "the server is shutting down".to_owned())),
+            () = ended.cancelled() => break Some((close::SESSION_ENDED, "the session ended".to_owned())),
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Binary(bytes))) if bytes.len() > max_message => {
                     break Some((close::TOO_LARGE, format!("a message is at most {max_message} bytes")));

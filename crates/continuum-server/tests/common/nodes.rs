@@ -43,3 +43,63 @@ pub async fn two_nodes_share_sessions(store: StoreConfig) {
     a.stop().await;
     b.stop().await;
 }
+
+/// Live fan-out between two nodes over one store's bus: a document edited by a client of A
+/// reaches a client of B in real time (and the reverse), a backend patch through B reaches A's
+/// client, and a session revoked through B closes its socket on A at once. The sockets' periodic
+/// session check is set to a minute, so only the bus can close the socket in time.
+pub async fn two_nodes_fan_out_live(store: StoreConfig) {
+    use std::time::Duration;
+
+    use super::yclient::YClient;
+
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let node = |dir: &std::path::Path| {
+        let mut config = config(dir);
+        config.store = store.clone();
+        config.sync_limits.session_check = Duration::from_secs(60);
+        config
+    };
+    let a = TestServer::start_config(node(dirs.0.path())).await;
+    let b = TestServer::start_config(node(dirs.1.path())).await;
+    let (alice_a, alice_session) = a.create_session(json!({"principal": "alice"})).await;
+    let (alice_b, _) = b.create_session(json!({"principal": "alice"})).await;
+    let path = "/v1/sync/user:alice/draft";
+    let header = |token: &str| format!("Session {token}");
+    let mut on_a = YClient::connect(a.addr, path, &[("authorization", &header(&alice_a))]).await.unwrap();
+    let mut on_b = YClient::connect(b.addr, path, &[("authorization", &header(&alice_b))]).await.unwrap();
+    on_a.sync().await;
+    on_b.sync().await;
+
+    on_a.set("form", "title", "written on A").await;
+    let arrived = on_b.pump_until(|client| client.json("form")["title"] == "written on A", SOON).await;
+    assert!(arrived, "A's edit reached B's client: {}", on_b.json("form"));
+    on_b.set("form", "city", "Lyon").await;
+    let arrived = on_a.pump_until(|client| client.json("form")["city"] == "Lyon", SOON).await;
+    assert!(arrived, "B's edit reached A's client: {}", on_a.json("form"));
+
+    let patched =
+        b.backend(Method::PATCH, "/v1/docs/user:alice/draft", Some(json!({"form": {"step": 3}}))).await;
+    assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.json());
+    let arrived = on_a.pump_until(|client| client.json("form")["step"] == 3, SOON).await;
+    assert!(arrived, "a backend patch through B reached A's client: {}", on_a.json("form"));
+    let view = a.backend(Method::GET, "/v1/docs/user:alice/draft", None).await.json();
+    assert_eq!(view["form"], json!({"title": "written on A", "city": "Lyon", "step": 3}), "{view}");
+
+    let sid = alice_session["sid"].as_str().unwrap();
+    let revoked_at = std::time::Instant::now();
+    assert_eq!(
+        b.backend(Method::DELETE, &format!("/v1/sessions/{sid}"), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let frame = on_a.wait_closed(SOON).await.expect("A closed the revoked session's socket");
+    assert_eq!(frame.map(|frame| u16::from(frame.code)), Some(4401));
+    assert!(revoked_at.elapsed() < Duration::from_secs(5), "well before the minute-long periodic check");
+    assert!(on_b.closed.is_none(), "the other session's socket stays open");
+    drop((on_a, on_b));
+    a.stop().await;
+    b.stop().await;
+}
+
+/// How long a live change may take to cross nodes in these tests (generous: the machine is shared).
+const SOON: std::time::Duration = std::time::Duration::from_secs(5);
