@@ -24,6 +24,8 @@
 //! - [`docs_state`]: [`Docs`], the live documents, their store and limits.
 //! - [`sync`]: sync sockets: who may open a document, sockets per session, the socket loop.
 //! - [`sweeper`]: [`ExpirySweeper`], the task purging expired sessions.
+//! - [`events`]: [`EventFeed`](events::EventFeed), session events numbered and kept for
+//!   resumption by `GET /v1/events`.
 //! - [`relay`]: session events and document updates carried between this node's sockets and
 //!   documents and the other nodes (over the shared store's bus).
 //! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.
@@ -40,6 +42,7 @@ pub mod config;
 pub mod cookie;
 pub mod docs_state;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod metrics;
 pub mod one_time;

@@ -3,11 +3,12 @@
 //! and what the other nodes announce to this node's sockets and live documents.
 //!
 //! ```text
-//!  Sessions::events ──► end the session's sockets here ──► publish on the bus
+//!  Sessions::events ──► /v1/events, end the session's sockets here ──► publish on the bus
 //!  DocRegistry appends ─────────────────────────────────► publish on the bus
-//!  bus: session event ─► end the session's sockets here
+//!  bus: session event ─► /v1/events, end the session's sockets here
 //!  bus: doc appended ──► DocRegistry::apply_durable (peers here receive it)
-//!  bus: gap ───────────► DocRegistry::catch_up_all (every live document reads its log)
+//!  bus: gap ───────────► /v1/events reset, DocRegistry::catch_up_all (every live document
+//!                        reads its log)
 //! ```
 //!
 //! A single node (embedded or memory store) has no bus: only the first line runs. The bus is a
@@ -42,8 +43,10 @@ pub fn start_relay(
     tasks.spawn(remote_notices(state.clone(), bus, cancel.clone()));
 }
 
-/// What a session event means on this node.
+/// What a session event means on this node: readers of `/v1/events` get it, and an ended
+/// session's sockets close.
 fn on_session_event(state: &AppState, event: &SessionEvent) {
+    state.feed().push(event.clone());
     if event.kind.ends_session() {
         let closed = state.sockets().end(&event.sid);
         if closed > 0 {
@@ -119,6 +122,7 @@ async fn remote_notices(state: AppState, bus: Arc<dyn Bus>, cancel: Cancellation
             },
             Ok(Heard::Gap) | Err(broadcast::error::RecvError::Lagged(_)) => {
                 tracing::info!("notices from other nodes may have been missed; live documents catch up");
+                state.feed().reset("events from other nodes may have been missed");
                 state.registry().catch_up_all().await;
             }
             Err(broadcast::error::RecvError::Closed) => return,

@@ -161,12 +161,18 @@ pub async fn run(
             tracing::debug!(error = %error, "TCP_NODELAY not set");
         }
     });
+    // Long-lived answers (event streams, sync sockets) end as soon as shutdown begins; the
+    // graceful shutdown would otherwise wait for them forever.
+    let ending = state.shutdown().clone();
+    let shutdown = async move {
+        shutdown.await;
+        ending.cancel();
+    };
     let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(ServerError::Serve);
     // Sockets first (their documents persist what they hold), then the sweeper, then the store.
-    state_for_shutdown.shutdown().cancel();
     state_for_shutdown.socket_tasks().close();
     state_for_shutdown.socket_tasks().wait().await;
     state_for_shutdown.registry().shutdown().await;

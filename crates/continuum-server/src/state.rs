@@ -19,6 +19,7 @@ use crate::api_keys::ApiKeys;
 use crate::config::GuestConfig;
 use crate::cookie::CookieConfig;
 use crate::docs_state::{Docs, SyncLimits};
+use crate::events::EventFeed;
 use crate::metrics::Metrics;
 use crate::one_time::OneTimeCodes;
 use crate::sync::SocketCounter;
@@ -49,6 +50,8 @@ struct Inner {
     shutdown: CancellationToken,
     /// Every sync socket's task, so shutdown can wait for them before closing the store.
     socket_tasks: TaskTracker,
+    /// Session events for `GET /v1/events`.
+    feed: EventFeed,
 }
 
 /// Shared state of the app. Cheap to clone.
@@ -86,6 +89,7 @@ impl AppState {
                 sockets: Arc::default(),
                 shutdown: CancellationToken::new(),
                 socket_tasks: TaskTracker::new(),
+                feed: EventFeed::default(),
             }),
         }
     }
@@ -158,6 +162,11 @@ impl AppState {
     /// The tasks of open sync sockets.
     pub fn socket_tasks(&self) -> &TaskTracker {
         &self.inner.socket_tasks
+    }
+
+    /// Session events, numbered for `GET /v1/events`.
+    pub fn feed(&self) -> &EventFeed {
+        &self.inner.feed
     }
 
     /// The metrics registry.

@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod nodes;
+pub mod sse;
 pub mod yclient;
 
 pub const KEY: &str = "test-api-key";

@@ -46,7 +46,8 @@ pub async fn two_nodes_share_sessions(store: StoreConfig) {
 
 /// Live fan-out between two nodes over one store's bus: a document edited by a client of A
 /// reaches a client of B in real time (and the reverse), a backend patch through B reaches A's
-/// client, and a session revoked through B closes its socket on A at once. The sockets' periodic
+/// client, and a session revoked through B closes its socket on A at once and appears on A's
+/// `/v1/events` stream. The sockets' periodic
 /// session check is set to a minute, so only the bus can close the socket in time.
 pub async fn two_nodes_fan_out_live(store: StoreConfig) {
     use std::time::Duration;
@@ -86,6 +87,9 @@ pub async fn two_nodes_fan_out_live(store: StoreConfig) {
     let view = a.backend(Method::GET, "/v1/docs/user:alice/draft", None).await.json();
     assert_eq!(view["form"], json!({"title": "written on A", "city": "Lyon", "step": 3}), "{view}");
 
+    let auth = format!("Bearer {}", super::KEY);
+    let mut events_on_a =
+        super::sse::SseReader::open(a.addr, "/v1/events", &[("authorization", &auth)]).await;
     let sid = alice_session["sid"].as_str().unwrap();
     let revoked_at = std::time::Instant::now();
     assert_eq!(
@@ -96,6 +100,9 @@ pub async fn two_nodes_fan_out_live(store: StoreConfig) {
     assert_eq!(frame.map(|frame| u16::from(frame.code)), Some(4401));
     assert!(revoked_at.elapsed() < Duration::from_secs(5), "well before the minute-long periodic check");
     assert!(on_b.closed.is_none(), "the other session's socket stays open");
+    let event = events_on_a.next(SOON).await.expect("A's event stream tells of B's revocation");
+    assert_eq!((event.event.as_str(), event.data["sid"].as_str()), ("revoked", Some(sid)), "{event:?}");
+    drop(events_on_a);
     drop((on_a, on_b));
     a.stop().await;
     b.stop().await;

@@ -1,0 +1,109 @@
+//! `GET /v1/events`: session events as server-sent events, for application servers that cache
+//! sessions (the `continuum-tower` remote mode drops a cached session the moment it is revoked).
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use futures_util::stream::{self, StreamExt as _};
+use serde::Serialize;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::events::feed::{FeedItem, Resume};
+use crate::extract::BackendAuth;
+use crate::state::AppState;
+use crate::views::Rfc3339;
+
+/// The `data` of one event.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct SessionEventView {
+    /// `created`, `rotated`, `revoked` or `expired`.
+    pub kind: String,
+    /// The session's id (never its secret).
+    pub sid: String,
+    /// Whose session it is.
+    pub principal: String,
+    /// When it happened, RFC 3339.
+    #[schema(value_type = String)]
+    pub at: Rfc3339,
+}
+
+/// The `data` of a `reset`.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct ResetView {
+    /// Why events may be missing.
+    pub reason: String,
+}
+
+fn render(item: FeedItem) -> Event {
+    match item {
+        FeedItem::Event { id, event } => {
+            let view = SessionEventView {
+                kind: event.kind.as_str().to_owned(),
+                sid: event.sid.to_string(),
+                principal: event.principal.as_str().to_owned(),
+                at: Rfc3339(event.at),
+            };
+            Event::default().id(id).event(event.kind.as_str()).json_data(view).expect("a view serializes")
+        }
+        FeedItem::Reset { reason } => Event::default()
+            .event("reset")
+            .json_data(ResetView { reason: reason.to_owned() })
+            .expect("serializes"),
+    }
+}
+
+/// The live items until the server shuts down; a reader that falls behind gets a reset.
+fn live(
+    receiver: broadcast::Receiver<FeedItem>,
+    shutdown: CancellationToken,
+) -> impl Stream<Item = FeedItem> + Send + 'static {
+    stream::unfold((receiver, shutdown), |(mut receiver, shutdown)| async move {
+        let next = tokio::select! {
+            () = shutdown.cancelled() => return None,
+            next = receiver.recv() => next,
+        };
+        let item = match next {
+            Ok(item) => item,
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                FeedItem::Reset { reason: "this reader fell behind" }
+            }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((item, (receiver, shutdown)))
+    })
+}
+
+/// Session events — `created`, `rotated`, `revoked` (and `reset`) — as `text/event-stream`,
+/// from every node sharing the store. Each event has an id; reconnect with `Last-Event-ID` to
+/// resume from the same node within its window of 1024 events. When that is not possible (other
+/// node, restart, too old) the stream starts with a `reset` event: drop cached sessions.
+#[utoipa::path(get, path = "/v1/events", tag = "backend", security(("api_key" = [])),
+    params(("Last-Event-ID" = Option<String>, Header, description = "the id of the last event received")),
+    responses((status = 200, content_type = "text/event-stream", body = SessionEventView,
+               description = "`event: <kind>` with a SessionEventView, or `event: reset` with a ResetView"),
+              (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem)))]
+pub async fn stream_events(
+    State(state): State<AppState>,
+    _: BackendAuth,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let last_id = match headers.get("last-event-id") {
+        None => None,
+        Some(value) => Some(value.to_str().map_err(|_| {
+            ApiError::bad_request("invalid-last-event-id", "Last-Event-ID must be visible ASCII")
+        })?),
+    };
+    let (resume, receiver) = state.feed().subscribe(last_id);
+    let first = match resume {
+        Resume::Replay(items) => items,
+        Resume::Reset => vec![FeedItem::Reset { reason: "cannot resume from this Last-Event-ID" }],
+    };
+    let items = stream::iter(first).chain(live(receiver, state.shutdown().clone()));
+    Ok(Sse::new(items.map(|item| Ok(render(item)))).keep_alive(KeepAlive::default()))
+}
