@@ -12,8 +12,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
-use continuum_store::{SessionStore, StoreError, cas};
+use continuum_core::{Principal, SessionId, SessionRecord, Status, Timestamp};
+use continuum_store::{PurgedSession, SessionStore, StoreError, cas};
 
 use crate::codec::{self, column};
 use crate::error::PostgresStoreError;
@@ -57,7 +57,7 @@ const PURGE_EXPIRED: &str = "DELETE FROM sessions WHERE sid IN (
         SELECT sid FROM sessions WHERE purge_at <= $1::bigint
         ORDER BY purge_at LIMIT $2::bigint
         FOR UPDATE SKIP LOCKED
-    )";
+    ) RETURNING sid, principal, status";
 
 const COUNT: &str = "SELECT count(*) FROM sessions";
 
@@ -187,11 +187,19 @@ impl SessionStore for PostgresStore {
         Ok(records)
     }
 
-    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<Vec<PurgedSession>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let deleted =
-            pool::execute(self.pool(), "purge_expired", PURGE_EXPIRED, &[&now.as_millis(), &limit]).await?;
-        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+        let rows =
+            pool::query(self.pool(), "purge_expired", PURGE_EXPIRED, &[&now.as_millis(), &limit]).await?;
+        rows.iter()
+            .map(|row| {
+                let sid = codec::sid_from_key(column(row, 0, "sid")?)?;
+                let principal: String = column(row, 1, "principal")?;
+                let principal = Principal::parse_any(&principal).map_err(StoreError::backend)?;
+                let status: String = column(row, 2, "status")?;
+                Ok(PurgedSession { sid, principal, expired: status == codec::status_text(Status::Active) })
+            })
+            .collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use continuum_core::{SessionId, SessionRecord, Timestamp};
-use continuum_store::StoreError;
+use continuum_store::{PurgedSession, StoreError};
 
-use crate::batch::Batch;
+use crate::batch::{Batch, Change};
 use crate::tables::Tables;
 
 /// One write request, as a verb.
@@ -20,8 +20,9 @@ pub(crate) enum WriteOp {
     Replace { expected_version: u64, record: Arc<SessionRecord>, bytes: Vec<u8> },
     /// [`continuum_store::SessionStore::touch`].
     Touch { sid: SessionId, at: Timestamp },
-    /// [`continuum_store::SessionStore::purge_expired`].
-    Purge { now: Timestamp, limit: usize },
+    /// [`continuum_store::SessionStore::purge_expired`]; what it deletes is added to `report`
+    /// (read it once the write returned `Ok`).
+    Purge { now: Timestamp, limit: usize, report: PurgeReport },
     /// [`continuum_store::DocStore::append`]; `key` is the document's storage key.
     Append { key: Vec<u8>, update: Vec<u8> },
     /// [`continuum_store::DocStore::compact`].
@@ -29,6 +30,9 @@ pub(crate) enum WriteOp {
     /// [`continuum_store::DocStore::save_version`].
     SaveVersion { key: Vec<u8>, name: String, created_at: Timestamp, state: Vec<u8> },
 }
+
+/// Where a purge lists the sessions it deleted.
+pub(crate) type PurgeReport = Arc<std::sync::Mutex<Vec<PurgedSession>>>;
 
 /// The answer to one request, or why it was refused: for a session write, how many sessions it
 /// wrote or deleted; for an append, the update's sequence number; for a version, its id; 0 for a
@@ -53,7 +57,9 @@ pub(crate) fn apply(
             Ok(None) => return Ok(Ok(0)),
             Err(refused) => Err(refused),
         },
-        WriteOp::Purge { now, limit } => return purge(batch, tables, now, limit).map(|n| Ok(n as u64)),
+        WriteOp::Purge { now, limit, report } => {
+            return purge(batch, tables, now, limit, &report).map(|n| Ok(n as u64));
+        }
         WriteOp::Append { key, update } => return tables.docs()?.append(&key, &update).map(Ok),
         WriteOp::Compact { key, snapshot, through_seq } => {
             return Ok(tables.docs()?.compact(&key, &snapshot, through_seq)?.map(|()| 0));
@@ -80,6 +86,7 @@ fn purge(
     tables: &mut Tables<'_>,
     now: Timestamp,
     limit: usize,
+    report: &PurgeReport,
 ) -> Result<usize, redb::Error> {
     let mut purged = 0;
     while purged < limit {
@@ -88,6 +95,12 @@ fn purge(
         for key in &due {
             tables.remove_expiry(*key)?;
             if let Some(change) = batch.purge(&SessionId::from_bytes(key.1), now) {
+                if let Change::Delete { record } = &change {
+                    report
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .push(PurgedSession::of(record));
+                }
                 tables.apply(&change)?;
                 purged += 1;
             }
@@ -127,10 +140,10 @@ mod tests {
         tables.insert_expiry_for_test((-5, [1; 16]));
         tables.insert_expiry_for_test((-4, *fresh.sid.as_bytes()));
         let now = Timestamp::from_millis(100_000);
-        let op = WriteOp::Purge { now, limit: 2 };
+        let op = WriteOp::Purge { now, limit: 2, report: PurgeReport::default() };
         assert_eq!(apply(&mut batch, &mut tables, op).expect("redb").expect("purge"), 2);
         assert_eq!(tables.due(now, 10).expect("due"), vec![schema::expiry_key(&due[2])]);
-        let op = WriteOp::Purge { now, limit: 10 };
+        let op = WriteOp::Purge { now, limit: 10, report: PurgeReport::default() };
         assert_eq!(apply(&mut batch, &mut tables, op).expect("redb").expect("purge"), 1);
         let left = tables.due(Timestamp::from_millis(i64::MAX), 10).expect("due");
         assert_eq!(left, vec![schema::expiry_key(&fresh)], "the fresh session keeps its own entry");

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
-use continuum_store::{SessionStore, SessionTable, StoreError, cas};
+use continuum_store::{PurgedSession, SessionStore, SessionTable, StoreError, cas};
 use redb::{Database, ReadableTable};
 
-use crate::apply::WriteOp;
+use crate::apply::{PurgeReport, WriteOp};
 use crate::config::RedbConfig;
 use crate::doc_tables::DocTables;
 use crate::error::RedbStoreError;
@@ -160,12 +160,13 @@ impl SessionStore for RedbStore {
         Ok(self.inner.mirror.by_principal(principal))
     }
 
-    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<Vec<PurgedSession>, StoreError> {
         if limit == 0 {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        // At most `limit`, so it fits.
-        self.inner.writer.write(WriteOp::Purge { now, limit }).await.map(|purged| purged as usize)
+        let report = PurgeReport::default();
+        self.inner.writer.write(WriteOp::Purge { now, limit, report: Arc::clone(&report) }).await?;
+        Ok(std::mem::take(&mut *report.lock().unwrap_or_else(|poisoned| poisoned.into_inner())))
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

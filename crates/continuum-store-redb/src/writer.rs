@@ -357,7 +357,11 @@ mod tests {
             vec![
                 WriteOp::Touch { sid: ghost.sid, at: Timestamp::from_millis(5) },
                 replace(1, &SessionRecord { version: 2, ..ghost.clone() }),
-                WriteOp::Purge { now: Timestamp::from_millis(i64::MAX), limit: 10 },
+                WriteOp::Purge {
+                    now: Timestamp::from_millis(i64::MAX),
+                    limit: 10,
+                    report: Default::default(),
+                },
             ],
         );
         assert!(matches!(outcomes[..], [Ok(0), Err(StoreError::NotFound), Ok(0)]), "{outcomes:?}");

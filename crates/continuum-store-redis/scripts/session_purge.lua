@@ -4,7 +4,7 @@
 -- KEYS[1]: the session hash. On a single server also KEYS[2], the principal's set, and
 -- KEYS[3], the expiry shard, cleaned in the same atomic step.
 -- ARGV: 1 now (ms), 2 the principal named by the entry, 3 sid, 4 the entry.
--- Returns {'purged'}; {'gone'} when no session of that principal has this id (Redis expired
+-- Returns {'purged', active} (active: '1' if the session was active, '0' for a tombstone); {'gone'} when no session of that principal has this id (Redis expired
 -- the key, or its insert never happened); {'later', score} when it is not due, score being
 -- its purge time, which the entry must be given.
 local cur = redis.call('HMGET', KEYS[1], 'p', 'a', 't', 'i', 'x')
@@ -22,7 +22,7 @@ else
     return {'later', score}
   end
   redis.call('DEL', KEYS[1])
-  result = {'purged'}
+  result = {'purged', cur[2]}
 end
 if #KEYS == 3 then
   redis.call('SREM', KEYS[2], ARGV[3])

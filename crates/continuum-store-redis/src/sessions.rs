@@ -151,7 +151,11 @@ impl SessionStore for RedisStore {
             .collect())
     }
 
-    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+    async fn purge_expired(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<continuum_store::PurgedSession>, StoreError> {
         crate::sweeper::purge_expired(self, now, limit).await
     }
 

@@ -15,7 +15,7 @@
 //! this call did not delete it — but its index entries are removed.
 
 use continuum_core::Timestamp;
-use continuum_store::StoreError;
+use continuum_store::{PurgedSession, StoreError};
 
 use crate::error::RedisStoreError;
 use crate::keys::parse_expiry_member;
@@ -28,7 +28,8 @@ const PASS: usize = 256;
 
 /// What happened to one due entry.
 enum Outcome {
-    Purged,
+    /// Deleted: what it was.
+    Purged(PurgedSession),
     Gone,
     Later(String),
 }
@@ -37,14 +38,17 @@ pub(crate) async fn purge_expired(
     store: &RedisStore,
     now: Timestamp,
     limit: usize,
-) -> Result<usize, StoreError> {
-    let mut purged = 0;
-    while purged < limit {
-        let want = (limit - purged).min(PASS);
+) -> Result<Vec<PurgedSession>, StoreError> {
+    let mut purged = Vec::new();
+    while purged.len() < limit {
+        let want = (limit - purged.len()).min(PASS);
         let due = due_entries(store, now, want).await?;
         let exhausted = due.len() < want;
         let outcomes = all(due.iter().map(|(shard, member)| purge_one(store, now, shard, member))).await?;
-        purged += outcomes.iter().filter(|outcome| matches!(outcome, Outcome::Purged)).count();
+        purged.extend(outcomes.into_iter().filter_map(|outcome| match outcome {
+            Outcome::Purged(session) => Some(session),
+            Outcome::Gone | Outcome::Later(_) => None,
+        }));
         if exhausted {
             break;
         }
@@ -102,14 +106,14 @@ async fn purge_one(
         .await
         .map_err(RedisStoreError::command("session_purge"))?;
     let outcome = match reply.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["purged"] => Outcome::Purged,
+        ["purged", active] => Outcome::Purged(PurgedSession { sid, principal, expired: *active == "1" }),
         ["gone"] => Outcome::Gone,
         ["later", score] => Outcome::Later((*score).to_owned()),
         other => return Err(RedisStoreError::unexpected("session_purge", format!("{other:?}"))),
     };
     if store.is_cluster() {
         match &outcome {
-            Outcome::Purged | Outcome::Gone => {
+            Outcome::Purged(_) | Outcome::Gone => {
                 let srem = async {
                     redis::cmd("SREM")
                         .arg(&principal_key)

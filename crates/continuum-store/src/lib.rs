@@ -41,5 +41,5 @@ pub use events::{SessionEvent, SessionEventKind};
 pub use memory::MemoryStore;
 pub use memory_docs::MemoryDocStore;
 pub use sessions::{SessionError, Sessions};
-pub use store::{SessionStore, StoreError};
+pub use store::{PurgedSession, SessionStore, StoreError};
 pub use table::SessionTable;

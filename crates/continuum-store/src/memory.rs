@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
 
 use crate::cas;
-use crate::store::{SessionStore, StoreError};
+use crate::store::{PurgedSession, SessionStore, StoreError};
 use crate::table::SessionTable;
 
 /// Sessions in memory.
@@ -72,10 +72,14 @@ impl SessionStore for MemoryStore {
         Ok(self.table.by_principal(principal))
     }
 
-    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<Vec<PurgedSession>, StoreError> {
         self.write(|table| {
             let due = table.due(now, limit);
-            Ok(due.iter().filter(|sid| table.remove(sid).is_some()).count())
+            Ok(due
+                .iter()
+                .filter_map(|sid| table.remove(sid))
+                .map(|record| PurgedSession::of(&record))
+                .collect())
         })
     }
 

@@ -268,9 +268,22 @@ impl Sessions {
         Ok(revoked)
     }
 
-    /// Deletes up to `limit` sessions past their purge time; returns how many.
+    /// Deletes up to `limit` sessions past their purge time; returns how many. Announces an
+    /// `expired` event for each that was active (a revoked session's tombstone was announced
+    /// when it was revoked).
     pub async fn purge_expired(&self, limit: usize) -> Result<usize, SessionError> {
-        Ok(self.inner.store.purge_expired(self.now(), limit).await?)
+        let now = self.now();
+        let purged = self.inner.store.purge_expired(now, limit).await?;
+        for session in purged.iter().filter(|session| session.expired) {
+            let event = SessionEvent {
+                kind: SessionEventKind::Expired,
+                sid: session.sid,
+                principal: session.principal.clone(),
+                at: now,
+            };
+            let _ = self.inner.events.send(event);
+        }
+        Ok(purged.len())
     }
 
     /// A read-modify-write loop: `change` computes the next record from the current one (or

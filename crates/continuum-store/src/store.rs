@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
+use continuum_core::{Principal, SessionId, SessionRecord, Status, Timestamp};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +40,29 @@ impl StoreError {
     }
 }
 
+/// A session [`SessionStore::purge_expired`] deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PurgedSession {
+    /// Its id.
+    pub sid: SessionId,
+    /// Whose it was.
+    pub principal: Principal,
+    /// `true` if it was active, so it expired (idle or absolute) rather than having been a
+    /// revoked session's tombstone.
+    pub expired: bool,
+}
+
+impl PurgedSession {
+    /// What purging `record` deleted.
+    pub fn of(record: &SessionRecord) -> Self {
+        Self {
+            sid: record.sid,
+            principal: record.principal.clone(),
+            expired: record.status == Status::Active,
+        }
+    }
+}
+
 /// The primitives a session backend offers. Each call is atomic on its own.
 ///
 /// Implementations document what an acknowledged write survives (a process crash, a power loss,
@@ -64,8 +87,8 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn list_by_principal(&self, principal: &Principal) -> Result<Vec<Arc<SessionRecord>>, StoreError>;
 
     /// Deletes up to `limit` sessions whose [`SessionRecord::purge_at`] is at or before `now`;
-    /// returns how many it deleted.
-    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError>;
+    /// returns what it deleted.
+    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<Vec<PurgedSession>, StoreError>;
 
     /// How many sessions the store holds, tombstones included.
     async fn count(&self) -> Result<u64, StoreError>;

@@ -22,7 +22,7 @@ use continuum_core::{
 };
 use serde_json::{Value, json};
 
-use crate::{SessionError, Sessions, StoreError};
+use crate::{SessionError, SessionEventKind, Sessions, StoreError};
 
 pub mod docs;
 
@@ -56,6 +56,7 @@ where
     check!(principal_index);
     check!(purge_respects_its_limit);
     check!(purge_follows_a_touched_deadline);
+    check!(purge_reports_what_it_deleted_and_expiries_are_announced);
     check!(replace_cannot_move_a_session_to_another_principal);
     check!(activity_by_id_touches_live_sessions_only);
 }
@@ -355,6 +356,39 @@ async fn purge_follows_a_touched_deadline(sessions: &Sessions, clock: &ManualClo
     assert_eq!(sessions.purge_expired(100).await.expect("purge"), 0, "not purged before 210 s");
     clock.advance(secs(1));
     assert_eq!(sessions.purge_expired(100).await.expect("purge"), 1, "purged once the moved deadline passed");
+}
+
+async fn purge_reports_what_it_deleted_and_expiries_are_announced(sessions: &Sessions, clock: &ManualClock) {
+    let (idle, _) = create(sessions, "frank", 60, 3600).await;
+    let (revoked, _) = create(sessions, "grace", 60, 120).await;
+    let (_, kept) = create(sessions, "frank", 600, 3600).await;
+    assert!(sessions.revoke(&revoked.sid).await.expect("revoke"));
+    let mut events = sessions.events();
+    clock.advance(secs(121));
+    let mut purged = sessions.store().purge_expired(sessions.now(), 100).await.expect("purge");
+    purged.sort_by_key(|session| session.principal.as_str().to_owned());
+    let expected = [
+        crate::PurgedSession { sid: idle.sid, principal: idle.principal.clone(), expired: true },
+        crate::PurgedSession { sid: revoked.sid, principal: revoked.principal.clone(), expired: false },
+    ];
+    assert_eq!(purged, expected, "an active session expired; a tombstone reached its absolute expiry");
+    assert!(events.try_recv().is_err(), "the store alone announces nothing");
+
+    // Through the service: an expired session is announced, a tombstone is not (again).
+    let (late, _) = create(sessions, "heidi", 60, 3600).await;
+    let (late_tombstone, _) = create(sessions, "ivan", 60, 150).await;
+    sessions.revoke(&late_tombstone.sid).await.expect("revoke");
+    let mut events = sessions.events();
+    clock.advance(secs(151));
+    assert_eq!(sessions.purge_expired(100).await.expect("purge"), 2);
+    let event = events.try_recv().expect("one event");
+    assert_eq!(
+        (event.kind, event.sid, event.principal),
+        (SessionEventKind::Expired, late.sid, late.principal.clone())
+    );
+    assert_eq!(event.at, sessions.now());
+    assert!(events.try_recv().is_err(), "nothing for the tombstone");
+    sessions.validate(&kept).await.expect("the live session is untouched");
 }
 
 async fn replace_cannot_move_a_session_to_another_principal(sessions: &Sessions, _: &ManualClock) {

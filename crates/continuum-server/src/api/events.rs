@@ -79,7 +79,7 @@ fn live(
     })
 }
 
-/// Session events — `created`, `rotated`, `revoked` (and `reset`) — as `text/event-stream`,
+/// Session events — `created`, `rotated`, `revoked`, `expired` (and `reset`) — as `text/event-stream`,
 /// from every node sharing the store. Each event has an id; reconnect with `Last-Event-ID` to
 /// resume from the same node within its window of 1024 events. When that is not possible (other
 /// node, restart, too old) the stream starts with a `reset` event: drop cached sessions.
