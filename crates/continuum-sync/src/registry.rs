@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
 
 use crate::awareness::AwarenessTicker;
+use crate::listing::LiveDocListing;
 use crate::live_doc::{Core, LiveDoc};
 use crate::load::load;
 use crate::metrics::{SyncMetrics, SyncSnapshot};
@@ -204,6 +205,31 @@ impl DocRegistry {
             .count()
     }
 
+    /// Every document in memory and held by someone, with the sessions of its connected peers,
+    /// sorted by key. Locks the registry, then each document briefly, one at a time, so the
+    /// picture is not one instant: a peer may attach or leave while it is taken.
+    pub fn live_docs(&self) -> Vec<LiveDocListing> {
+        let mut listings: Vec<LiveDocListing> = self
+            .held_docs()
+            .into_iter()
+            .map(|doc| LiveDocListing { key: doc.key().clone(), peers: doc.core.lock().peer_sessions() })
+            .collect();
+        listings.sort_by(|a, b| a.key.cmp(&b.key));
+        listings
+    }
+
+    /// The documents in memory that someone holds; the registry lock is released on return.
+    fn held_docs(&self) -> Vec<Arc<LiveDoc>> {
+        self.inner
+            .docs()
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Live { doc, .. } => doc.upgrade(),
+                Slot::Loading { .. } => None,
+            })
+            .collect()
+    }
+
     /// The sync engine's counters.
     pub fn metrics(&self) -> &SyncMetrics {
         &self.inner.metrics
@@ -212,15 +238,7 @@ impl DocRegistry {
     /// The counters together with gauges read now from every live document: peers and their
     /// outbound queue depths. Locks each document briefly, one at a time.
     pub fn snapshot(&self) -> SyncSnapshot {
-        let docs: Vec<Arc<LiveDoc>> = self
-            .inner
-            .docs()
-            .values()
-            .filter_map(|slot| match slot {
-                Slot::Live { doc, .. } => doc.upgrade(),
-                Slot::Loading { .. } => None,
-            })
-            .collect();
+        let docs = self.held_docs();
         let mut snapshot = SyncSnapshot::counters(&self.inner.metrics);
         snapshot.live_docs = docs.len() as u64;
         for doc in docs {
