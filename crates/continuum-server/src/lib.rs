@@ -24,6 +24,7 @@
 //! - [`docs_state`]: [`Docs`], the live documents, their store and limits.
 //! - [`sync`]: sync sockets: who may open a document, sockets per session, the socket loop.
 //! - [`sweeper`]: [`ExpirySweeper`], the task purging expired sessions.
+//! - [`web`]: the admin page and the demo app, embedded, and the demo's long task.
 //! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.
 //!
 //! # Main flow
@@ -49,6 +50,7 @@ pub mod sweeper;
 pub mod sync;
 pub mod throttle;
 pub mod views;
+pub mod web;
 
 pub use app::app;
 pub use config::{GuestConfig, ServerConfig, StoreConfig};

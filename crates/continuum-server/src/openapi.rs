@@ -4,7 +4,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{docs, guest, handoff, health, me, principals, sessions, sync};
+use crate::api::{docs, guest, handoff, health, live, me, principals, sessions, sync};
 use crate::error::Problem;
 use crate::views;
 
@@ -44,6 +44,7 @@ impl Modify for Security {
         guest::create, handoff::offer, handoff::redeem,
         sync::ticket, sync::socket,
         docs::get, docs::patch, docs::save_version, docs::list_versions, docs::get_version, docs::restore,
+        live::list,
         health::healthz, health::readyz, health::metrics, health::hello,
     ),
     components(schemas(
@@ -51,6 +52,7 @@ impl Modify for Security {
         views::DeviceList, views::RevokedCount, views::CreateSession, views::ValidateRequest, views::DeviceView,
         handoff::HandoffOffer, handoff::RedeemRequest, sync::SyncTicket,
         docs::VersionView, docs::VersionList, docs::VersionContent, docs::NewVersion,
+        live::LiveDocList, live::LiveDocView, live::LiveDevice,
     ))
 )]
 pub struct ApiDoc;

@@ -129,6 +129,7 @@ pub async fn run(
         CookieConfig { dev: config.dev },
         &config.guest,
         Arc::clone(&metrics),
+        config.demo,
     );
 
     let cancel = CancellationToken::new();

@@ -4,6 +4,7 @@ pub mod docs;
 pub mod guest;
 pub mod handoff;
 pub mod health;
+pub mod live;
 pub mod me;
 pub mod principals;
 pub mod sessions;
