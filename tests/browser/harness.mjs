@@ -178,3 +178,40 @@ export async function userScope(page) {
     return `user:${session.principal}`;
   });
 }
+
+/** Fails with every console error or uncaught exception any of `pages` recorded. */
+export function assertNoErrors(...pages) {
+  const errors = pages.flatMap((page) => page.errors);
+  if (errors.length > 0) throw new Error(`browser errors:\n${errors.join('\n')}`);
+}
+
+/** Creates a handoff code on `page` (signed in) and returns it. */
+export async function createHandoffCode(page) {
+  await page.click('#handoff-create');
+  await page.waitForSelector('#handoff-code:not([hidden])');
+  return page.getAttribute('#handoff-code', 'data-code');
+}
+
+/** Opens the demo on `page` (another device) and redeems `code`. */
+export async function redeem(page, server, code) {
+  await page.goto(server.url);
+  await page.waitForSelector('#login:not([hidden])');
+  await page.fill('#redeem-code', code);
+  await page.click('#redeem-form button[type="submit"]');
+  await page.waitForSelector('#app:not([hidden])');
+  await waitForStatus(page, 'Saved in the cloud');
+}
+
+/** The step the page shows (the visible fieldset). */
+export async function visibleStep(page) {
+  return page.$eval('#trip-form fieldset:not([hidden])', (fieldset) => Number(fieldset.dataset.step));
+}
+
+/** Waits until the field `selector` shows `value` (another tab or device wrote it). */
+export async function waitForValue(page, selector, value) {
+  await page.waitForFunction(
+    ([sel, expected]) => document.querySelector(sel)?.value === expected,
+    [selector, value],
+    { timeout: WAIT_MS },
+  );
+}

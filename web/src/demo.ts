@@ -27,6 +27,9 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 const continuum = new Continuum();
 let doc: ContinuumDoc | null = null;
 let step = 1;
+/** Whether the visitor moved between steps on this page; until then it follows the draft's
+ *  step as it arrives (from the server after a handoff, or from another tab). */
+let navigated = false;
 
 function show(view: 'login' | 'app' | 'signed-out'): void {
   for (const id of ['login', 'app', 'signed-out']) $(id).hidden = id !== view;
@@ -92,6 +95,9 @@ async function start(session: Session): Promise<void> {
   const wizard = opened.map<number>('wizard');
   await opened.ready;
   goTo(Number(wizard.get('step') ?? 1), false);
+  wizard.observe((_event, transaction) => {
+    if (!transaction.local && !navigated) goTo(Number(wizard.get('step') ?? 1), false);
+  });
   $('back').addEventListener('click', () => goTo(step - 1, true));
   $('next').addEventListener('click', () => {
     form.flush();
@@ -120,7 +126,10 @@ function goTo(target: number, record: boolean): void {
   $<HTMLButtonElement>('back').disabled = step === 1;
   $('next').hidden = step === STEPS;
   if (!doc) return;
-  if (record) doc.map<number>('wizard').set('step', step);
+  if (record) {
+    navigated = true;
+    doc.map<number>('wizard').set('step', step);
+  }
   doc.presence.moveTo({ step });
 }
 
