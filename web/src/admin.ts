@@ -68,11 +68,13 @@ async function refreshMetrics(): Promise<void> {
   const list = $('metrics');
   list.replaceChildren();
   for (const [label, value] of rows) {
+    const pair = document.createElement('div');
     const term = document.createElement('dt');
     term.textContent = label;
     const definition = document.createElement('dd');
     definition.textContent = value;
-    list.append(term, definition);
+    pair.append(term, definition);
+    list.append(pair);
   }
   $('metrics-time').textContent = `at ${new Date().toLocaleTimeString()}`;
 }

@@ -145,7 +145,14 @@ function renderSummary(current: ContinuumDoc): void {
   list.replaceChildren();
   for (const [key, label] of Object.entries(LABELS)) {
     const value = values[key];
-    const text = value === true ? 'Yes' : value === false || value === undefined || value === '' || value === null ? '—' : String(value);
+    // A select shows its option's text, not its code.
+    const option = document.querySelector<HTMLOptionElement>(`#trip-form select[name="${key}"] option[value="${String(value)}"]`);
+    const text =
+      value === true
+        ? 'Yes'
+        : value === false || value === undefined || value === '' || value === null
+          ? '—'
+          : (option?.textContent ?? String(value));
     const term = document.createElement('dt');
     term.textContent = label;
     const definition = document.createElement('dd');
@@ -219,7 +226,11 @@ async function refreshDevices(): Promise<void> {
   const here = doc.presence.others();
   const ul = $('devices');
   ul.replaceChildren();
-  for (const device of list.sessions) {
+  // This device first, then the others, newest first.
+  const sessions = [...list.sessions].sort((x, y) =>
+    x.sid === list.current ? -1 : y.sid === list.current ? 1 : y.created_at.localeCompare(x.created_at),
+  );
+  for (const device of sessions) {
     const item = document.createElement('li');
     item.dataset.sid = device.sid;
     const name = document.createElement('span');
