@@ -21,6 +21,7 @@ pub const MAX_LIMIT: usize = 1000;
 
 /// `GET /v1/live/docs?scope=…&limit=…`.
 #[derive(Deserialize, ToSchema, Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LiveDocsQuery {
     /// Only documents of this scope (`user:<principal>` or `session:<sid>`).
@@ -69,7 +70,7 @@ pub struct LiveDocList {
 }
 
 /// The continuity documents in memory on this node, with the devices connected to each.
-#[utoipa::path(get, path = "/v1/live/docs", tag = "backend", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/live/docs", operation_id = "list_live_docs", tag = "backend", security(("api_key" = [])),
     params(LiveDocsQuery),
     responses((status = 200, body = LiveDocList), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn list(
@@ -86,7 +87,10 @@ pub async fn list(
         .map_err(|error| ApiError::bad_request("invalid-scope", format!("invalid `scope`: {error}")))?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request("invalid-limit", format!("`limit` is 1 to {MAX_LIMIT}, got {limit}")));
+        return Err(ApiError::bad_request(
+            "invalid-limit",
+            format!("`limit` is 1 to {MAX_LIMIT}, got {limit}"),
+        ));
     }
     let mut matching = state.registry().live_docs();
     matching.retain(|doc| scope.as_ref().is_none_or(|scope| &doc.key.scope == scope));

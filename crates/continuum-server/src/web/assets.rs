@@ -15,24 +15,30 @@ pub struct Asset {
 }
 
 /// The admin page.
-pub static ADMIN_HTML: Asset =
-    Asset { content_type: "text/html; charset=utf-8", bytes: include_bytes!("../../../../web/dist/admin.html") };
+pub static ADMIN_HTML: Asset = Asset {
+    content_type: "text/html; charset=utf-8",
+    bytes: include_bytes!("../../../../web/dist/admin.html"),
+};
 /// The admin page's script.
 pub static ADMIN_JS: Asset = Asset {
     content_type: "text/javascript; charset=utf-8",
     bytes: include_bytes!("../../../../web/dist/admin.js"),
 };
 /// The demo app's page.
-pub static DEMO_HTML: Asset =
-    Asset { content_type: "text/html; charset=utf-8", bytes: include_bytes!("../../../../web/dist/demo.html") };
+pub static DEMO_HTML: Asset = Asset {
+    content_type: "text/html; charset=utf-8",
+    bytes: include_bytes!("../../../../web/dist/demo.html"),
+};
 /// The demo app's script: the SDK, yjs and the app.
 pub static DEMO_JS: Asset = Asset {
     content_type: "text/javascript; charset=utf-8",
     bytes: include_bytes!("../../../../web/dist/demo.js"),
 };
 /// The stylesheet both pages share.
-pub static STYLE_CSS: Asset =
-    Asset { content_type: "text/css; charset=utf-8", bytes: include_bytes!("../../../../web/dist/style.css") };
+pub static STYLE_CSS: Asset = Asset {
+    content_type: "text/css; charset=utf-8",
+    bytes: include_bytes!("../../../../web/dist/style.css"),
+};
 
 /// Scripts, styles, sockets and fetches from this origin only; images may be inline (`data:`,
 /// the QR code); nothing may frame the pages.

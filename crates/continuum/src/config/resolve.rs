@@ -96,7 +96,10 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
     server.dev = layer.dev.unwrap_or(server.dev);
     server.demo = layer.demo.unwrap_or(false);
     if server.demo && layer.guest_enabled == Some(false) {
-        return Err(invalid("guest.enabled", "the demo signs visitors in as guests; it cannot be false with demo"));
+        return Err(invalid(
+            "guest.enabled",
+            "the demo signs visitors in as guests; it cannot be false with demo",
+        ));
     }
     server.api_keys = check_keys(layer.api_keys.take().unwrap_or_default())?;
 
