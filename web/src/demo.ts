@@ -146,7 +146,8 @@ function renderSummary(current: ContinuumDoc): void {
   for (const [key, label] of Object.entries(LABELS)) {
     const value = values[key];
     // A select shows its option's text, not its code.
-    const option = document.querySelector<HTMLOptionElement>(`#trip-form select[name="${key}"] option[value="${String(value)}"]`);
+    const select = document.querySelector<HTMLSelectElement>(`#trip-form select[name="${key}"]`);
+    const option = select ? Array.from(select.options).find((o) => o.value === String(value)) : undefined;
     const text =
       value === true
         ? 'Yes'
