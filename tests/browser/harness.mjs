@@ -215,3 +215,10 @@ export async function waitForValue(page, selector, value) {
     { timeout: WAIT_MS },
   );
 }
+
+/** Chrome logs a refused or cut connection as a console error; while a test has the server
+ *  down that is the expected outcome of a reconnect or a poll, not a fault of the page. */
+export function dropServerDownErrors(...pages) {
+  const expected = /ERR_CONNECTION_(REFUSED|RESET)|ERR_EMPTY_RESPONSE|WebSocket connection to .* failed/;
+  for (const page of pages) page.errors = page.errors.filter((line) => !expected.test(line));
+}

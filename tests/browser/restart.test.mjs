@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
-  Server, assertNoErrors, launch, newPage, screenshot, startAsGuest, userScope, waitForStatus,
+  Server, assertNoErrors, dropServerDownErrors, launch, newPage, screenshot, startAsGuest, userScope, waitForStatus,
 } from './harness.mjs';
 
 let server;
@@ -20,9 +20,6 @@ after(async () => {
   await server?.stop();
 });
 
-/** Chrome logs a refused connection as a console error; while the server is down that is the
- *  expected outcome of a reconnect attempt, not a fault of the page. */
-const refused = (line) => /ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(line);
 
 test('offline edits wait, then reach the cloud after a SIGKILL and restart', async () => {
   const context = await browser.newContext();
@@ -53,7 +50,7 @@ test('offline edits wait, then reach the cloud after a SIGKILL and restart', asy
   });
   assert.equal(doc.wizard.step, 2);
 
-  page.errors = page.errors.filter((line) => !refused(line));
+  dropServerDownErrors(page);
   assertNoErrors(page);
   await context.close();
 });

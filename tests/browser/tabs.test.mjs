@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
-  Server, assertNoErrors, launch, newPage, screenshot, startAsGuest, userScope, waitForStatus, waitForValue,
+  Server, assertNoErrors, launch, newPage, screenshot, dropServerDownErrors, startAsGuest, userScope, waitForStatus, waitForValue,
 } from './harness.mjs';
 
 let server;
@@ -63,9 +63,7 @@ test('tabs stay in sync while the server is down (BroadcastChannel)', async () =
   await server.restart();
   await waitForStatus(first, 'Saved in the cloud');
   await waitForStatus(second, 'Saved in the cloud');
-  const refused = (line) => /ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(line);
-  first.errors = first.errors.filter((line) => !refused(line));
-  second.errors = second.errors.filter((line) => !refused(line));
+  dropServerDownErrors(first, second);
   assert.equal((await server.docJson(await userScope(first), 'demo-trip')).form.name, 'Only between tabs');
   assertNoErrors(first, second);
   await context.close();

@@ -57,7 +57,6 @@ test('the PDF task reports its progress live on every device and survives a relo
   assert.equal(doc.task.state, 'done');
   assert.equal(doc.task.progress, 100);
 
-  // A second start while one runs is refused; the page says nothing alarming about it.
   assertNoErrors(a, b);
   await laptop.close();
   await phone.close();
