@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Continuum check on this machine: formatting, lints and all tests.
 # Installs what the checks need when it is missing: the Rust toolchain and its components,
-# Node.js and the npm packages of tests/node, Redis and PostgreSQL (scripts/services.sh).
+# Node.js and the npm packages of tests/node, sdk/browser and tests/browser, Debian's chromium,
+# Redis and PostgreSQL (scripts/services.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,15 @@ source scripts/services.sh
 log "npm ci: the stock yjs + y-websocket clients the interop tests run"
 npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
 
+log "browser SDK: typecheck, build, and check that the committed web/dist is the build's output"
+npm ci --prefix sdk/browser --no-audit --no-fund --loglevel=error
+npm run --prefix sdk/browser --silent build
+if ! git diff --quiet -- web/dist || [ -n "$(git ls-files --others --exclude-standard -- web/dist)" ]; then
+  git status --short -- web/dist >&2
+  echo "web/dist is stale: commit the output of 'npm run --prefix sdk/browser build'" >&2
+  exit 1
+fi
+
 log "cargo fmt --check"
 cargo fmt --all --check
 
@@ -46,4 +56,15 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked
 fi
+log "browser end-to-end tests: headless chromium against continuum serve --demo"
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing chromium (Debian package)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+cargo build -p continuum --locked
+(cd tests/browser && node --test --test-concurrency=1 --test-timeout=120000 ./*.test.mjs)
+
 log "all checks passed"

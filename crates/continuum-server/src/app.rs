@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use crate::api::{docs, events, guest, handoff, health, me, principals, sessions, sync};
+use crate::api::{docs, events, guest, handoff, health, live, me, principals, sessions, sync};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -32,11 +32,13 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/docs/{scope}/{name}/versions/{id}", get(docs::get_version))
         .route("/v1/docs/{scope}/{name}/versions/{id}/restore", post(docs::restore))
         .route("/v1/events", get(events::stream_events))
+        .route("/v1/live/docs", get(live::list))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/hello", get(health::hello))
         .route("/openapi.json", get(|| async { axum::Json(crate::openapi::document()) }))
+        .merge(crate::web::router(&state))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

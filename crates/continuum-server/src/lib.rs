@@ -28,6 +28,7 @@
 //!   resumption by `GET /v1/events`.
 //! - [`relay`]: session events and document updates carried between this node's sockets and
 //!   documents and the other nodes (over the shared store's bus).
+//! - [`web`]: the admin page and the demo app, embedded, and the demo's long task.
 //! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.
 //!
 //! # Main flow
@@ -55,6 +56,7 @@ pub mod sweeper;
 pub mod sync;
 pub mod throttle;
 pub mod views;
+pub mod web;
 
 pub use app::app;
 pub use config::{GuestConfig, ServerConfig, StoreConfig};

@@ -4,7 +4,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{docs, events, guest, handoff, health, me, principals, sessions, sync};
+use crate::api::{docs, events, guest, handoff, health, live, me, principals, sessions, sync};
 use crate::error::Problem;
 use crate::views;
 
@@ -45,6 +45,7 @@ impl Modify for Security {
         sync::ticket, sync::socket,
         docs::get, docs::patch, docs::save_version, docs::list_versions, docs::get_version, docs::restore,
         events::stream_events,
+        live::list,
         health::healthz, health::readyz, health::metrics, health::hello,
     ),
     components(schemas(
@@ -53,6 +54,7 @@ impl Modify for Security {
         handoff::HandoffOffer, handoff::RedeemRequest, sync::SyncTicket,
         docs::VersionView, docs::VersionList, docs::VersionContent, docs::NewVersion,
         events::SessionEventView, events::ResetView,
+        live::LiveDocList, live::LiveDocView, live::LiveDevice,
     ))
 )]
 pub struct ApiDoc;

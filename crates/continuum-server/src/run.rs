@@ -143,6 +143,7 @@ pub async fn run(
         CookieConfig { dev: config.dev },
         &config.guest,
         Arc::clone(&metrics),
+        config.demo,
     );
 
     let cancel = CancellationToken::new();

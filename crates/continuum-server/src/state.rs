@@ -48,10 +48,13 @@ struct Inner {
     sockets: Arc<SocketCounter>,
     /// Cancelled when the server shuts down: sync sockets close and their tasks end.
     shutdown: CancellationToken,
-    /// Every sync socket's task, so shutdown can wait for them before closing the store.
+    /// Every sync socket's task (and the demo's background tasks), so shutdown can wait for
+    /// them before closing the store.
     socket_tasks: TaskTracker,
     /// Session events for `GET /v1/events`.
     feed: EventFeed,
+    /// The demo app's state; `None` when the server does not serve the demo.
+    demo: Option<crate::web::DemoState>,
 }
 
 /// Shared state of the app. Cheap to clone.
@@ -61,7 +64,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over a session service. Guest sessions are served only when `guest.enabled`.
+    /// State over a session service. Guest sessions are served only when `guest.enabled`, the
+    /// demo app only when `demo`.
     pub fn new(
         sessions: Sessions,
         docs: Docs,
@@ -69,6 +73,7 @@ impl AppState {
         cookies: CookieConfig,
         guest: &GuestConfig,
         metrics: Arc<Metrics>,
+        demo: bool,
     ) -> Self {
         let guest = guest.enabled.then(|| {
             let per_minute = NonZeroU32::new(guest.per_minute.max(1)).expect("at least one");
@@ -90,6 +95,7 @@ impl AppState {
                 shutdown: CancellationToken::new(),
                 socket_tasks: TaskTracker::new(),
                 feed: EventFeed::default(),
+                demo: demo.then(crate::web::DemoState::default),
             }),
         }
     }
@@ -167,6 +173,11 @@ impl AppState {
     /// Session events, numbered for `GET /v1/events`.
     pub fn feed(&self) -> &EventFeed {
         &self.inner.feed
+    }
+
+    /// The demo app's state, `None` when the demo is off.
+    pub fn demo(&self) -> Option<&crate::web::DemoState> {
+        self.inner.demo.as_ref()
     }
 
     /// The metrics registry.

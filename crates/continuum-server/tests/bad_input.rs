@@ -248,6 +248,23 @@ fn cases(sid: &str, token: &str) -> Vec<Case> {
             "except",
         ),
     ];
+    for (query, says) in [
+        ("scope=group:x", "scope"),
+        ("scope=user:", "scope"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=many", "limit"),
+        ("colour=red", "unknown field"),
+    ] {
+        list.push(backend(
+            "bad live documents query",
+            Method::GET,
+            &format!("/v1/live/docs?{query}"),
+            b"",
+            400,
+            says,
+        ));
+    }
     let if_match = |value: &str, says| {
         let mut case = backend("malformed If-Match", Method::PATCH, &attributes, br#"{"a": 1}"#, 400, says);
         case.headers.push(("if-match", value.to_owned()));
@@ -290,6 +307,15 @@ fn cases(sid: &str, token: &str) -> Vec<Case> {
         backend("no credentials", Method::GET, &format!("/v1/sessions/{sid}"), b"", 401, "Bearer");
     missing.headers.remove(0);
     list.push(missing);
+    list.push(Case {
+        name: "the demo's task on a server without the demo",
+        method: Method::POST,
+        path: "/demo/api/pdf".into(),
+        headers: vec![("authorization", format!("Session {token}"))],
+        body: None,
+        status: 404,
+        says: "no such endpoint",
+    });
     list.push(Case {
         name: "client token with the secret cut",
         method: Method::GET,

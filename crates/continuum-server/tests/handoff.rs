@@ -122,6 +122,7 @@ async fn a_code_expires_after_two_minutes() {
         CookieConfig { dev: false },
         &GuestConfig::default(),
         Arc::new(Metrics::new()),
+        false,
     );
     let app = app(state);
     let (status, created) = call(

@@ -14,6 +14,7 @@
 //! - `registry`: [`DocRegistry`], one [`LiveDoc`] per key, loaded on open, evicted when unheld.
 //! - `load`: reading a document's snapshot and updates from the store before serving it.
 //! - `live_doc`: [`LiveDoc`], the document in memory, its JSON API and how changes are committed.
+//! - [`listing`]: [`LiveDocListing`], which documents are live and which sessions are connected.
 //! - `awareness`: awareness changes gathered per tick and flushed as one message per peer.
 //! - [`metrics`]: [`SyncMetrics`] counters and the [`SyncSnapshot`] a metrics endpoint renders.
 //! - `state`: the document's mutable state under one lock: yrs, awareness, peers, fan-out.
@@ -41,6 +42,7 @@ pub mod config;
 pub mod error;
 mod history;
 pub mod json;
+pub mod listing;
 mod live_doc;
 mod load;
 pub mod metrics;
@@ -56,6 +58,7 @@ pub use ack::{decode_ack, encode_ack};
 pub use config::SyncConfig;
 pub use continuum_store::VersionMeta;
 pub use error::SyncError;
+pub use listing::LiveDocListing;
 pub use live_doc::LiveDoc;
 pub use metrics::{SyncMetrics, SyncSnapshot};
 pub use peer::{Peer, PeerOptions};

@@ -80,7 +80,7 @@ impl LiveDoc {
 
     /// Attaches a new peer (one client connection). Send its [`Peer::greeting`] first.
     pub fn connect(self: &Arc<Self>, options: PeerOptions) -> Peer {
-        let attached = self.core.lock().attach(self.config.outbound_capacity);
+        let attached = self.core.lock().attach(self.config.outbound_capacity, options.session);
         Peer::new(self.clone(), attached, options)
     }
 

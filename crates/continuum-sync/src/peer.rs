@@ -15,6 +15,9 @@ use crate::state::{Attached, PeerId};
 pub struct PeerOptions {
     /// Send durability acks (message type 100, see [`crate::ack`]) for this peer's changes.
     pub acks: bool,
+    /// The session that opened this connection, if any: shown in listings of live documents
+    /// ([`crate::DocRegistry::live_docs`]), never used for access decisions.
+    pub session: Option<continuum_core::SessionId>,
 }
 
 /// One client connection to a [`LiveDoc`]: the transport (a WebSocket in the server) sends the

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
 
 use crate::awareness::AwarenessTicker;
+use crate::listing::LiveDocListing;
 use crate::live_doc::{Core, LiveDoc};
 use crate::load::load;
 use crate::metrics::{SyncMetrics, SyncSnapshot};
@@ -275,23 +276,11 @@ impl DocRegistry {
     /// Reads every live document's log from the store and merges it: after this node may have
     /// missed announcements from the others (the bus broke and came back).
     pub async fn catch_up_all(&self) {
-        for doc in self.live_docs() {
+        for doc in self.held_docs() {
             if let Err(error) = doc.catch_up().await {
                 tracing::warn!(doc = %doc.key(), %error, "catching up with the store failed");
             }
         }
-    }
-
-    /// Every document in memory that someone holds.
-    fn live_docs(&self) -> Vec<Arc<LiveDoc>> {
-        self.inner
-            .docs()
-            .values()
-            .filter_map(|slot| match slot {
-                Slot::Live { doc, .. } => doc.upgrade(),
-                Slot::Loading { .. } => None,
-            })
-            .collect()
     }
 
     /// How many documents are in memory and held by someone.
@@ -303,6 +292,31 @@ impl DocRegistry {
             .count()
     }
 
+    /// Every document in memory and held by someone, with the sessions of its connected peers,
+    /// sorted by key. Locks the registry, then each document briefly, one at a time, so the
+    /// picture is not one instant: a peer may attach or leave while it is taken.
+    pub fn live_docs(&self) -> Vec<LiveDocListing> {
+        let mut listings: Vec<LiveDocListing> = self
+            .held_docs()
+            .into_iter()
+            .map(|doc| LiveDocListing { key: doc.key().clone(), peers: doc.core.lock().peer_sessions() })
+            .collect();
+        listings.sort_by(|a, b| a.key.cmp(&b.key));
+        listings
+    }
+
+    /// The documents in memory that someone holds; the registry lock is released on return.
+    fn held_docs(&self) -> Vec<Arc<LiveDoc>> {
+        self.inner
+            .docs()
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Live { doc, .. } => doc.upgrade(),
+                Slot::Loading { .. } => None,
+            })
+            .collect()
+    }
+
     /// The sync engine's counters.
     pub fn metrics(&self) -> &SyncMetrics {
         &self.inner.metrics
@@ -311,7 +325,7 @@ impl DocRegistry {
     /// The counters together with gauges read now from every live document: peers and their
     /// outbound queue depths. Locks each document briefly, one at a time.
     pub fn snapshot(&self) -> SyncSnapshot {
-        let docs = self.live_docs();
+        let docs = self.held_docs();
         let mut snapshot = SyncSnapshot::counters(&self.inner.metrics);
         snapshot.live_docs = docs.len() as u64;
         for doc in docs {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use continuum_core::Clock;
+use continuum_core::{Clock, SessionId};
 use continuum_store::StoreError;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -35,6 +35,8 @@ struct PeerSlot {
     /// The awareness client ids this peer announced a state for (and did not clear), removed
     /// for everyone when it goes.
     clients: HashSet<ClientID>,
+    /// The session that opened the peer, for listings.
+    session: Option<SessionId>,
 }
 
 /// The receiving end the document hands a new peer.
@@ -174,19 +176,25 @@ impl DocState {
 
     /// Attaches a peer with an outbound queue of `capacity` and returns its greeting: the
     /// server's sync step 1, then the current awareness states if there are any.
-    pub fn attach(&mut self, capacity: usize) -> Attached {
+    pub fn attach(&mut self, capacity: usize, session: Option<SessionId>) -> Attached {
         let id = self.next_peer;
         self.next_peer += 1;
         let (sender, outbound) = mpsc::channel(capacity.max(1));
         // A document whose persistence failed takes no new peers: this one starts detached.
         let detached = Arc::new(AtomicBool::new(self.failed.is_some()));
         if self.failed.is_none() {
-            let slot = PeerSlot { outbound: sender, detached: detached.clone(), clients: HashSet::new() };
+            let slot =
+                PeerSlot { outbound: sender, detached: detached.clone(), clients: HashSet::new(), session };
             self.peers.insert(id, slot);
         }
         let mut greeting = vec![protocol::sync_step1(self.doc().transact().state_vector())];
         greeting.extend(self.awareness_states());
         Attached { id, outbound, detached, greeting }
+    }
+
+    /// The session of every attached peer, in attach order (`None` for peers opened without one).
+    pub fn peer_sessions(&self) -> Vec<Option<SessionId>> {
+        self.peers.values().map(|slot| slot.session).collect()
     }
 
     /// How many peers are attached.

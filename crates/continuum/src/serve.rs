@@ -12,11 +12,11 @@ use crate::config::{self, ConfigError, ConfigLayer, ServeSettings, StoreKind};
 const SERVE_AFTER_HELP: &str = "\
 Settings come from, highest first: these flags, CONTINUUM_* environment variables, the TOML file
 of --config, built-in defaults. Every TOML key has a variable: CONTINUUM_LISTEN, CONTINUUM_DATA,
-CONTINUUM_STORE (see --store), CONTINUUM_DEV, CONTINUUM_API_KEY (comma-separated keys),
+CONTINUUM_STORE (see --store), CONTINUUM_DEV, CONTINUUM_DEMO, CONTINUUM_API_KEY (comma-separated keys),
 CONTINUUM_GUEST_ENABLED, CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS, CONTINUUM_LIMITS_MAX_BODY_BYTES,
 CONTINUUM_SWEEPER_INTERVAL_SECS, and so on: CONTINUUM_<TABLE>_<KEY> in capitals.
 
-The TOML file takes listen, data, store, dev, api_keys = [..] and the tables [guest] (enabled,
+The TOML file takes listen, data, store, dev, demo, api_keys = [..] and the tables [guest] (enabled,
 per_minute, burst), [sessions] (idle_timeout_secs, absolute_timeout_secs, max_idle_secs,
 max_absolute_secs, touch_fraction, rotation_grace_secs), [limits] (max_body_bytes,
 max_attributes_bytes, max_json_depth, max_label_bytes, max_user_agent_bytes) and [sweeper]
@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// Development mode: plain-HTTP cookies (no Secure flag, no __Host- prefix)
     #[arg(long)]
     pub dev: bool,
+    /// Serve the demo app at / (a multi-step form on the browser SDK; turns guest sessions on).
+    /// The admin page is at /admin either way
+    #[arg(long)]
+    pub demo: bool,
     /// Where sessions and documents are kept: redb (the default, in --data), redb:<dir>, memory,
     /// redis://…, redis+cluster://host:port,…, postgres://…
     #[arg(long, value_name = "URL")]
@@ -60,6 +64,7 @@ impl ServeArgs {
             data: self.data.clone(),
             store: self.store.clone().or(self.memory.then_some(StoreKind::Memory)),
             dev: self.dev.then_some(true),
+            demo: self.demo.then_some(true),
             ..ConfigLayer::default()
         }
     }
@@ -100,6 +105,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         data = %settings.server.data_dir.display(),
         store = ?settings.server.store,
         dev = settings.server.dev,
+        demo = settings.server.demo,
         "listening"
     );
     continuum_server::run(settings.server, listener, shutdown).await.context("the server failed")?;

@@ -129,15 +129,23 @@ pub async fn patch(
     DocPath(key): DocPath,
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
+    let document = patch_doc(&state, &key, &patch).await?;
+    Ok(json_response(StatusCode::OK, &document))
+}
+
+/// Applies `patch` (an object whose members name root maps, each an RFC 7396 merge patch) to
+/// the document as one change and returns the document after it, once the change is durable.
+/// `PATCH /v1/docs/...` and the server's own writers (the demo's background task) share it.
+pub(crate) async fn patch_doc(state: &AppState, key: &DocKey, patch: &Value) -> Result<Value, ApiError> {
     if !patch.is_object() {
         return Err(ApiError::unprocessable(
             "invalid-patch",
             "a document patch is a JSON object whose members name root maps",
         ));
     }
-    let doc = open_doc(&state, &key, true).await?;
-    doc.patch_json(&patch).await.map_err(sync_error)?;
-    Ok(json_response(StatusCode::OK, &doc.to_json()))
+    let doc = open_doc(state, key, true).await?;
+    doc.patch_json(patch).await.map_err(sync_error)?;
+    Ok(doc.to_json())
 }
 
 /// Name the document's current state as a version.

@@ -5,6 +5,7 @@ pub mod events;
 pub mod guest;
 pub mod handoff;
 pub mod health;
+pub mod live;
 pub mod me;
 pub mod principals;
 pub mod sessions;

@@ -82,7 +82,11 @@ pub async fn socket(
     })?;
     let doc = open_doc(&state, &key, true).await?;
     let acks = query.get("acks").is_some_and(|value| value == "1" || value == "true");
-    let peer = doc.connect(PeerOptions { acks });
+    let session = match &opener {
+        Opener::Client(session) => Some(session.sid),
+        Opener::Backend => None,
+    };
+    let peer = doc.connect(PeerOptions { acks, session });
     // The socket loop refuses messages over the limit with a clear close; the transport's own
     // limit only stops absurd frames before they are buffered.
     let transport_limit = state.sync_config().max_message_bytes.saturating_mul(4);

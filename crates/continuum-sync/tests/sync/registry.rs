@@ -63,3 +63,22 @@ async fn a_failed_load_is_not_cached() {
     assert!(registry.open(&key("broken")).await.is_err());
     assert_eq!(store.loads.load(Ordering::SeqCst), 2, "tried again");
 }
+
+#[tokio::test]
+async fn live_docs_lists_held_documents_with_their_peers_sessions() {
+    let registry = registry(FaultyStore::new(), SyncConfig::default());
+    let session = continuum_core::SessionId::from_bytes([7; 16]);
+    let (mut alice, mut backend) = (Client::new(1), Client::new(2));
+    let b = registry.open(&key("b")).await.unwrap();
+    let a = registry.open(&key("a")).await.unwrap();
+    let alice_peer = connect(&b, &mut alice, PeerOptions { acks: false, session: Some(session) }).await;
+    let _backend_peer = connect(&b, &mut backend, PeerOptions::default()).await;
+    let listed = registry.live_docs();
+    assert_eq!(listed.iter().map(|doc| doc.key.clone()).collect::<Vec<_>>(), vec![key("a"), key("b")]);
+    assert!(listed[0].peers.is_empty());
+    assert_eq!(listed[1].peers, vec![Some(session), None]);
+    drop((alice_peer, a));
+    let listed = registry.live_docs();
+    assert_eq!(listed.len(), 1, "a document nobody holds is not listed");
+    assert_eq!(listed[0].peers, vec![None], "a peer that left is not listed");
+}

@@ -14,11 +14,12 @@ use super::resolve::ConfigError;
 const OTHER_VARIABLES: [&str; 3] = ["CONTINUUM_LOG", "CONTINUUM_SERVER", "CONTINUUM_CONFIG"];
 
 /// Every variable [`from_vars`] understands, in the order of the TOML file.
-pub const VARIABLES: [&str; 21] = [
+pub const VARIABLES: [&str; 22] = [
     "CONTINUUM_LISTEN",
     "CONTINUUM_DATA",
     "CONTINUUM_STORE",
     "CONTINUUM_DEV",
+    "CONTINUUM_DEMO",
     "CONTINUUM_API_KEY",
     "CONTINUUM_GUEST_ENABLED",
     "CONTINUUM_GUEST_PER_MINUTE",
@@ -59,6 +60,7 @@ where
             "CONTINUUM_DATA" => layer.data = Some(value.into()),
             "CONTINUUM_STORE" => layer.store = Some(parse(&name, value)?),
             "CONTINUUM_DEV" => layer.dev = Some(parse_bool(&name, value)?),
+            "CONTINUUM_DEMO" => layer.demo = Some(parse_bool(&name, value)?),
             "CONTINUUM_API_KEY" => layer.api_keys = Some(split_keys(value)),
             "CONTINUUM_GUEST_ENABLED" => layer.guest_enabled = Some(parse_bool(&name, value)?),
             "CONTINUUM_GUEST_PER_MINUTE" => layer.guest_per_minute = Some(parse(&name, value)?),
@@ -160,13 +162,14 @@ mod tests {
         let values = |name: &str| match name {
             "CONTINUUM_LISTEN" => "127.0.0.1:1",
             "CONTINUUM_STORE" => "redb",
-            "CONTINUUM_DEV" | "CONTINUUM_GUEST_ENABLED" => "true",
+            "CONTINUUM_DEV" | "CONTINUUM_DEMO" | "CONTINUUM_GUEST_ENABLED" => "true",
             _ => "1",
         };
         let all = VARIABLES.iter().map(|name| (name.to_string(), values(name).to_owned()));
         let (layer, unknown) = from_vars(all).unwrap();
         assert!(unknown.is_empty(), "{unknown:?}");
         assert_eq!(layer.sweep_interval_secs, Some(1));
+        assert_eq!(layer.demo, Some(true));
         assert_eq!(layer.max_user_agent_bytes, Some(1));
     }
 

@@ -5,6 +5,7 @@
 //! data = "./continuum-data"      # data directory, relative to this file's directory
 //! store = "redb"                 # redb, redb:<dir>, memory, redis://…, redis+cluster://…, postgres://…
 //! dev = false                    # plain-HTTP development mode
+//! demo = false                   # serve the demo app at / (turns guest sessions on)
 //! api_keys = ["ck_..."]          # backend-plane keys; none: the key file in the data directory
 //!
 //! [guest]                        # anonymous sessions from POST /v1/guest
@@ -55,6 +56,8 @@ pub struct FileConfig {
     pub store: Option<StoreKind>,
     /// Plain-HTTP development mode.
     pub dev: Option<bool>,
+    /// Serve the demo app.
+    pub demo: Option<bool>,
     /// Backend-plane API keys.
     pub api_keys: Option<Vec<String>>,
     /// `[guest]`.
@@ -141,6 +144,7 @@ impl FileConfig {
             data: self.data.map(|data| if data.is_relative() { base.join(data) } else { data }),
             store: self.store,
             dev: self.dev,
+            demo: self.demo,
             api_keys: self.api_keys,
             guest_enabled: self.guest.enabled,
             guest_per_minute: self.guest.per_minute,
@@ -182,6 +186,7 @@ listen = "127.0.0.1:7878"
 data = "./continuum-data"
 store = "redb"
 dev = false
+demo = false
 api_keys = ["ck_one", "ck_two"]
 
 [guest]

@@ -21,6 +21,8 @@ pub struct ConfigLayer {
     pub store: Option<StoreKind>,
     /// `dev`: plain-HTTP development mode.
     pub dev: Option<bool>,
+    /// `demo`: serve the demo app (turns guest sessions on).
+    pub demo: Option<bool>,
     /// `api_keys`: backend-plane keys; none means the key file in the data directory.
     pub api_keys: Option<Vec<String>>,
     /// `guest.enabled`.
@@ -67,6 +69,7 @@ impl ConfigLayer {
             data: self.data.or(lower.data),
             store: self.store.or(lower.store),
             dev: self.dev.or(lower.dev),
+            demo: self.demo.or(lower.demo),
             api_keys: self.api_keys.or(lower.api_keys),
             guest_enabled: self.guest_enabled.or(lower.guest_enabled),
             guest_per_minute: self.guest_per_minute.or(lower.guest_per_minute),

@@ -94,11 +94,18 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
     let mut server = ServerConfig::new(layer.data.take().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)));
     server.store = layer.store.take().unwrap_or(StoreConfig::Redb);
     server.dev = layer.dev.unwrap_or(server.dev);
+    server.demo = layer.demo.unwrap_or(false);
+    if server.demo && layer.guest_enabled == Some(false) {
+        return Err(invalid(
+            "guest.enabled",
+            "the demo signs visitors in as guests; it cannot be false with demo",
+        ));
+    }
     server.api_keys = check_keys(layer.api_keys.take().unwrap_or_default())?;
 
     let guest = GuestConfig::default();
     server.guest = GuestConfig {
-        enabled: layer.guest_enabled.unwrap_or(guest.enabled),
+        enabled: layer.guest_enabled.unwrap_or(guest.enabled || server.demo),
         per_minute: at_least_one("guest.per_minute", layer.guest_per_minute.unwrap_or(guest.per_minute))?,
         burst: at_least_one("guest.burst", layer.guest_burst.unwrap_or(guest.burst))?,
     };
@@ -211,6 +218,16 @@ mod tests {
         assert_eq!(settings.server.limits, defaults.limits);
         assert_eq!(settings.server.sweep_interval, defaults.sweep_interval);
         assert_eq!(settings.server.sweep_batch, defaults.sweep_batch);
+    }
+
+    #[test]
+    fn demo_turns_guest_sessions_on_and_refuses_them_off() {
+        let demo = ConfigLayer { demo: Some(true), ..ConfigLayer::default() };
+        let settings = resolve(demo.clone()).unwrap();
+        assert!(settings.server.demo && settings.server.guest.enabled);
+        assert!(!resolve(ConfigLayer::default()).unwrap().server.demo);
+        let refused = ConfigLayer { guest_enabled: Some(false), ..demo };
+        assert!(resolve(refused).unwrap_err().to_string().contains("guest.enabled"));
     }
 
     #[test]

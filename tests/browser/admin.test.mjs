@@ -1,0 +1,55 @@
+// The admin page: API-key sign-in, key metrics, live documents with their devices, and a
+// principal's sessions with revoke.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { Server, assertNoErrors, launch, newPage, screenshot, startAsGuest, userScope } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await Server.start();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('the admin page shows live documents and revokes a session', async () => {
+  const userContext = await browser.newContext();
+  const user = await newPage(userContext);
+  await startAsGuest(user, server);
+  const principal = (await userScope(user)).slice('user:'.length);
+  const sid = await user.evaluate(async () => (await (await fetch('/v1/me')).json()).session.sid);
+
+  const adminContext = await browser.newContext();
+  const admin = await newPage(adminContext);
+  await admin.goto(`${server.url}/admin`);
+  await admin.fill('#api-key', 'ck_not-a-key');
+  await admin.click('#key-form button[type="submit"]');
+  await admin.waitForFunction(() => document.getElementById('key-error')?.textContent === 'the API key is not valid');
+  admin.errors = admin.errors.filter((line) => !/status of 401 .*\/v1\/live\/docs/.test(line));
+
+  await admin.fill('#api-key', server.apiKey());
+  await admin.click('#key-form button[type="submit"]');
+  await admin.waitForSelector('#admin-view:not([hidden])');
+  const row = await admin.waitForSelector(`#live-docs tr:has-text("${principal}")`);
+  assert.match(await row.textContent(), new RegExp(`demo-trip.*1.*${sid.slice(0, 4)}`));
+  await admin.waitForFunction(() => document.getElementById('metrics')?.textContent.includes('Live documents1'));
+
+  await admin.fill('#principal', principal);
+  await admin.click('#principal-form button[type="submit"]');
+  await admin.waitForSelector(`#sessions tr:has-text("${sid}")`);
+  await screenshot(admin, '7-admin');
+  await admin.click(`#sessions tr:has-text("${sid}") button.danger`);
+  await admin.waitForFunction(
+    () => document.getElementById('principal-error')?.textContent.endsWith('has no live session.'),
+  );
+  await user.waitForSelector('#signed-out:not([hidden])');
+  user.errors = user.errors.filter((line) => !/status of 401 .*\/v1\/me/.test(line));
+  assertNoErrors(admin, user);
+  await userContext.close();
+  await adminContext.close();
+});

@@ -1,0 +1,58 @@
+// 5. Revoking device B from device A's device list ends B's access: B's socket closes with
+//    4401, B shows that it is signed out, and B's local copy of the draft is deleted.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import {
+  Server, assertNoErrors, createHandoffCode, launch, newPage, redeem, screenshot, startAsGuest, waitForStatus,
+  watchCloseCodes,
+} from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await Server.start();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('signing out device B from device A closes B with 4401 and B shows it', async () => {
+  const laptop = await browser.newContext();
+  const phone = await browser.newContext();
+  await watchCloseCodes(phone);
+  const a = await newPage(laptop);
+  const b = await newPage(phone);
+  await startAsGuest(a, server);
+  await a.fill('#name', 'Margaret Hamilton');
+  await redeem(b, server, await createHandoffCode(a));
+  assert.equal(await b.inputValue('#name'), 'Margaret Hamilton');
+
+  const phoneSid = await b.evaluate(async () => (await (await fetch('/v1/me')).json()).session.sid);
+  const revoke = `#devices li[data-sid="${phoneSid}"] button.danger`;
+  await a.waitForSelector(revoke);
+  await screenshot(a, '5-device-list');
+  await a.click(revoke);
+
+  await b.waitForSelector('#signed-out:not([hidden])');
+  await waitForStatus(b, 'Signed out — changes are no longer saved');
+  assert.deepEqual(await b.evaluate(() => window.__closeCodes), [4401]);
+  await screenshot(b, '5-phone-signed-out');
+  // The revoked device keeps no copy of the user's draft.
+  await b.waitForFunction(async () => {
+    const names = (await indexedDB.databases()).map((db) => db.name);
+    return !names.some((name) => name?.includes('demo-trip'));
+  });
+  // A's list no longer shows B; A itself is unaffected.
+  await a.waitForSelector(revoke, { state: 'detached' });
+  await waitForStatus(a, 'Saved in the cloud');
+  const me = await b.evaluate(async () => (await fetch('/v1/me')).status);
+  assert.equal(me, 401);
+  b.errors = b.errors.filter((line) => !/status of 401 .*\/v1\/me/.test(line));
+  assertNoErrors(a, b);
+  await laptop.close();
+  await phone.close();
+});

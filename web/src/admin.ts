@@ -1,0 +1,181 @@
+// The admin page: API-key sign-in, the store's and the sync layer's key metrics, live
+// documents with their connected devices, and a principal's sessions with revoke.
+
+import { ContinuumError, deviceName } from '../../sdk/browser/src/index.js';
+import { errorFrom } from '../../sdk/browser/src/errors.js';
+import type { Session } from '../../sdk/browser/src/types.js';
+
+interface LiveDoc {
+  scope: string;
+  name: string;
+  peers: number;
+  devices: { sid?: string; principal?: string; device?: { user_agent?: string; label?: string }; sockets: number }[];
+}
+
+const KEY = 'continuum-admin-key';
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no #${id}`);
+  return element as T;
+};
+
+async function api<T>(method: string, path: string): Promise<T> {
+  const response = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${sessionStorage.getItem(KEY) ?? ''}` },
+  });
+  if (!response.ok) throw await errorFrom(response);
+  return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+function cell(text: string, className?: string): HTMLTableCellElement {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+/** The samples of a Prometheus text exposition, by metric name (labels summed). */
+function parseMetrics(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!match?.[1] || !match[3]) continue;
+    values.set(match[1], (values.get(match[1]) ?? 0) + Number(match[3]));
+  }
+  return values;
+}
+
+async function refreshMetrics(): Promise<void> {
+  const response = await fetch('/metrics');
+  const m = parseMetrics(await response.text());
+  const get = (name: string): number => m.get(name) ?? 0;
+  const commits = get('continuum_store_commit_duration_seconds_count');
+  const rows: [string, string][] = [
+    ['Sessions in the store', String(get('continuum_sessions'))],
+    ['Store commits', String(commits)],
+    ['Writes per commit (mean)', commits ? (get('continuum_store_commit_batch_size_sum') / commits).toFixed(1) : '—'],
+    ['Commit time (mean)', commits ? `${((get('continuum_store_commit_duration_seconds_sum') / commits) * 1000).toFixed(2)} ms` : '—'],
+    ['Live documents', String(get('continuum_sync_live_documents'))],
+    ['Connected sockets', String(get('continuum_sync_peers'))],
+    ['Updates delivered', String(get('continuum_sync_updates_delivered_total'))],
+    ['Updates persisted', String(get('continuum_sync_updates_persisted_total'))],
+    ['Outbound queued (max)', `${get('continuum_sync_outbound_queued')} (${get('continuum_sync_outbound_queued_max')})`],
+    ['Sockets dropped for lag', String(get('continuum_sync_peers_detached_for_lag_total'))],
+    ['Server memory', `${(get('continuum_process_resident_memory_bytes') / 1048576).toFixed(0)} MiB`],
+  ];
+  const list = $('metrics');
+  list.replaceChildren();
+  for (const [label, value] of rows) {
+    const pair = document.createElement('div');
+    const term = document.createElement('dt');
+    term.textContent = label;
+    const definition = document.createElement('dd');
+    definition.textContent = value;
+    pair.append(term, definition);
+    list.append(pair);
+  }
+  $('metrics-time').textContent = `at ${new Date().toLocaleTimeString()}`;
+}
+
+async function refreshLiveDocs(): Promise<void> {
+  const { docs } = await api<{ docs: LiveDoc[] }>('GET', '/v1/live/docs');
+  const body = $('live-docs');
+  body.replaceChildren();
+  if (docs.length === 0) {
+    const row = document.createElement('tr');
+    const empty = cell('No document is open right now.', 'hint');
+    empty.colSpan = 3;
+    row.append(empty);
+    body.append(row);
+  }
+  for (const doc of docs) {
+    const row = document.createElement('tr');
+    const devices = doc.devices
+      .map((d) => (d.sid ? `${deviceName(d.device?.user_agent)} · ${d.sid.slice(0, 4)} (${d.principal ?? 'ended'})` : 'a backend'))
+      .join(', ');
+    row.append(cell(`${doc.scope} / ${doc.name}`, 'mono'), cell(String(doc.peers)), cell(devices || '—'));
+    body.append(row);
+  }
+}
+
+let principal = '';
+
+async function showSessions(): Promise<void> {
+  const error = $('principal-error');
+  error.textContent = '';
+  const body = $('sessions');
+  body.replaceChildren();
+  $<HTMLButtonElement>('revoke-all').disabled = true;
+  if (!principal) return;
+  let sessions: Session[];
+  try {
+    ({ sessions } = await api<{ sessions: Session[] }>('GET', `/v1/principals/${encodeURIComponent(principal)}/sessions`));
+  } catch (failure) {
+    error.textContent = failure instanceof ContinuumError ? failure.detail : 'The server cannot be reached.';
+    return;
+  }
+  $<HTMLButtonElement>('revoke-all').disabled = sessions.length === 0;
+  if (sessions.length === 0) error.textContent = `${principal} has no live session.`;
+  for (const session of sessions) {
+    const row = document.createElement('tr');
+    const action = document.createElement('td');
+    const revoke = document.createElement('button');
+    revoke.type = 'button';
+    revoke.className = 'danger';
+    revoke.textContent = 'Revoke';
+    revoke.addEventListener('click', () => {
+      revoke.disabled = true;
+      void api('DELETE', `/v1/sessions/${session.sid}`).finally(() => void showSessions());
+    });
+    action.append(revoke);
+    row.append(
+      cell(session.sid, 'mono'),
+      cell(session.device.label ?? deviceName(session.device.user_agent)),
+      cell(new Date(session.last_seen_at).toLocaleString()),
+      cell(session.status),
+      action,
+    );
+    body.append(row);
+  }
+}
+
+async function refresh(): Promise<void> {
+  await Promise.all([refreshMetrics(), refreshLiveDocs()]);
+}
+
+async function enter(): Promise<boolean> {
+  try {
+    await refreshLiveDocs();
+  } catch (failure) {
+    sessionStorage.removeItem(KEY);
+    $('key-error').textContent = failure instanceof ContinuumError ? failure.detail : 'The server cannot be reached.';
+    return false;
+  }
+  $('key-view').hidden = true;
+  $('admin-view').hidden = false;
+  $('logout').hidden = false;
+  await refreshMetrics();
+  setInterval(() => void refresh().catch(() => undefined), 3000);
+  return true;
+}
+
+$('key-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(KEY, $<HTMLInputElement>('api-key').value.trim());
+  void enter();
+});
+$('logout').addEventListener('click', () => {
+  sessionStorage.removeItem(KEY);
+  window.location.reload();
+});
+$('principal-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  principal = $<HTMLInputElement>('principal').value.trim();
+  void showSessions();
+});
+$('revoke-all').addEventListener('click', () => {
+  void api('DELETE', `/v1/principals/${encodeURIComponent(principal)}/sessions`).finally(() => void showSessions());
+});
+if (sessionStorage.getItem(KEY)) void enter();
