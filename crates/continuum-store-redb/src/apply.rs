@@ -22,6 +22,8 @@ pub(crate) enum WriteOp {
     Touch { sid: SessionId, at: Timestamp },
     /// [`continuum_store::SessionStore::purge_expired`].
     Purge { now: Timestamp, limit: usize },
+    /// [`continuum_store::SessionStore::bump_principal_epoch`].
+    BumpEpoch { principal: String },
     /// [`continuum_store::DocStore::append`]; `key` is the document's storage key.
     Append { key: Vec<u8>, update: Vec<u8> },
     /// [`continuum_store::DocStore::compact`].
@@ -31,7 +33,7 @@ pub(crate) enum WriteOp {
 }
 
 /// The answer to one request, or why it was refused: for a session write, how many sessions it
-/// wrote or deleted; for an append, the update's sequence number; for a version, its id; 0 for a
+/// wrote or deleted; for an epoch bump, the new epoch; for an append, the update's sequence number; for a version, its id; 0 for a
 /// compaction.
 pub(crate) type Outcome = Result<u64, StoreError>;
 
@@ -54,6 +56,7 @@ pub(crate) fn apply(
             Err(refused) => Err(refused),
         },
         WriteOp::Purge { now, limit } => return purge(batch, tables, now, limit).map(|n| Ok(n as u64)),
+        WriteOp::BumpEpoch { principal } => return tables.bump_epoch(&principal).map(Ok),
         WriteOp::Append { key, update } => return tables.docs()?.append(&key, &update).map(Ok),
         WriteOp::Compact { key, snapshot, through_seq } => {
             return Ok(tables.docs()?.compact(&key, &snapshot, through_seq)?.map(|()| 0));
