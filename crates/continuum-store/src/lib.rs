@@ -16,13 +16,19 @@
 //! - [`memory_docs`]: [`MemoryDocStore`], a [`DocStore`] in memory.
 //! - [`sessions`]: [`Sessions`], the session operations with their retry loops, and
 //!   [`SessionError`].
+//! - [`epochs`]: [`EpochCache`], principals' epochs read through from a store with a bounded
+//!   staleness (1 s by default) and `invalidate` for cross-node events.
+//! - [`sealed`]: [`SealedSessions`], the sealed-cookie strategy: issue and validate sealed tokens
+//!   without storing sessions, and sign a principal out everywhere by bumping its epoch.
 //! - `testkit` (feature `testkit`): the conformance suites every store runs: sessions, and
 //!   `testkit::docs` for documents.
 
 pub mod cas;
 pub mod docs;
+pub mod epochs;
 pub mod memory;
 pub mod memory_docs;
+pub mod sealed;
 pub mod sessions;
 pub mod store;
 pub mod table;
@@ -30,8 +36,10 @@ pub mod table;
 pub mod testkit;
 
 pub use docs::{DocStore, StoredDoc, VersionMeta};
+pub use epochs::EpochCache;
 pub use memory::MemoryStore;
 pub use memory_docs::MemoryDocStore;
+pub use sealed::{SealedConfig, SealedError, SealedSessions, SealedValidation};
 pub use sessions::{SessionError, Sessions};
 pub use store::{SessionStore, StoreError};
 pub use table::SessionTable;
