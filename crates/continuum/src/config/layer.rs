@@ -23,6 +23,9 @@ pub struct ConfigLayer {
     pub dev: Option<bool>,
     /// `api_keys`: backend-plane keys; none means the key file in the data directory.
     pub api_keys: Option<Vec<String>>,
+    /// `sealing_keys`: the sealing key ring (`sk_…`, the first seals); none means the key file in
+    /// the data directory.
+    pub sealing_keys: Option<Vec<String>>,
     /// `guest.enabled`.
     pub guest_enabled: Option<bool>,
     /// `guest.per_minute`.
@@ -68,6 +71,7 @@ impl ConfigLayer {
             store: self.store.or(lower.store),
             dev: self.dev.or(lower.dev),
             api_keys: self.api_keys.or(lower.api_keys),
+            sealing_keys: self.sealing_keys.or(lower.sealing_keys),
             guest_enabled: self.guest_enabled.or(lower.guest_enabled),
             guest_per_minute: self.guest_per_minute.or(lower.guest_per_minute),
             guest_burst: self.guest_burst.or(lower.guest_burst),
