@@ -11,6 +11,7 @@
 //! - [`time`]: [`Timestamp`], milliseconds since the Unix epoch, formatted as RFC 3339.
 //! - [`clock`]: the [`Clock`] trait every component takes its time from, a system clock and a
 //!   manual clock for tests.
+//! - [`cookie`]: finding one cookie in a `Cookie` header value.
 //! - [`record`]: [`SessionRecord`], what a store keeps for one session.
 //! - [`policy`]: [`SessionPolicy`], the decisions: timeouts, validation, lazy touch, rotation
 //!   grace, revocation.
@@ -30,6 +31,7 @@
 //! decides whether the token is good and whether the touch must be written back.
 
 pub mod clock;
+pub mod cookie;
 pub mod doc;
 pub mod handoff;
 pub mod id;
