@@ -6,6 +6,9 @@
 //!
 //! `cargo bench -p continuum-store --bench validate`
 
+// `criterion_group!` defines an undocumented function.
+#![allow(missing_docs)]
+
 use std::sync::Arc;
 
 use continuum_core::seal::{KeyRing, SealKey};
