@@ -11,11 +11,15 @@
 //! - [`time`]: [`Timestamp`], milliseconds since the Unix epoch, formatted as RFC 3339.
 //! - [`clock`]: the [`Clock`] trait every component takes its time from, a system clock and a
 //!   manual clock for tests.
+//! - [`cookie`]: finding one cookie in a `Cookie` header value.
 //! - [`record`]: [`SessionRecord`], what a store keeps for one session.
 //! - [`policy`]: [`SessionPolicy`], the decisions: timeouts, validation, lazy touch, rotation
 //!   grace, revocation.
 //! - [`limits`]: [`Limits`] on sizes, depth and lengths of client input.
 //! - [`handoff`]: [`HandoffCode`], the short code that moves a user to another device.
+//! - [`seal`]: sealed sessions — the session encrypted (XChaCha20-Poly1305, keys derived by
+//!   HKDF-SHA256) inside its token, a [`KeyRing`] for rotation, the cookie budget, and
+//!   [`AnyToken`], which tells a sealed token from a stored one.
 //! - [`throttle`]: [`FailureThrottle`], refusing clients that fail too often.
 //! - [`doc`]: continuity document names — [`Scope`], [`DocName`], [`DocKey`] — and who may open
 //!   them.
@@ -27,6 +31,7 @@
 //! decides whether the token is good and whether the touch must be written back.
 
 pub mod clock;
+pub mod cookie;
 pub mod doc;
 pub mod handoff;
 pub mod id;
@@ -34,6 +39,7 @@ pub mod limits;
 pub mod policy;
 pub mod principal;
 pub mod record;
+pub mod seal;
 pub mod throttle;
 pub mod time;
 
@@ -45,5 +51,6 @@ pub use limits::{LimitError, Limits};
 pub use policy::{NewSession, PolicyError, Rejection, SessionPolicy, Validation};
 pub use principal::{Principal, PrincipalError};
 pub use record::{Device, PreviousSecret, SessionRecord, Status};
+pub use seal::{AnyToken, KeyId, KeyRing, OpenError, SealError, SealKey, SealedSession};
 pub use throttle::{FailureThrottle, FailureWindow};
 pub use time::Timestamp;

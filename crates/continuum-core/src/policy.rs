@@ -22,6 +22,10 @@ pub enum Rejection {
     /// The session was revoked.
     #[error("the session has been revoked")]
     Revoked,
+    /// A sealed session issued before its principal signed out everywhere (its epoch is not the
+    /// principal's current one).
+    #[error("the session has been revoked: its user signed out everywhere after it was issued")]
+    SignedOutEverywhere,
 }
 
 /// Why a session cannot be created as asked.
@@ -174,8 +178,14 @@ impl SessionPolicy {
 
     /// Whether a validation at `now` has moved the idle deadline far enough to persist it.
     pub fn touch_due(&self, record: &SessionRecord, now: Timestamp) -> bool {
-        let moved = now.saturating_since(record.last_seen_at);
-        moved.as_secs_f64() > record.idle_timeout().as_secs_f64() * self.touch_fraction
+        self.touch_due_since(record.last_seen_at, record.idle_timeout(), now)
+    }
+
+    /// Whether a session last seen (as recorded) at `last_seen`, with idle timeout `idle`, must
+    /// record a touch at `now`: more than [`SessionPolicy::touch_fraction`] of `idle` has passed.
+    pub fn touch_due_since(&self, last_seen: Timestamp, idle: Duration, now: Timestamp) -> bool {
+        let moved = now.saturating_since(last_seen);
+        moved.as_secs_f64() > idle.as_secs_f64() * self.touch_fraction
     }
 
     /// The record with a new secret (version +1) and the token for it. The replaced secret stays

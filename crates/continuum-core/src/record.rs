@@ -38,6 +38,12 @@ pub struct PreviousSecret {
     pub valid_until: Timestamp,
 }
 
+/// When a session last seen at `last_seen` ends: the earlier of its idle deadline and its absolute
+/// one. The one expiry rule, shared by stored and sealed sessions.
+pub fn expiry(last_seen: Timestamp, idle: Duration, absolute_expires_at: Timestamp) -> Timestamp {
+    (last_seen + idle).min(absolute_expires_at)
+}
+
 /// One session as a store keeps it. Never holds the secret itself.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {
@@ -81,7 +87,7 @@ impl SessionRecord {
 
     /// When the session ends: the earlier of the idle and the absolute deadline.
     pub fn expires_at(&self) -> Timestamp {
-        self.idle_expires_at().min(self.absolute_expires_at)
+        expiry(self.last_seen_at, self.idle_timeout(), self.absolute_expires_at)
     }
 
     /// Whether the session has passed its deadline at `now`.

@@ -42,6 +42,13 @@ pub struct ServerConfig {
     /// API keys for the backend plane. When empty, keys are read from (or first created in)
     /// `<data_dir>/api-keys`.
     pub api_keys: Vec<String>,
+    /// Sealing keys (`sk_…`), the first sealing. When empty, the ring is read from (or first
+    /// created in) `<data_dir>/sealing-keys`. Nodes that validate each other's sealed tokens
+    /// must share the ring.
+    pub sealing_keys: Vec<String>,
+    /// How long a node trusts a cached principal epoch before reading it again: the longest a
+    /// "sign out everywhere" on another node takes to reach this one.
+    pub epoch_ttl: Duration,
     /// Guest sessions.
     pub guest: GuestConfig,
     /// Session timeouts and windows.
@@ -67,6 +74,8 @@ impl ServerConfig {
             dev: false,
             demo: false,
             api_keys: Vec::new(),
+            sealing_keys: Vec::new(),
+            epoch_ttl: continuum_store::epochs::DEFAULT_EPOCH_TTL,
             guest: GuestConfig::default(),
             policy: SessionPolicy::default(),
             limits: Limits::default(),

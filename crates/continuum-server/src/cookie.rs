@@ -1,7 +1,7 @@
 //! The session cookie: its name, the `Set-Cookie` values that set and clear it, and reading it.
 //!
-//! Reading a `Cookie` header is a split on `;` and `=`; a crate would add a dependency for ten
-//! lines, so it is written here.
+//! Reading a `Cookie` header is a split on `;` and `=` ([`continuum_core::cookie::find_cookie`]);
+//! a crate would add a dependency for ten lines.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use continuum_core::{SessionRecord, Timestamp, Token};
@@ -52,10 +52,7 @@ impl CookieConfig {
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == self.name())
-            .map(|(_, value)| value.trim())
+            .find_map(|value| continuum_core::cookie::find_cookie(value, self.name()))
     }
 }
 

@@ -5,8 +5,9 @@
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use continuum_core::SealError;
 use continuum_core::{LimitError, Rejection};
-use continuum_store::SessionError;
+use continuum_store::{SealedError, SessionError};
 use serde::Serialize;
 
 /// The media type of every error body.
@@ -144,6 +145,24 @@ impl From<SessionError> for ApiError {
                     .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
             }
             SessionError::Store(store) => Self::internal(store),
+        }
+    }
+}
+
+impl From<SealedError> for ApiError {
+    /// A token that does not open or whose session ended is 401 like any token; a session too
+    /// large for its cookie is 422.
+    fn from(error: SealedError) -> Self {
+        match error {
+            SealedError::Open(open) => Self::invalid_token(format!("invalid sealed token: {open}")),
+            SealedError::Rejected(rejection) => Self::rejected(rejection),
+            SealedError::Seal(seal @ SealError::CookieTooLarge { .. }) => {
+                Self::unprocessable("sealed-token-too-large", seal.to_string())
+            }
+            SealedError::Seal(seal) => Self::internal(seal),
+            SealedError::Policy(policy) => Self::unprocessable("out-of-range", policy.to_string()),
+            SealedError::Limit(limit) => limit.into(),
+            SealedError::Store(store) => Self::internal(store),
         }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`store_url`]: [`StoreConfig`], the store named by one string (`redb`, `redis://…`, …).
 //! - [`state`]: [`AppState`], shared by every handler.
 //! - [`api_keys`]: backend API keys and the key file.
+//! - [`sealing_keys`]: the sealing key file (`<data>/sealing-keys`): create, rotate, retire.
 //! - [`cookie`]: the session cookie.
 //! - [`metrics`]: Prometheus metrics and the request middleware.
 //! - [`openapi`]: the OpenAPI document generated from the handlers.
@@ -50,6 +51,7 @@ pub mod one_time;
 pub mod openapi;
 pub mod relay;
 pub mod run;
+pub mod sealing_keys;
 pub mod state;
 pub mod store_url;
 pub mod sweeper;

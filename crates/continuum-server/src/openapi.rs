@@ -49,7 +49,7 @@ impl Modify for Security {
         health::healthz, health::readyz, health::metrics, health::hello,
     ),
     components(schemas(
-        Problem, views::SessionView, views::SessionEnvelope, views::IssuedSession, views::SessionList,
+        Problem, views::SessionView, views::SessionEnvelope, views::ValidatedSession, views::IssuedSession, views::SessionList,
         views::DeviceList, views::RevokedCount, views::CreateSession, views::ValidateRequest, views::DeviceView,
         handoff::HandoffOffer, handoff::RedeemRequest, sync::SyncTicket,
         docs::VersionView, docs::VersionList, docs::VersionContent, docs::NewVersion,

@@ -5,8 +5,10 @@
 //! ```text
 //!  Sessions::events ──► /v1/events, end the session's sockets here ──► publish on the bus
 //!  DocRegistry appends ─────────────────────────────────► publish on the bus
+//!  SealedSessions sign-outs everywhere ─────────────────► publish on the bus
 //!  bus: session event ─► /v1/events, end the session's sockets here
 //!  bus: doc appended ──► DocRegistry::apply_durable (peers here receive it)
+//!  bus: signed out ────► SealedSessions::invalidate (the cached epoch is dropped)
 //!  bus: gap ───────────► /v1/events reset, DocRegistry::catch_up_all (every live document
 //!                        reads its log)
 //! ```
@@ -40,6 +42,7 @@ pub fn start_relay(
         let _ = appended.send(Notice::DocAppended { key: key.clone(), seq, update: Some(update.to_vec()) });
     }));
     tasks.spawn(publish_appends(Arc::clone(&bus), to_publish, cancel.clone()));
+    tasks.spawn(publish_sign_outs(state.clone(), Arc::clone(&bus), cancel.clone()));
     tasks.spawn(remote_notices(state.clone(), bus, cancel.clone()));
 }
 
@@ -104,6 +107,30 @@ async fn publish_appends(
     }
 }
 
+async fn publish_sign_outs(state: AppState, bus: Arc<dyn Bus>, cancel: CancellationToken) {
+    let mut signed_out = state.sealed().signed_out();
+    loop {
+        let next = tokio::select! {
+            () = cancel.cancelled() => return,
+            next = signed_out.recv() => next,
+        };
+        match next {
+            Ok(principal) => {
+                if let Err(error) = bus.publish(&Notice::SignedOutEverywhere { principal }).await {
+                    tracing::warn!(
+                        error = &error as &dyn std::error::Error,
+                        "announcing a sign-out everywhere failed"
+                    );
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "sign-outs not announced; other nodes see them within the epoch TTL");
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
 async fn remote_notices(state: AppState, bus: Arc<dyn Bus>, cancel: CancellationToken) {
     let mut heard = bus.subscribe();
     loop {
@@ -114,6 +141,7 @@ async fn remote_notices(state: AppState, bus: Arc<dyn Bus>, cancel: Cancellation
         match next {
             Ok(Heard::Notice(notice)) => match notice.as_ref() {
                 Notice::Session(event) => on_session_event(&state, event),
+                Notice::SignedOutEverywhere { principal } => state.sealed().invalidate(principal),
                 Notice::DocAppended { key, update, .. } => {
                     if let Err(error) = state.registry().apply_durable(key, update.as_deref()).await {
                         tracing::warn!(doc = %key, %error, "merging another node's update failed");

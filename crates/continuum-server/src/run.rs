@@ -6,8 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::serve::ListenerExt as _;
+use continuum_core::KeyRing;
 use continuum_core::SystemClock;
-use continuum_store::{Bus, DocStore, MemoryDocStore, MemoryStore, SessionStore, Sessions, StoreError};
+use continuum_core::seal::KeyError;
+use continuum_store::{
+    Bus, DocStore, MemoryDocStore, MemoryStore, SealedConfig, SealedSessions, SessionStore, Sessions,
+    StoreError,
+};
 use continuum_store_postgres::{PostgresBus, PostgresConfig, PostgresStore};
 use continuum_store_redb::{RedbConfig, RedbStore};
 use continuum_store_redis::{RedisBus, RedisConfig, RedisStore};
@@ -22,6 +27,7 @@ use crate::cookie::CookieConfig;
 use crate::docs_state::Docs;
 use crate::metrics::Metrics;
 use crate::relay::start_relay;
+use crate::sealing_keys::{self, SealingKeyFileError};
 use crate::state::AppState;
 use crate::sweeper::ExpirySweeper;
 
@@ -43,6 +49,12 @@ pub enum ServerError {
     /// The API key file cannot be read or created.
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
+    /// The sealing key file cannot be read, created or parsed.
+    #[error(transparent)]
+    SealingKeyFile(#[from] SealingKeyFileError),
+    /// The configured sealing keys are not a key ring.
+    #[error("invalid sealing keys in the configuration")]
+    SealingKeys(#[source] KeyError),
     /// The store cannot be opened or reached.
     #[error("cannot open the store")]
     Store(#[source] StoreError),
@@ -62,6 +74,21 @@ fn api_keys(config: &ServerConfig) -> Result<ApiKeys, ServerError> {
         tracing::info!(path = %file.path.display(), keys = file.keys.len(), "backend API keys loaded from this file");
     }
     Ok(ApiKeys::new(&file.keys))
+}
+
+fn sealing_ring(config: &ServerConfig) -> Result<KeyRing, ServerError> {
+    if !config.sealing_keys.is_empty() {
+        let ring = KeyRing::parse(&config.sealing_keys).map_err(ServerError::SealingKeys)?;
+        tracing::info!(keys = ?ring.ids(), "sealing keys from the configuration; the first seals");
+        return Ok(ring);
+    }
+    let file = sealing_keys::load_or_create(&config.data_dir)?;
+    if file.created {
+        tracing::info!(path = %file.path.display(), key = %file.ring.ids()[0], "created a sealing key");
+    } else {
+        tracing::info!(path = %file.path.display(), keys = ?file.ring.ids(), "sealing keys loaded; the first seals");
+    }
+    Ok(file.ring)
 }
 
 /// The session store, the document store (one redb file with one writer and shared group
@@ -130,17 +157,31 @@ pub async fn run(
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
     let keys = api_keys(&config)?;
+    let ring = sealing_ring(&config)?;
     let metrics = Arc::new(Metrics::new());
     let Stores { sessions: store, docs: doc_store, bus } = open_store(&config, &metrics).await?;
     let clock: Arc<dyn continuum_core::Clock> = Arc::new(SystemClock);
     let docs = Docs::new(doc_store, Arc::clone(&clock), config.sync.clone(), config.sync_limits.clone());
+    let cookies = CookieConfig { dev: config.dev };
+    let sealed = SealedSessions::new(
+        ring,
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        SealedConfig {
+            policy: config.policy.clone(),
+            limits: config.limits.clone(),
+            epoch_ttl: config.epoch_ttl,
+            ..SealedConfig::new(cookies.name())
+        },
+    );
     let sessions =
         Sessions::with_config(Arc::clone(&store), clock, config.policy.clone(), config.limits.clone());
     let state = AppState::new(
         sessions.clone(),
+        sealed,
         docs,
         keys,
-        CookieConfig { dev: config.dev },
+        cookies,
         &config.guest,
         Arc::clone(&metrics),
         config.demo,

@@ -1,4 +1,4 @@
-//! [`AppState`]: what every handler shares — the session service, keys, cookie settings, the
+//! [`AppState`]: what every handler shares — the session services (stored and sealed), keys, cookie settings, the
 //! guest rate limiter and metrics.
 
 use std::net::IpAddr;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use continuum_core::{HandoffCode, SessionId};
-use continuum_store::{DocStore, Sessions};
+use continuum_store::{DocStore, SealedSessions, Sessions};
 use continuum_sync::{DocRegistry, SyncConfig};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use tokio_util::sync::CancellationToken;
@@ -37,6 +37,7 @@ pub const MAX_OUTSTANDING_CODES: usize = 100_000;
 
 struct Inner {
     sessions: Sessions,
+    sealed: SealedSessions,
     api_keys: ApiKeys,
     cookies: CookieConfig,
     guest: Option<GuestLimiter>,
@@ -64,10 +65,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over a session service. Guest sessions are served only when `guest.enabled`, the
-    /// demo app only when `demo`.
+    /// State over a session service and a sealed-session service. Guest sessions are served
+    /// only when `guest.enabled`, the demo app only when `demo`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         sessions: Sessions,
+        sealed: SealedSessions,
         docs: Docs,
         api_keys: ApiKeys,
         cookies: CookieConfig,
@@ -83,6 +86,7 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 sessions,
+                sealed,
                 api_keys,
                 cookies,
                 guest,
@@ -103,6 +107,11 @@ impl AppState {
     /// The session service.
     pub fn sessions(&self) -> &Sessions {
         &self.inner.sessions
+    }
+
+    /// The sealed-session service.
+    pub fn sealed(&self) -> &SealedSessions {
+        &self.inner.sealed
     }
 
     /// The accepted API keys.

@@ -1,6 +1,6 @@
 //! The JSON shapes the API sends and receives, with their OpenAPI schemas.
 
-use continuum_core::{Device, Principal, SessionId, SessionRecord, Status, Timestamp};
+use continuum_core::{Device, Principal, SealedSession, SessionId, SessionRecord, Status, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -61,6 +61,11 @@ pub struct SessionView<'a> {
     pub version: u64,
     /// `active`, `expired` (not yet purged) or `revoked`.
     pub status: &'static str,
+    /// Present and `true` for a sealed session: it lives only in its token, nothing is stored,
+    /// `version` is 0, and it cannot be read, patched, rotated or revoked by id (signing its
+    /// principal out everywhere ends it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sealed: bool,
 }
 
 impl<'a> SessionView<'a> {
@@ -83,6 +88,25 @@ impl<'a> SessionView<'a> {
             attributes: &record.attributes,
             version: record.version,
             status,
+            sealed: false,
+        }
+    }
+
+    /// The view of a sealed session at `now`.
+    pub fn sealed(session: &'a SealedSession, now: Timestamp) -> Self {
+        Self {
+            sid: session.sid,
+            principal: &session.principal,
+            device: &session.device,
+            created_at: Rfc3339(session.created_at),
+            last_seen_at: Rfc3339(session.last_seen_at),
+            expires_at: Rfc3339(session.expires_at()),
+            idle_timeout_secs: session.idle_timeout_secs,
+            absolute_expires_at: Rfc3339(session.absolute_expires_at),
+            attributes: &session.attributes,
+            version: 0,
+            status: if session.is_expired(now) { "expired" } else { "active" },
+            sealed: true,
         }
     }
 }
@@ -94,10 +118,22 @@ pub struct SessionEnvelope<'a> {
     pub session: SessionView<'a>,
 }
 
-/// `{"token": ..., "session": ...}`: the only answer that ever carries a token.
+/// `{"session": ..., "token"?: ...}`: a validated session.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct ValidatedSession<'a> {
+    /// The session.
+    pub session: SessionView<'a>,
+    /// Only for a sealed token whose touch was due: the session sealed again with its new
+    /// last-seen time. Replace the client's token (its cookie) with it; the old one still ends at
+    /// the old idle deadline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// `{"token": ..., "session": ...}`: an answer that issues a token.
 #[derive(Serialize, ToSchema, Debug)]
 pub struct IssuedSession<'a> {
-    /// `<sid>.<secret>`; shown once.
+    /// `<sid>.<secret>`, or a sealed `cs~…` token when `sealed` was asked for; shown once.
     pub token: String,
     /// The session.
     pub session: SessionView<'a>,
@@ -120,11 +156,14 @@ pub struct DeviceList<'a> {
     pub sessions: Vec<SessionView<'a>>,
 }
 
-/// `{"revoked": n}`.
+/// `{"revoked": n, "epoch": e}`.
 #[derive(Serialize, ToSchema, Debug)]
 pub struct RevokedCount {
-    /// How many sessions were revoked.
+    /// How many stored sessions were revoked.
     pub revoked: usize,
+    /// The principal's new epoch: every sealed token issued before carries an older one and is
+    /// refused (on other nodes within their epoch cache's TTL, 1 s by default).
+    pub epoch: u64,
 }
 
 /// `POST /v1/sessions`.
@@ -142,13 +181,16 @@ pub struct CreateSession {
     pub idle_timeout_secs: Option<u64>,
     /// Absolute lifetime in seconds.
     pub absolute_timeout_secs: Option<u64>,
+    /// `true`: issue a sealed token (`cs~…`) that carries the session itself, encrypted; nothing
+    /// is stored. Refused (422) when the token would not fit a 4096-byte cookie.
+    pub sealed: Option<bool>,
 }
 
 /// `POST /v1/sessions/validate`.
 #[derive(Deserialize, ToSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct ValidateRequest {
-    /// The token to check.
+    /// The token to check: `<sid>.<secret>` or a sealed `cs~…` token.
     pub token: String,
 }
 

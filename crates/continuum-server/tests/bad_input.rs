@@ -44,6 +44,109 @@ fn json(value: Value) -> Vec<u8> {
     serde_json::to_vec(&value).unwrap()
 }
 
+/// A sealed token with its decoded bytes changed by `change`.
+fn resealed_bytes(sealed: &str, change: impl FnOnce(&mut Vec<u8>)) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut bytes = URL_SAFE_NO_PAD.decode(&sealed[3..]).unwrap();
+    change(&mut bytes);
+    format!("cs~{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn sealed_cases(sealed: &str) -> Vec<Case> {
+    let validate = "/v1/sessions/validate";
+    let token = |text: String| json(json!({ "token": text }));
+    let middle = sealed.len() / 2;
+    let flipped = if &sealed[middle..=middle] == "A" { "B" } else { "A" };
+    let tampered = format!("{}{flipped}{}", &sealed[..middle], &sealed[middle + 1..]);
+    let big: serde_json::Map<String, Value> =
+        (0..4).map(|i| (format!("k{i}"), json!("x".repeat(1500)))).collect();
+    vec![
+        backend(
+            "sealed token not base64url",
+            Method::POST,
+            validate,
+            &token(format!("cs~{}", "!".repeat(80))),
+            401,
+            "base64url",
+        ),
+        backend(
+            "sealed token with padding",
+            Method::POST,
+            validate,
+            &token(format!("{sealed}=")),
+            401,
+            "base64url",
+        ),
+        backend(
+            "sealed token too short",
+            Method::POST,
+            validate,
+            &token(sealed[..31].to_owned()),
+            401,
+            "too short",
+        ),
+        backend(
+            "sealed token too long",
+            Method::POST,
+            validate,
+            &token(format!("cs~{}", "A".repeat(5000))),
+            401,
+            "at most",
+        ),
+        backend(
+            "sealed token with an unknown key id",
+            Method::POST,
+            validate,
+            &token(resealed_bytes(sealed, |bytes| bytes[1..5].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]))),
+            401,
+            "deadbeef",
+        ),
+        backend(
+            "sealed token of another version",
+            Method::POST,
+            validate,
+            &token(resealed_bytes(sealed, |bytes| bytes[0] = 0)),
+            401,
+            "version 0",
+        ),
+        backend("tampered sealed token", Method::POST, validate, &token(tampered), 401, "authentication"),
+        backend(
+            "sealed token with a byte appended",
+            Method::POST,
+            validate,
+            &token(resealed_bytes(sealed, |bytes| bytes.push(0))),
+            401,
+            "authentication",
+        ),
+        backend(
+            "sealed session over the cookie budget",
+            Method::POST,
+            "/v1/sessions",
+            &json(json!({"principal": "alice", "sealed": true, "attributes": big})),
+            422,
+            "4096",
+        ),
+        backend(
+            "sealed flag of the wrong type",
+            Method::POST,
+            "/v1/sessions",
+            &json(json!({"principal": "alice", "sealed": "yes"})),
+            422,
+            "invalid type",
+        ),
+        Case {
+            name: "sealed token on the client plane",
+            method: Method::GET,
+            path: "/v1/me".into(),
+            headers: vec![("cookie", format!("__Host-continuum={sealed}"))],
+            body: None,
+            status: 401,
+            says: "/v1/sessions/validate",
+        },
+    ]
+}
+
 fn cases(sid: &str, token: &str) -> Vec<Case> {
     let (_, secret) = token.split_once('.').unwrap();
     let validate = "/v1/sessions/validate";
@@ -353,7 +456,9 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     let before = server.backend(Method::GET, &format!("/v1/sessions/{sid}"), None).await.json();
     let metrics_before = String::from_utf8(server.get("/metrics", &[]).await.body.to_vec()).unwrap();
 
-    let cases = cases(&sid, &token);
+    let (sealed, _) = server.create_session(json!({"principal": "alice", "sealed": true})).await;
+    let mut cases = cases(&sid, &token);
+    cases.extend(sealed_cases(&sealed));
     assert!(cases.len() >= 20);
     for case in &cases {
         let headers: Vec<(&str, &str)> = case.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
@@ -377,6 +482,8 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     assert_eq!(server.get("/healthz", &[]).await.status, StatusCode::OK);
     let after = server.backend(Method::GET, &format!("/v1/sessions/{sid}"), None).await.json();
     assert_eq!(after, before, "the session is exactly as it was");
+    let still = server.backend(Method::POST, "/v1/sessions/validate", Some(json!({ "token": sealed }))).await;
+    assert_eq!(still.status, StatusCode::OK, "the sealed token still works");
     let metrics_after = String::from_utf8(server.get("/metrics", &[]).await.body.to_vec()).unwrap();
     assert_eq!(metric(&metrics_after, "continuum_sessions"), 1.0);
     assert_eq!(

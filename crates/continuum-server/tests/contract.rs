@@ -142,7 +142,7 @@ async fn principal_sessions_list_and_revoke_all() {
         .backend(Method::DELETE, &format!("/v1/principals/bob@example.com/sessions?except={}", sids[1]), None)
         .await;
     assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json(), json!({"revoked": 2}));
+    assert_eq!(answer.json(), json!({"revoked": 2, "epoch": 1}));
     let list = server.backend(Method::GET, "/v1/principals/bob@example.com/sessions", None).await;
     assert_eq!(list.json()["sessions"].as_array().unwrap().len(), 1);
     assert_eq!(list.json()["sessions"][0]["sid"], sids[1].as_str());

@@ -10,12 +10,12 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use common::TestServer;
-use continuum_core::{ManualClock, Timestamp};
+use continuum_core::{KeyRing, ManualClock, SealKey, Timestamp};
 use continuum_server::api_keys::ApiKeys;
 use continuum_server::cookie::CookieConfig;
 use continuum_server::metrics::Metrics;
 use continuum_server::{AppState, Docs, GuestConfig, app};
-use continuum_store::{MemoryStore, Sessions};
+use continuum_store::{MemoryStore, SealedConfig, SealedSessions, Sessions};
 use http_body_util::BodyExt;
 use hyper::{Method, Request, StatusCode};
 use serde_json::{Value, json};
@@ -114,9 +114,14 @@ async fn call(
 #[tokio::test]
 async fn a_code_expires_after_two_minutes() {
     let clock = ManualClock::new(Timestamp::from_millis(1_800_000_000_000));
-    let sessions = Sessions::new(Arc::new(MemoryStore::new()), Arc::new(clock.clone()));
+    let store = Arc::new(MemoryStore::new());
+    let sessions = Sessions::new(Arc::clone(&store) as _, Arc::new(clock.clone()));
+    let ring = KeyRing::new(vec![SealKey::generate()]).unwrap();
+    let sealed =
+        SealedSessions::new(ring, store, Arc::new(clock.clone()), SealedConfig::new("__Host-continuum"));
     let state = AppState::new(
         sessions,
+        sealed,
         Docs::in_memory(Arc::new(clock.clone())),
         ApiKeys::new(&["key-0123456789abcdef"]),
         CookieConfig { dev: false },

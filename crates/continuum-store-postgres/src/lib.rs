@@ -51,7 +51,8 @@
 //! ```
 //!
 //! # Schema
-//! `migrations/0001_sessions.sql` and `migrations/0002_documents.sql` say it all; in short:
+//! `migrations/0001_sessions.sql`, `0002_documents.sql` and `0003_principal_epochs.sql` say it
+//! all; in short:
 //! - `sessions(sid bytea PK, principal text, version bigint, status text, last_seen_at bigint,
 //!   idle_timeout_ms bigint, absolute_expires_at bigint, purge_at bigint, record bytea)`, indexed
 //!   on `principal` and on `purge_at`. `record` is the serde_json of the
@@ -60,6 +61,7 @@
 //!   last_version, snapshot bytea)` indexed on `scope`; `doc_updates(storage_key, seq, update,
 //!   PK (storage_key, seq))`; `doc_versions(storage_key, id, name, created_at, state,
 //!   PK (storage_key, id))`. Keys are [`DocKey::storage_key`](continuum_core::DocKey::storage_key).
+//! - `principal_epochs(principal text PK, epoch bigint)`: sign-outs everywhere, for sealed tokens.
 //! - `continuum_migrations(version, name, applied_at)`.
 //!
 //! # Statements per operation
@@ -75,6 +77,8 @@
 //! | `list_by_principal` | `SELECT` on the principal index |
 //! | `purge_expired` | `DELETE … WHERE sid IN (SELECT … WHERE purge_at <= $now ORDER BY purge_at LIMIT $n FOR UPDATE SKIP LOCKED)` |
 //! | `count` | `SELECT count(*)` |
+//! | `principal_epoch` | `SELECT` by primary key; no row is 0 |
+//! | `bump_principal_epoch` | `INSERT … ON CONFLICT (principal) DO UPDATE SET epoch = epoch + 1 RETURNING epoch` |
 //! | `load` | `SELECT` of the meta row `UNION ALL` the updates after the snapshot |
 //! | `append` | CTE: upsert `doc_meta` bumping `last_seq`, insert the update with that number |
 //! | `compact` | CTE: lock `doc_meta`, upsert the snapshot if [`check_compaction`](continuum_store::docs::check_compaction) holds on the locked row, delete the covered updates |

@@ -29,6 +29,11 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "0001_sessions", sql: include_str!("../migrations/0001_sessions.sql") },
     Migration { version: 2, name: "0002_documents", sql: include_str!("../migrations/0002_documents.sql") },
+    Migration {
+        version: 3,
+        name: "0003_principal_epochs",
+        sql: include_str!("../migrations/0003_principal_epochs.sql"),
+    },
 ];
 
 /// The bookkeeping table, created in the store's schema before anything else.

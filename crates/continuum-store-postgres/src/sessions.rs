@@ -61,9 +61,26 @@ const PURGE_EXPIRED: &str = "DELETE FROM sessions WHERE sid IN (
 
 const COUNT: &str = "SELECT count(*) FROM sessions";
 
+const PRINCIPAL_EPOCH: &str = "SELECT epoch FROM principal_epochs WHERE principal = $1::text";
+
+/// One statement: the row is created at 1 or incremented under its row lock, so concurrent bumps
+/// serialize and each returns its own value.
+const BUMP_PRINCIPAL_EPOCH: &str = "INSERT INTO principal_epochs (principal, epoch) VALUES ($1::text, 1)
+    ON CONFLICT (principal) DO UPDATE SET epoch = principal_epochs.epoch + 1
+    RETURNING epoch";
+
 /// The session statements, prepared on every new connection.
-pub(crate) const STATEMENTS: &[&str] =
-    &[INSERT, GET, REPLACE, TOUCH, LIST_BY_PRINCIPAL, PURGE_EXPIRED, COUNT];
+pub(crate) const STATEMENTS: &[&str] = &[
+    INSERT,
+    GET,
+    REPLACE,
+    TOUCH,
+    LIST_BY_PRINCIPAL,
+    PURGE_EXPIRED,
+    COUNT,
+    PRINCIPAL_EPOCH,
+    BUMP_PRINCIPAL_EPOCH,
+];
 
 /// The columns of a record, in the order of the `INSERT` and `REPLACE` parameters from the
 /// version on.
@@ -200,6 +217,26 @@ impl SessionStore for PostgresStore {
                 Ok(PurgedSession { sid, principal, expired: status == codec::status_text(Status::Active) })
             })
             .collect()
+    }
+
+    async fn principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError> {
+        let row =
+            pool::query_opt(self.pool(), "principal_epoch", PRINCIPAL_EPOCH, &[&principal.as_str()]).await?;
+        match row {
+            Some(row) => Ok(codec::from_bigint(column(&row, 0, "principal_epoch")?, "epoch")?),
+            None => Ok(0),
+        }
+    }
+
+    async fn bump_principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError> {
+        let row = pool::query_one(
+            self.pool(),
+            "bump_principal_epoch",
+            BUMP_PRINCIPAL_EPOCH,
+            &[&principal.as_str()],
+        )
+        .await?;
+        Ok(codec::from_bigint(column(&row, 0, "bump_principal_epoch")?, "epoch")?)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

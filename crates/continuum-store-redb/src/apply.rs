@@ -23,6 +23,8 @@ pub(crate) enum WriteOp {
     /// [`continuum_store::SessionStore::purge_expired`]; what it deletes is added to `report`
     /// (read it once the write returned `Ok`).
     Purge { now: Timestamp, limit: usize, report: PurgeReport },
+    /// [`continuum_store::SessionStore::bump_principal_epoch`].
+    BumpEpoch { principal: String },
     /// [`continuum_store::DocStore::append`]; `key` is the document's storage key.
     Append { key: Vec<u8>, update: Vec<u8> },
     /// [`continuum_store::DocStore::compact`].
@@ -35,7 +37,7 @@ pub(crate) enum WriteOp {
 pub(crate) type PurgeReport = Arc<std::sync::Mutex<Vec<PurgedSession>>>;
 
 /// The answer to one request, or why it was refused: for a session write, how many sessions it
-/// wrote or deleted; for an append, the update's sequence number; for a version, its id; 0 for a
+/// wrote or deleted; for an epoch bump, the new epoch; for an append, the update's sequence number; for a version, its id; 0 for a
 /// compaction.
 pub(crate) type Outcome = Result<u64, StoreError>;
 
@@ -60,6 +62,7 @@ pub(crate) fn apply(
         WriteOp::Purge { now, limit, report } => {
             return purge(batch, tables, now, limit, &report).map(|n| Ok(n as u64));
         }
+        WriteOp::BumpEpoch { principal } => return tables.bump_epoch(&principal).map(Ok),
         WriteOp::Append { key, update } => return tables.docs()?.append(&key, &update).map(Ok),
         WriteOp::Compact { key, snapshot, through_seq } => {
             return Ok(tables.docs()?.compact(&key, &snapshot, through_seq)?.map(|()| 0));

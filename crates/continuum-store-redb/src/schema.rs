@@ -6,6 +6,9 @@
 //!   [`SessionRecord::purge_at`]. Written in the same transaction as the session it indexes, so
 //!   the two tables never disagree after a commit.
 //!
+//! - `principal_epochs`: principal → its epoch (absent is 0), the count of its "sign out
+//!   everywhere" requests that sealed tokens are checked against.
+//!
 //! JSON keeps the file readable by tools and lets [`SessionRecord`] grow optional fields without
 //! a migration; a record is a few hundred bytes, so the encoding costs little next to an fsync.
 //!
@@ -37,6 +40,10 @@ pub const SESSIONS: TableDefinition<'static, SidKey, &'static [u8]> = TableDefin
 
 /// The expiry index: one entry per session at its purge time.
 pub const EXPIRY: TableDefinition<'static, ExpiryKey, ()> = TableDefinition::new("expiry");
+
+/// Every principal's epoch, by principal; a principal never bumped has no row.
+pub const PRINCIPAL_EPOCHS: TableDefinition<'static, &'static str, u64> =
+    TableDefinition::new("principal_epochs");
 
 /// The key of a document's rows in `doc_updates`, `doc_versions` and `doc_version_states`: its
 /// [`continuum_core::DocKey::storage_key`], then the sequence number or version id.

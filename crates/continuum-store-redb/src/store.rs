@@ -15,7 +15,7 @@ use crate::apply::{PurgeReport, WriteOp};
 use crate::config::RedbConfig;
 use crate::doc_tables::DocTables;
 use crate::error::RedbStoreError;
-use crate::schema::{self, EXPIRY, SESSIONS};
+use crate::schema::{self, EXPIRY, PRINCIPAL_EPOCHS, SESSIONS};
 use crate::writer::{Writer, WriterHandle};
 
 /// Sessions and continuity documents in a redb file, with every session mirrored in memory for
@@ -115,6 +115,7 @@ fn load(db: &Database) -> Result<SessionTable, RedbStoreError> {
     {
         let sessions = txn.open_table(SESSIONS).map_err(load_failed)?;
         txn.open_table(EXPIRY).map_err(load_failed)?;
+        txn.open_table(PRINCIPAL_EPOCHS).map_err(load_failed)?;
         DocTables::open(&txn).map_err(load_failed)?;
         for entry in sessions.iter().map_err(load_failed)? {
             let (key, value) = entry.map_err(load_failed)?;
@@ -167,6 +168,29 @@ impl SessionStore for RedbStore {
         let report = PurgeReport::default();
         self.inner.writer.write(WriteOp::Purge { now, limit, report: Arc::clone(&report) }).await?;
         Ok(std::mem::take(&mut *report.lock().unwrap_or_else(|poisoned| poisoned.into_inner())))
+    }
+
+    /// A read transaction on a blocking thread (epochs are not mirrored: the sealed-token path
+    /// caches them, see `continuum_store::EpochCache`).
+    async fn principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError> {
+        let principal = principal.as_str().to_owned();
+        let db = Arc::clone(self.inner.writer.database());
+        tokio::task::spawn_blocking(move || {
+            db.read(|txn| {
+                let failed = |error: redb::Error| RedbStoreError::Read(error);
+                let epochs = txn.open_table(PRINCIPAL_EPOCHS).map_err(|e| failed(e.into()))?;
+                let epoch = epochs.get(principal.as_str()).map_err(|e| failed(e.into()))?;
+                Ok(epoch.map_or(0, |epoch| epoch.value()))
+            })
+        })
+        .await
+        .map_err(|error| StoreError::backend(RedbStoreError::ReadTask(error)))?
+    }
+
+    /// Through the writer: durable (fsynced) when it returns, like every write.
+    async fn bump_principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError> {
+        let op = WriteOp::BumpEpoch { principal: principal.as_str().to_owned() };
+        self.inner.writer.write(op).await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

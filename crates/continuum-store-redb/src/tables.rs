@@ -7,7 +7,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 
 use crate::batch::Change;
 use crate::doc_tables::DocTables;
-use crate::schema::{self, EXPIRY, ExpiryKey, SESSIONS, SidKey};
+use crate::schema::{self, EXPIRY, ExpiryKey, PRINCIPAL_EPOCHS, SESSIONS, SidKey};
 
 /// The tables of an open write transaction.
 pub(crate) struct Tables<'txn> {
@@ -17,6 +17,8 @@ pub(crate) struct Tables<'txn> {
     /// Opened by the first document write of the batch, so a batch of session writes opens no
     /// document table.
     docs: Option<DocTables<'txn>>,
+    /// Opened by the first epoch bump of the batch.
+    epochs: Option<Table<'txn, &'static str, u64>>,
     /// Whether a session table was written, i.e. whether the transaction needs a commit.
     dirty: bool,
 }
@@ -29,6 +31,7 @@ impl<'txn> Tables<'txn> {
             sessions: txn.open_table(SESSIONS)?,
             expiry: txn.open_table(EXPIRY)?,
             docs: None,
+            epochs: None,
             dirty: false,
         })
     }
@@ -39,6 +42,18 @@ impl<'txn> Tables<'txn> {
             Some(docs) => Ok(docs),
             docs => Ok(docs.insert(DocTables::open(self.txn)?)),
         }
+    }
+
+    /// Adds one to `principal`'s epoch and returns the new value.
+    pub(crate) fn bump_epoch(&mut self, principal: &str) -> Result<u64, redb::Error> {
+        let epochs = match &mut self.epochs {
+            Some(epochs) => epochs,
+            epochs => epochs.insert(self.txn.open_table(PRINCIPAL_EPOCHS)?),
+        };
+        let next = epochs.get(principal)?.map_or(0, |epoch| epoch.value()).saturating_add(1);
+        epochs.insert(principal, next)?;
+        self.dirty = true;
+        Ok(next)
     }
 
     /// Writes a change: the session and its expiry entry.

@@ -110,3 +110,19 @@ async fn dropping_the_store_without_close_still_commits_and_releases_the_file() 
     assert_eq!(store.get(&record.sid).await.expect("get").as_deref(), Some(&record));
     store.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn principal_epochs_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("epochs.redb");
+    let alice = Principal::parse("alice").expect("principal");
+    let store = RedbStore::open(&path, RedbConfig::default()).expect("open");
+    assert_eq!(store.bump_principal_epoch(&alice).await.expect("bump"), 1);
+    assert_eq!(store.bump_principal_epoch(&alice).await.expect("bump"), 2);
+    store.close().await.expect("close");
+    drop(store);
+    let store = RedbStore::open(&path, RedbConfig::default()).expect("reopen");
+    assert_eq!(store.principal_epoch(&alice).await.expect("epoch"), 2, "an acknowledged bump is durable");
+    assert_eq!(store.bump_principal_epoch(&alice).await.expect("bump"), 3);
+    store.close().await.expect("close");
+}

@@ -54,6 +54,11 @@ impl Keys {
         format!("{}p:{{{}}}", self.prefix, URL_SAFE_NO_PAD.encode(principal.as_str()))
     }
 
+    /// A principal's epoch (a string holding an integer), on the slot of the principal's set.
+    pub(crate) fn epoch(&self, principal: &Principal) -> String {
+        format!("{}e:{{{}}}", self.prefix, URL_SAFE_NO_PAD.encode(principal.as_str()))
+    }
+
     /// The expiry shard a session's entry lives in: chosen from the sid's first byte (random),
     /// so entries spread evenly and a session always maps to the same shard.
     pub(crate) fn expiry_for(&self, sid: &SessionId) -> String {
@@ -130,6 +135,8 @@ mod tests {
         let keys = Keys::new("app:");
         let tricky = principal("a}b{c");
         assert_eq!(hash_tag(&keys.principal(&tricky)), URL_SAFE_NO_PAD.encode("a}b{c"));
+        assert_eq!(hash_tag(&keys.epoch(&tricky)), hash_tag(&keys.principal(&tricky)));
+        assert_ne!(keys.epoch(&tricky), keys.principal(&tricky));
         let doc = DocKey::parse("user:}{", "x").unwrap();
         let doc_keys = keys.doc(&doc);
         let tag = hash_tag(&doc_keys.meta);

@@ -51,6 +51,7 @@
 //! |---|---|---|
 //! | `<prefix>s:{<sid>}` | hash | one session: JSON record `j`, version `v`, principal `p`, active `a`, last seen `t`, idle `i`, absolute expiry `x`, index score `e` |
 //! | `<prefix>p:{<base64url principal>}` | set | the sids of a principal's sessions |
+//! | `<prefix>e:{<base64url principal>}` | string | the principal's epoch (`INCR`ed by "sign out everywhere"; absent is 0) |
 //! | `<prefix>x:{<0..15>}` | sorted set | expiry index shard: `<sid>:<principal>` scored by (a lower bound of) the purge time, ms |
 //! | `<prefix>d:{<base64url scope>}:<name>:m` | hash | `last` (last_seq), `ct` (compacted through), `vn` (last version id) |
 //! | `<prefix>d:{<base64url scope>}:<name>:u` | list | the updates after the snapshot, oldest first |
@@ -67,6 +68,7 @@
 //! | `insert` | one `EVALSHA`; on a cluster plus `SADD` and `ZADD`, sent concurrently |
 //! | `list_by_principal` | `SMEMBERS`, then one `HMGET` per session, concurrently |
 //! | `count` | 16 `ZCARD`s, concurrently |
+//! | `principal_epoch` / `bump_principal_epoch` | one `GET` / one `INCR` |
 //! | `purge_expired` | per pass: 16 `ZRANGEBYSCORE`s, then one `EVALSHA` per due entry (and on a cluster its index commands), concurrently |
 //! | `load`, `append`, `compact`, `save_version` | one `EVALSHA` |
 //! | `versions`, `doc_names` / `version` | one command / one pipeline of two |

@@ -159,6 +159,19 @@ impl SessionStore for RedisStore {
         crate::sweeper::purge_expired(self, now, limit).await
     }
 
+    /// One `GET`; a missing key is epoch 0.
+    async fn principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError> {
+        let epoch: Option<u64> =
+            self.query("GET", redis::cmd("GET").arg(self.keys().epoch(principal))).await?;
+        Ok(epoch.unwrap_or(0))
+    }
+
+    /// One `INCR`: atomic on its own, no script. The key has no expiry: one small string per
+    /// principal that ever signed out everywhere.
+    async fn bump_principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError> {
+        self.query("INCR", redis::cmd("INCR").arg(self.keys().epoch(principal))).await
+    }
+
     /// The number of entries in the expiry index (`ZCARD` of every shard, concurrently): exact
     /// on a single server; on a cluster it may briefly count an insert in flight or one that
     /// failed, and it counts sessions whose keys Redis expired on its own until the sweeper

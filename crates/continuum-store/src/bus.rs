@@ -36,6 +36,12 @@ pub enum Notice {
         /// reads the log from the store instead.
         update: Option<Vec<u8>>,
     },
+    /// A principal was signed out everywhere: its epoch was bumped, and every node must drop
+    /// its cached epoch so sealed tokens issued before die at once.
+    SignedOutEverywhere {
+        /// The principal.
+        principal: Principal,
+    },
 }
 
 /// What a subscriber hears.
@@ -123,6 +129,7 @@ pub struct DecodeError(String);
 enum Wire {
     Session { o: u64, kind: String, sid: String, principal: String, at: i64 },
     Doc { o: u64, scope: String, name: String, seq: u64, u: Option<String> },
+    Epoch { o: u64, principal: String },
 }
 
 /// `notice` from the node `origin` as one JSON text. A document update whose encoding would
@@ -147,6 +154,9 @@ pub fn encode(origin: u64, notice: &Notice, max_len: usize) -> String {
                 .map(|update| URL_SAFE_NO_PAD.encode(update));
             Wire::Doc { o: origin, scope, name, seq: *seq, u }
         }
+        Notice::SignedOutEverywhere { principal } => {
+            Wire::Epoch { o: origin, principal: principal.as_str().to_owned() }
+        }
     };
     serde_json::to_string(&wire).expect("a notice always serializes")
 }
@@ -167,6 +177,10 @@ pub fn decode(payload: &str) -> Result<(u64, Notice), DecodeError> {
             let key = DocKey::parse(&scope, &name).map_err(|error| bad(&error))?;
             let update = u.map(|u| URL_SAFE_NO_PAD.decode(u)).transpose().map_err(|error| bad(&error))?;
             Ok((o, Notice::DocAppended { key, seq, update }))
+        }
+        Wire::Epoch { o, principal } => {
+            let principal = Principal::parse_any(&principal).map_err(|error| bad(&error))?;
+            Ok((o, Notice::SignedOutEverywhere { principal }))
         }
     }
 }
@@ -191,7 +205,8 @@ mod tests {
 
     #[test]
     fn notices_round_trip() {
-        for notice in [revoked(), appended(0), appended(300)] {
+        let signed_out = Notice::SignedOutEverywhere { principal: Principal::parse("bob").unwrap() };
+        for notice in [revoked(), appended(0), appended(300), signed_out] {
             let text = encode(7, &notice, 8000);
             assert_eq!(decode(&text).unwrap(), (7, notice));
         }

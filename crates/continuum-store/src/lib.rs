@@ -20,15 +20,21 @@
 //!   expired.
 //! - [`bus`]: the [`Bus`] trait, how nodes sharing a store tell each other about session events
 //!   and document updates, and the notice format every transport carries.
+//! - [`epochs`]: [`EpochCache`], principals' epochs read through from a store with a bounded
+//!   staleness (1 s by default) and `invalidate` for cross-node events.
+//! - [`sealed`]: [`SealedSessions`], the sealed-cookie strategy: issue and validate sealed tokens
+//!   without storing sessions, and sign a principal out everywhere by bumping its epoch.
 //! - `testkit` (feature `testkit`): the conformance suites every store runs: sessions, and
 //!   `testkit::docs` for documents.
 
 pub mod bus;
 pub mod cas;
 pub mod docs;
+pub mod epochs;
 pub mod events;
 pub mod memory;
 pub mod memory_docs;
+pub mod sealed;
 pub mod sessions;
 pub mod store;
 pub mod table;
@@ -37,9 +43,11 @@ pub mod testkit;
 
 pub use bus::{Bus, Heard, Notice};
 pub use docs::{DocStore, StoredDoc, VersionMeta};
+pub use epochs::EpochCache;
 pub use events::{SessionEvent, SessionEventKind};
 pub use memory::MemoryStore;
 pub use memory_docs::MemoryDocStore;
+pub use sealed::{SealedConfig, SealedError, SealedSessions, SealedValidation};
 pub use sessions::{SessionError, Sessions};
 pub use store::{PurgedSession, SessionStore, StoreError};
 pub use table::SessionTable;

@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
+use dashmap::DashMap;
 
 use crate::cas;
 use crate::store::{PurgedSession, SessionStore, StoreError};
@@ -15,13 +16,15 @@ use crate::table::SessionTable;
 #[derive(Debug)]
 pub struct MemoryStore {
     table: SessionTable,
+    /// Every principal's epoch; absent is 0.
+    epochs: DashMap<Principal, u64>,
     /// Serializes writes so each compare-and-swap sees the result of the previous one.
     writer: Mutex<()>,
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        Self { table: SessionTable::with_expiry_index(), writer: Mutex::new(()) }
+        Self { table: SessionTable::with_expiry_index(), epochs: DashMap::new(), writer: Mutex::new(()) }
     }
 }
 
@@ -81,6 +84,17 @@ impl SessionStore for MemoryStore {
                 .map(|record| PurgedSession::of(&record))
                 .collect())
         })
+    }
+
+    async fn principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError> {
+        Ok(self.epochs.get(principal).map_or(0, |epoch| *epoch))
+    }
+
+    async fn bump_principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError> {
+        // The entry's shard lock makes the increment atomic.
+        let mut epoch = self.epochs.entry(principal.clone()).or_insert(0);
+        *epoch += 1;
+        Ok(*epoch)
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

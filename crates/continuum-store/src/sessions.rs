@@ -66,6 +66,19 @@ impl From<StoreError> for SessionError {
     }
 }
 
+/// Refuses a new session whose attributes, device label or user agent pass `limits`: the same
+/// checks for stored and sealed sessions.
+pub(crate) fn check_new_session(limits: &Limits, ask: &NewSession) -> Result<(), LimitError> {
+    limits.check_attributes(&ask.attributes)?;
+    if let Some(label) = &ask.device.label {
+        Limits::check_field("device.label", label, limits.max_label_bytes)?;
+    }
+    if let Some(user_agent) = &ask.device.user_agent {
+        Limits::check_field("device.user_agent", user_agent, limits.max_user_agent_bytes)?;
+    }
+    Ok(())
+}
+
 struct Inner {
     store: Arc<dyn SessionStore>,
     clock: Arc<dyn Clock>,
@@ -140,14 +153,7 @@ impl Sessions {
 
     /// Creates a session; returns it and its token (the only copy of the secret).
     pub async fn create(&self, ask: NewSession) -> Result<(Arc<SessionRecord>, Token), SessionError> {
-        let limits = &self.inner.limits;
-        limits.check_attributes(&ask.attributes)?;
-        if let Some(label) = &ask.device.label {
-            Limits::check_field("device.label", label, limits.max_label_bytes)?;
-        }
-        if let Some(user_agent) = &ask.device.user_agent {
-            Limits::check_field("device.user_agent", user_agent, limits.max_user_agent_bytes)?;
-        }
+        check_new_session(&self.inner.limits, &ask)?;
         let (record, token) = self.inner.policy.new_session(ask, self.now())?;
         let record = Arc::new(record);
         self.inner.store.insert(Arc::clone(&record)).await?;

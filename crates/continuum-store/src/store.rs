@@ -90,6 +90,14 @@ pub trait SessionStore: Send + Sync + 'static {
     /// returns what it deleted.
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<Vec<PurgedSession>, StoreError>;
 
+    /// The principal's epoch: how many times it signed out everywhere (0 if never). A sealed
+    /// token is valid only while the epoch it carries is the current one.
+    async fn principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError>;
+
+    /// Adds one to the principal's epoch, atomically, and returns the new value, so every sealed
+    /// token issued before is refused. Concurrent bumps each return a different value.
+    async fn bump_principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError>;
+
     /// How many sessions the store holds, tombstones included.
     async fn count(&self) -> Result<u64, StoreError>;
 

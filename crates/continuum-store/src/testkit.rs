@@ -59,6 +59,8 @@ where
     check!(purge_reports_what_it_deleted_and_expiries_are_announced);
     check!(replace_cannot_move_a_session_to_another_principal);
     check!(activity_by_id_touches_live_sessions_only);
+    check!(principal_epochs_start_at_zero_and_only_grow);
+    check!(concurrent_epoch_bumps_are_each_counted);
 }
 
 fn secs(s: u64) -> Duration {
@@ -418,4 +420,42 @@ async fn activity_by_id_touches_live_sessions_only(sessions: &Sessions, clock: &
     sessions.revoke(&token.sid).await.expect("revoke");
     assert!(!sessions.touch_live(&token.sid).await.expect("touch"), "a tombstone is not live");
     assert!(!sessions.touch_live(&Token::generate().sid).await.expect("touch"), "unknown");
+}
+
+async fn principal_epochs_start_at_zero_and_only_grow(sessions: &Sessions, _: &ManualClock) {
+    let store = sessions.store();
+    let alice = Principal::parse("alice").expect("principal");
+    // Braces, colons and non-ASCII must not leak into key names or another principal's epoch.
+    let tricky = Principal::parse("tenant:{alice}/é").expect("principal");
+    let anonymous = Principal::anonymous();
+    for principal in [&alice, &tricky, &anonymous] {
+        assert_eq!(store.principal_epoch(principal).await.expect("epoch"), 0, "{principal}");
+    }
+    assert_eq!(store.bump_principal_epoch(&alice).await.expect("bump"), 1);
+    assert_eq!(store.bump_principal_epoch(&alice).await.expect("bump"), 2);
+    assert_eq!(store.principal_epoch(&alice).await.expect("epoch"), 2);
+    assert_eq!(store.principal_epoch(&tricky).await.expect("epoch"), 0, "principals are independent");
+    assert_eq!(store.bump_principal_epoch(&tricky).await.expect("bump"), 1);
+    assert_eq!(store.principal_epoch(&alice).await.expect("epoch"), 2);
+    assert_eq!(store.principal_epoch(&anonymous).await.expect("epoch"), 0);
+    // Epochs are not sessions: they neither count nor get purged.
+    assert_eq!(store.count().await.expect("count"), 0);
+    assert_eq!(sessions.purge_expired(100).await.expect("purge"), 0);
+    assert_eq!(store.principal_epoch(&alice).await.expect("epoch"), 2);
+}
+
+async fn concurrent_epoch_bumps_are_each_counted(sessions: &Sessions, _: &ManualClock) {
+    let principal = Principal::parse("bob").expect("principal");
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let store = Arc::clone(sessions.store());
+        let principal = principal.clone();
+        tasks.push(tokio::spawn(async move { store.bump_principal_epoch(&principal).await }));
+    }
+    let mut seen = HashSet::new();
+    for task in tasks {
+        seen.insert(task.await.expect("task").expect("bump"));
+    }
+    assert_eq!(seen, (1..=32).collect(), "every bump returned its own value");
+    assert_eq!(sessions.store().principal_epoch(&principal).await.expect("epoch"), 32);
 }

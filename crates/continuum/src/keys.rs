@@ -1,11 +1,12 @@
-//! `continuum keys path | new`: the backend-plane API key file of a data directory.
+//! `continuum keys path | new`: the backend-plane API key file of a data directory;
+//! `continuum keys sealing path | list | rotate | retire <id>`: its sealing key file.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use continuum_server::api_keys;
+use continuum_server::{api_keys, sealing_keys};
 
 use crate::config::DEFAULT_DATA;
 
@@ -28,6 +29,28 @@ pub enum KeysCommand {
     /// Add a new key to the key file (creating it, mode 0600) and print the key on stdout; a
     /// running server reads the file at start, so restart it to accept the new key
     New,
+    /// The sealing keys of sealed sessions (<data>/sealing-keys; the first seals, every key opens)
+    #[command(subcommand)]
+    Sealing(SealingCommand),
+}
+
+/// The subcommands of `continuum keys sealing`. A running server reads the file at start: restart
+/// it after a change. Nodes sharing sealed tokens need the same keys (`sealing_keys` in their
+/// configuration).
+#[derive(Debug, Subcommand)]
+pub enum SealingCommand {
+    /// Print the path of the sealing key file (it may not exist yet)
+    Path,
+    /// Print the id of every sealing key, the sealing one first (never the keys themselves)
+    List,
+    /// Put a new key first: it seals from the next start on, the others keep opening, so nobody
+    /// is signed out; prints the new key's id
+    Rotate,
+    /// Remove a key that no longer seals: tokens sealed with it are refused from the next start on
+    Retire {
+        /// The key's id (8 hex digits, from `list`)
+        id: String,
+    },
 }
 
 /// Runs `continuum keys`.
@@ -43,6 +66,35 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
             // not secret, goes to stderr so that `KEY=$(continuum keys new)` captures the key alone.
             writeln!(stdout, "{key}")?;
             eprintln!("added a key to {}", path.display());
+        }
+        KeysCommand::Sealing(command) => sealing(&args.data, command, &mut stdout)?,
+    }
+    Ok(())
+}
+
+fn sealing(
+    data: &std::path::Path,
+    command: SealingCommand,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    match command {
+        SealingCommand::Path => writeln!(out, "{}", sealing_keys::key_file_path(data).display())?,
+        SealingCommand::List => {
+            let path = sealing_keys::key_file_path(data);
+            let keys = sealing_keys::read_keys(&path).context("cannot read the sealing keys")?;
+            let keys = keys.with_context(|| format!("no sealing key file at {}", path.display()))?;
+            for (i, key) in keys.iter().enumerate() {
+                writeln!(out, "{}{}", key.id(), if i == 0 { " (seals)" } else { "" })?;
+            }
+        }
+        SealingCommand::Rotate => {
+            let (id, path) = sealing_keys::rotate(data).context("cannot rotate the sealing keys")?;
+            writeln!(out, "{id}")?;
+            eprintln!("key {id} now seals; the others in {} still open", path.display());
+        }
+        SealingCommand::Retire { id } => {
+            let path = sealing_keys::retire(data, &id).context("cannot retire the sealing key")?;
+            eprintln!("removed key {id} from {}", path.display());
         }
     }
     Ok(())

@@ -13,18 +13,20 @@ const SERVE_AFTER_HELP: &str = "\
 Settings come from, highest first: these flags, CONTINUUM_* environment variables, the TOML file
 of --config, built-in defaults. Every TOML key has a variable: CONTINUUM_LISTEN, CONTINUUM_DATA,
 CONTINUUM_STORE (see --store), CONTINUUM_DEV, CONTINUUM_DEMO, CONTINUUM_API_KEY (comma-separated keys),
+CONTINUUM_SEALING_KEYS (comma-separated sk_… keys, the first seals),
 CONTINUUM_GUEST_ENABLED, CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS, CONTINUUM_LIMITS_MAX_BODY_BYTES,
 CONTINUUM_SWEEPER_INTERVAL_SECS, and so on: CONTINUUM_<TABLE>_<KEY> in capitals.
 
-The TOML file takes listen, data, store, dev, demo, api_keys = [..] and the tables [guest] (enabled,
-per_minute, burst), [sessions] (idle_timeout_secs, absolute_timeout_secs, max_idle_secs,
-max_absolute_secs, touch_fraction, rotation_grace_secs), [limits] (max_body_bytes,
+The TOML file takes listen, data, store, dev, demo, api_keys = [..], sealing_keys = [..] and the
+tables [guest] (enabled, per_minute, burst), [sessions] (idle_timeout_secs, absolute_timeout_secs,
+max_idle_secs, max_absolute_secs, touch_fraction, rotation_grace_secs), [limits] (max_body_bytes,
 max_attributes_bytes, max_json_depth, max_label_bytes, max_user_agent_bytes) and [sweeper]
 (interval_secs, batch). An unknown key is an error. A relative `data` in the file is taken from
 the file's directory.
 
 With no API key configured, the first start writes one to <data>/api-keys (mode 0600) and logs
-the file's path, never the key.";
+the file's path, never the key. Likewise with no sealing key: <data>/sealing-keys. Nodes that
+validate each other's sealed tokens need the same sealing keys.";
 
 /// Arguments of `continuum serve`. Unset flags leave the decision to the lower layers.
 #[derive(Debug, Default, clap::Args)]

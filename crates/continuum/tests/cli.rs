@@ -102,6 +102,32 @@ fn keys_new_prints_the_key_and_path_prints_the_file() {
 }
 
 #[test]
+fn keys_sealing_rotates_lists_and_retires_by_id_without_printing_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = path(dir.path());
+    let output = run(&["keys", "sealing", "list", "--data", data]);
+    assert!(!output.status.success(), "no file yet");
+    let rotate = |expect: bool| {
+        let output = run(&["keys", "sealing", "rotate", "--data", data]);
+        assert_eq!(output.status.success(), expect, "{}", stderr(&output));
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let first = rotate(true);
+    let second = rotate(true);
+    assert_eq!(first.len(), 8, "an id: {first}");
+    let output = run(&["keys", "sealing", "list", "--data", data]);
+    let listed = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(listed, format!("{second} (seals)\n{first}\n"));
+    assert!(!listed.contains("sk_"), "ids only");
+    let output = run(&["keys", "sealing", "retire", &second, "--data", data]);
+    assert!(!output.status.success() && stderr(&output).contains("rotate first"), "{}", stderr(&output));
+    let output = run(&["keys", "sealing", "retire", &first, "--data", data]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(&["keys", "sealing", "list", "--data", data]);
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), format!("{second} (seals)\n"));
+}
+
+#[test]
 fn sessions_without_any_key_explains_where_keys_come_from() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(&["sessions", "--data", path(dir.path()), "list", "alice"]);

@@ -25,7 +25,10 @@ pub async fn list(
     Ok(Json(SessionList { sessions }).into_response())
 }
 
-/// Revoke every live session of a principal, except one if asked ("sign out everywhere else").
+/// Revoke every live session of a principal and sign it out everywhere.
+///
+/// `except` spares one stored session ("sign out everywhere else"). The principal's epoch is
+/// bumped, so every sealed token issued before is refused; `except` cannot spare a sealed token.
 #[utoipa::path(delete, path = "/v1/principals/{principal}/sessions", tag = "backend", security(("api_key" = [])),
     params(("principal" = String, Path, description = "the user id"), RevokeAllQuery),
     responses((status = 200, body = RevokedCount), (status = 400, body = Problem)))]
@@ -40,6 +43,9 @@ pub async fn revoke_all(
         query.except.as_deref().map(SessionId::parse).transpose().map_err(|error| {
             ApiError::bad_request("invalid-session-id", format!("invalid `except`: {error}"))
         })?;
+    // The epoch first: if the store fails after it, sealed tokens are already dead and a retry
+    // revokes the stored sessions.
+    let epoch = state.sealed().sign_out_everywhere(&principal).await?;
     let revoked = state.sessions().revoke_principal(&principal, except.as_ref()).await?;
-    Ok(Json(RevokedCount { revoked }))
+    Ok(Json(RevokedCount { revoked, epoch }))
 }

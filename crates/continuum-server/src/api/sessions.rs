@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use continuum_core::{Device, NewSession, Principal, Token};
+use continuum_core::{AnyToken, Device, NewSession, Principal};
 use continuum_store::SessionError;
 use serde_json::Value;
 
@@ -12,12 +12,17 @@ use super::{etag, json_response, session_response};
 use crate::error::{ApiError, Problem};
 use crate::extract::{BackendAuth, IfMatch, JsonBody, SidPath};
 use crate::state::AppState;
-use crate::views::{CreateSession, IssuedSession, SessionEnvelope, SessionView, ValidateRequest};
+use crate::views::{
+    CreateSession, IssuedSession, SessionEnvelope, SessionView, ValidateRequest, ValidatedSession,
+};
 
 /// Create a session for a principal (or an anonymous one).
+///
+/// With `"sealed": true` the token is a sealed one carrying the session, and nothing is stored.
 #[utoipa::path(post, path = "/v1/sessions", tag = "backend", security(("api_key" = [])),
     request_body = CreateSession,
-    responses((status = 201, body = IssuedSession), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = IssuedSession), (status = 401, body = Problem), (status = 413, body = Problem),
+              (status = 422, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     _: BackendAuth,
@@ -37,6 +42,11 @@ pub async fn create(
         idle_timeout_secs: body.idle_timeout_secs,
         absolute_timeout_secs: body.absolute_timeout_secs,
     };
+    if body.sealed == Some(true) {
+        let (session, token) = state.sealed().create(ask).await?;
+        let view = SessionView::sealed(&session, state.sessions().now());
+        return Ok(json_response(StatusCode::CREATED, &IssuedSession { token, session: view }));
+    }
     let (record, token) = state.sessions().create(ask).await?;
     let view = SessionView::new(&record, state.sessions().now());
     let mut response =
@@ -46,16 +56,28 @@ pub async fn create(
 }
 
 /// Validate a token: the session it opens, touched; 401 if it opens none.
+///
+/// Takes a stored (`<sid>.<secret>`) or a sealed (`cs~…`) token. A sealed token whose touch was
+/// due comes back re-sealed in `token`.
 #[utoipa::path(post, path = "/v1/sessions/validate", tag = "backend", security(("api_key" = [])),
     request_body = ValidateRequest,
-    responses((status = 200, body = SessionEnvelope), (status = 401, body = Problem)))]
+    responses((status = 200, body = ValidatedSession), (status = 401, body = Problem)))]
 pub async fn validate(
     State(state): State<AppState>,
     _: BackendAuth,
     JsonBody(body): JsonBody<ValidateRequest>,
 ) -> Result<Response, ApiError> {
-    let token = Token::parse(&body.token)
+    let parsed = AnyToken::parse(&body.token)
         .map_err(|error| ApiError::invalid_token(format!("malformed session token: {error}")))?;
+    let token = match parsed {
+        AnyToken::Stored(token) => token,
+        AnyToken::Sealed(text) => {
+            let validated = state.sealed().validate(text).await?;
+            let session = SessionView::sealed(&validated.session, state.sessions().now());
+            let body = ValidatedSession { session, token: validated.resealed };
+            return Ok(json_response(StatusCode::OK, &body));
+        }
+    };
     match state.sessions().validate(&token).await {
         Ok(record) => Ok(session_response(&state, StatusCode::OK, &record)),
         Err(SessionError::Rejected(rejection)) => Err(ApiError::rejected(rejection)),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use continuum_core::seal::SEALED_PREFIX;
 use continuum_core::{SessionRecord, Token};
 use continuum_store::SessionError;
 
@@ -71,6 +72,12 @@ impl FromRequestParts<AppState> for ClientSession {
             true => error.with_header(header::SET_COOKIE, state.cookies().clear()),
             false => error,
         };
+        if text.trim().starts_with(SEALED_PREFIX) {
+            return Err(refuse(ApiError::invalid_token(
+                "a sealed token is validated by your backend with POST /v1/sessions/validate; the \
+                 client plane takes `<sid>.<secret>` session tokens",
+            )));
+        }
         let token = Token::parse(text.trim())
             .map_err(|error| refuse(ApiError::invalid_token(format!("malformed session token: {error}"))))?;
         match state.sessions().validate(&token).await {

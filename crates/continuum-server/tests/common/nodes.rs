@@ -55,10 +55,15 @@ pub async fn two_nodes_fan_out_live(store: StoreConfig) {
     use super::yclient::YClient;
 
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Nodes share one sealing key ring, as a deployment configures them.
+    let ring = vec![continuum_core::seal::SealKey::generate().to_secret_text()];
     let node = |dir: &std::path::Path| {
         let mut config = config(dir);
         config.store = store.clone();
+        config.sealing_keys = ring.clone();
         config.sync_limits.session_check = Duration::from_secs(60);
+        // Cached epochs would otherwise expire within a second; only the bus can beat a minute.
+        config.epoch_ttl = Duration::from_secs(60);
         config
     };
     let a = TestServer::start_config(node(dirs.0.path())).await;
@@ -103,6 +108,29 @@ pub async fn two_nodes_fan_out_live(store: StoreConfig) {
     let event = events_on_a.next(SOON).await.expect("A's event stream tells of B's revocation");
     assert_eq!((event.event.as_str(), event.data["sid"].as_str()), ("revoked", Some(sid)), "{event:?}");
     drop(events_on_a);
+
+    // Sealed tokens: a sign-out everywhere through A is refused on B at once, though B had the
+    // principal's epoch cached for a minute.
+    let sealed =
+        a.backend(Method::POST, "/v1/sessions", Some(json!({"principal": "carol", "sealed": true}))).await;
+    assert_eq!(sealed.status, StatusCode::CREATED, "{:?}", sealed.json());
+    let sealed = sealed.json()["token"].as_str().unwrap().to_owned();
+    let validate = json!({ "token": sealed });
+    assert_eq!(
+        b.backend(Method::POST, "/v1/sessions/validate", Some(validate.clone())).await.status,
+        StatusCode::OK
+    );
+    let signed_out = a.backend(Method::DELETE, "/v1/principals/carol/sessions", None).await;
+    assert_eq!(signed_out.status, StatusCode::OK, "{:?}", signed_out.json());
+    let deadline = std::time::Instant::now() + SOON;
+    loop {
+        let answer = b.backend(Method::POST, "/v1/sessions/validate", Some(validate.clone())).await;
+        if answer.status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "B still accepts the signed-out sealed token");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     drop((on_a, on_b));
     a.stop().await;
     b.stop().await;

@@ -2,7 +2,8 @@
 //!
 //! Each TOML key has a variable: `CONTINUUM_` followed by the table and key in capitals, e.g.
 //! `listen` is `CONTINUUM_LISTEN` and `[sessions] idle_timeout_secs` is
-//! `CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS`. `api_keys` is `CONTINUUM_API_KEY`, comma-separated.
+//! `CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS`. `api_keys` is `CONTINUUM_API_KEY`, comma-separated;
+//! `sealing_keys` is `CONTINUUM_SEALING_KEYS`, comma-separated.
 //! Booleans are `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`.
 
 use std::str::FromStr;
@@ -14,13 +15,14 @@ use super::resolve::ConfigError;
 const OTHER_VARIABLES: [&str; 3] = ["CONTINUUM_LOG", "CONTINUUM_SERVER", "CONTINUUM_CONFIG"];
 
 /// Every variable [`from_vars`] understands, in the order of the TOML file.
-pub const VARIABLES: [&str; 22] = [
+pub const VARIABLES: [&str; 23] = [
     "CONTINUUM_LISTEN",
     "CONTINUUM_DATA",
     "CONTINUUM_STORE",
     "CONTINUUM_DEV",
     "CONTINUUM_DEMO",
     "CONTINUUM_API_KEY",
+    "CONTINUUM_SEALING_KEYS",
     "CONTINUUM_GUEST_ENABLED",
     "CONTINUUM_GUEST_PER_MINUTE",
     "CONTINUUM_GUEST_BURST",
@@ -62,6 +64,7 @@ where
             "CONTINUUM_DEV" => layer.dev = Some(parse_bool(&name, value)?),
             "CONTINUUM_DEMO" => layer.demo = Some(parse_bool(&name, value)?),
             "CONTINUUM_API_KEY" => layer.api_keys = Some(split_keys(value)),
+            "CONTINUUM_SEALING_KEYS" => layer.sealing_keys = Some(split_keys(value)),
             "CONTINUUM_GUEST_ENABLED" => layer.guest_enabled = Some(parse_bool(&name, value)?),
             "CONTINUUM_GUEST_PER_MINUTE" => layer.guest_per_minute = Some(parse(&name, value)?),
             "CONTINUUM_GUEST_BURST" => layer.guest_burst = Some(parse(&name, value)?),

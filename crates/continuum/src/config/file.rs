@@ -7,6 +7,7 @@
 //! dev = false                    # plain-HTTP development mode
 //! demo = false                   # serve the demo app at / (turns guest sessions on)
 //! api_keys = ["ck_..."]          # backend-plane keys; none: the key file in the data directory
+//! sealing_keys = ["sk_..."]      # sealed-session key ring, the first seals; none: <data>/sealing-keys
 //!
 //! [guest]                        # anonymous sessions from POST /v1/guest
 //! enabled = false
@@ -60,6 +61,8 @@ pub struct FileConfig {
     pub demo: Option<bool>,
     /// Backend-plane API keys.
     pub api_keys: Option<Vec<String>>,
+    /// The sealing key ring, the first key sealing.
+    pub sealing_keys: Option<Vec<String>>,
     /// `[guest]`.
     #[serde(default)]
     pub guest: GuestTable,
@@ -146,6 +149,7 @@ impl FileConfig {
             dev: self.dev,
             demo: self.demo,
             api_keys: self.api_keys,
+            sealing_keys: self.sealing_keys,
             guest_enabled: self.guest.enabled,
             guest_per_minute: self.guest.per_minute,
             guest_burst: self.guest.burst,
@@ -188,6 +192,7 @@ store = "redb"
 dev = false
 demo = false
 api_keys = ["ck_one", "ck_two"]
+sealing_keys = ["sk_one"]
 
 [guest]
 enabled = false
@@ -221,6 +226,7 @@ batch = 1000
         assert_eq!(layer.data, Some(PathBuf::from("/etc/continuum/./continuum-data")));
         assert_eq!(layer.store, Some(StoreKind::Redb));
         assert_eq!(layer.api_keys, Some(vec!["ck_one".to_owned(), "ck_two".to_owned()]));
+        assert_eq!(layer.sealing_keys, Some(vec!["sk_one".to_owned()]));
         assert_eq!(layer.guest_per_minute, Some(10));
         assert_eq!(layer.touch_fraction, Some(0.05));
         assert_eq!(layer.max_user_agent_bytes, Some(512));

@@ -25,6 +25,9 @@ pub struct ConfigLayer {
     pub demo: Option<bool>,
     /// `api_keys`: backend-plane keys; none means the key file in the data directory.
     pub api_keys: Option<Vec<String>>,
+    /// `sealing_keys`: the sealing key ring (`sk_…`, the first seals); none means the key file in
+    /// the data directory.
+    pub sealing_keys: Option<Vec<String>>,
     /// `guest.enabled`.
     pub guest_enabled: Option<bool>,
     /// `guest.per_minute`.
@@ -71,6 +74,7 @@ impl ConfigLayer {
             dev: self.dev.or(lower.dev),
             demo: self.demo.or(lower.demo),
             api_keys: self.api_keys.or(lower.api_keys),
+            sealing_keys: self.sealing_keys.or(lower.sealing_keys),
             guest_enabled: self.guest_enabled.or(lower.guest_enabled),
             guest_per_minute: self.guest_per_minute.or(lower.guest_per_minute),
             guest_burst: self.guest_burst.or(lower.guest_burst),

@@ -102,6 +102,7 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
         ));
     }
     server.api_keys = check_keys(layer.api_keys.take().unwrap_or_default())?;
+    server.sealing_keys = check_sealing_keys(layer.sealing_keys.take().unwrap_or_default())?;
 
     let guest = GuestConfig::default();
     server.guest = GuestConfig {
@@ -184,6 +185,15 @@ fn policy(layer: &ConfigLayer, defaults: &SessionPolicy) -> Result<SessionPolicy
         ));
     }
     Ok(policy)
+}
+
+/// Sealing keys must form a key ring: each `sk_` and 32 bytes of base64url, no key twice. The
+/// error never repeats a key.
+fn check_sealing_keys(keys: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    if !keys.is_empty() {
+        continuum_core::KeyRing::parse(&keys).map_err(|error| invalid("sealing_keys", error.to_string()))?;
+    }
+    Ok(keys)
 }
 
 fn check_keys(keys: Vec<String>) -> Result<Vec<String>, ConfigError> {
@@ -290,6 +300,17 @@ mod tests {
         assert!(error.contains("guest.per_minute"), "{error}");
         let error = refused(ConfigLayer { max_json_depth: Some(0), ..ConfigLayer::default() });
         assert!(error.contains("limits.max_json_depth"), "{error}");
+    }
+
+    #[test]
+    fn sealing_keys_must_form_a_ring() {
+        let key = continuum_core::SealKey::generate().to_secret_text();
+        let keys = |keys: Vec<String>| ConfigLayer { sealing_keys: Some(keys), ..ConfigLayer::default() };
+        assert_eq!(resolve(keys(vec![key.clone()])).unwrap().server.sealing_keys, vec![key.clone()]);
+        let error = refused(keys(vec![key.clone(), key.clone()]));
+        assert!(error.starts_with("`sealing_keys`") && error.contains("same key id"), "{error}");
+        let error = refused(keys(vec!["sk_tooshort".into()]));
+        assert!(error.contains("sk_") && !error.contains(&key), "{error}");
     }
 
     #[test]
