@@ -6,9 +6,10 @@
 #
 # Builds everything --release, makes sure Redis and PostgreSQL run (scripts/services.sh), flushes
 # the Redis databases the run uses and creates a fresh PostgreSQL database, starts the four
-# servers on free loopback ports, runs `compare` (bench/baselines/src/bin/compare.rs), prints
-# its tables with the Redis and PostgreSQL versions, and stops everything. About two minutes
-# after the builds.
+# servers on free loopback ports, runs `compare` (bench/baselines/src/bin/compare.rs) with their
+# process ids (CPU per request of each server, of Redis and of the load generator), prints its
+# tables with the Redis and PostgreSQL versions and Redis's commandstats over the run, and stops
+# everything. About two minutes after the builds.
 #
 # Environment (all optional):
 #   DURATION=8          measurement window per (system, operation), seconds
@@ -101,13 +102,18 @@ start_baseline() {
 }
 
 start_continuum redis "$REDIS/$CONTINUUM_DB"
-CONTINUUM_REDIS=$ADDR
+CONTINUUM_REDIS=$ADDR SERVER_PIDS=(--server-pid "continuum-redis=${PIDS[-1]}")
 start_continuum postgres "$PG_URL"
-CONTINUUM_POSTGRES=$ADDR
+CONTINUUM_POSTGRES=$ADDR SERVER_PIDS+=(--server-pid "continuum-postgres=${PIDS[-1]}")
 start_baseline tower-sessions "$TOWER_DB"
-TOWER=$ADDR
+TOWER=$ADDR SERVER_PIDS+=(--server-pid "tower-sessions=${PIDS[-1]}")
 start_baseline raw-redis "$RAW_DB"
-RAW=$ADDR
+RAW=$ADDR SERVER_PIDS+=(--server-pid "raw-redis=${PIDS[-1]}")
+REDIS_PID=$(redis-cli info server | tr -d '\r' | grep '^process_id:' | cut -d: -f2)
+
+# Redis's own view of the run: calls and microseconds per command, as differences.
+commandstats() { redis-cli info commandstats | tr -d '\r' | grep '^cmdstat_' | sed 's/^cmdstat_//; s/:calls=/ /; s/,usec=/ /; s/,.*//'; }
+commandstats >"$WORK/commandstats.before"
 
 log "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), $(rustc --version)"
 log "Redis $(redis-cli info server | tr -d '\r' | grep '^redis_version:' | cut -d: -f2)," \
@@ -115,4 +121,10 @@ log "Redis $(redis-cli info server | tr -d '\r' | grep '^redis_version:' | cut -
 "$COMPARE" --continuum-redis "http://$CONTINUUM_REDIS" --continuum-postgres "http://$CONTINUUM_POSTGRES" \
   --tower-sessions "http://$TOWER" --raw-redis "http://$RAW" \
   --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --pool "$POOL" \
-  --writers "$WRITERS" --writes "$WRITES"
+  --writers "$WRITERS" --writes "$WRITES" "${SERVER_PIDS[@]}" --redis-pid "$REDIS_PID"
+commandstats >"$WORK/commandstats.after"
+echo
+echo "Redis commands during the run (all systems on Redis together; also counts other clients):"
+awk 'NR == FNR { calls[$1] = $2; usec[$1] = $3; next }
+     $2 - calls[$1] > 0 { printf "  %-10s %10d calls %8.2f us/call\n", $1, $2 - calls[$1], ($3 - usec[$1]) / ($2 - calls[$1]) }' \
+  "$WORK/commandstats.before" "$WORK/commandstats.after"

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use continuum_baselines::load::closed_loop::{self, Window};
-use continuum_baselines::load::report::{self, Row};
+use continuum_baselines::load::report::{self, CpuPerRequest, Row};
 use continuum_baselines::load::system::Api;
 use continuum_baselines::load::{Operation, System, lost_updates, pool};
 use http::HeaderValue;
@@ -53,10 +53,22 @@ struct Args {
     /// Concurrent writers on the one shared session of the lost-update count
     #[arg(long, default_value_t = 64)]
     writers: usize,
+    /// A server's process id, as NAME=PID with NAME one of the systems, to report its CPU per
+    /// request (repeatable)
+    #[arg(long = "server-pid", value_name = "NAME=PID", value_parser = named_pid)]
+    server_pids: Vec<(String, u32)>,
+    /// Redis's process id, to report its CPU per request for the systems on Redis
+    #[arg(long, value_name = "PID")]
+    redis_pid: Option<u32>,
     /// Patches each writer sends (distinct keys); Continuum's default 16 KiB attribute limit
     /// holds 64 x 20 such keys
     #[arg(long, default_value_t = 20)]
     writes: usize,
+}
+
+fn named_pid(text: &str) -> Result<(String, u32), String> {
+    let (name, pid) = text.split_once('=').ok_or("expected NAME=PID")?;
+    Ok((name.to_owned(), pid.parse().map_err(|_| format!("`{pid}` is not a process id"))?))
 }
 
 /// A loopback URL's address.
@@ -114,10 +126,24 @@ async fn main() -> anyhow::Result<()> {
 
     let measure = |system: &System, operation: Operation, handles: &Arc<Vec<_>>| {
         let (system, handles) = (system.clone(), Arc::clone(handles));
+        let server = args.server_pids.iter().find(|(name, _)| *name == system.name).map(|(_, pid)| *pid);
+        let redis = args.redis_pid.filter(|_| !system.name.contains("postgres"));
+        let watch = [server.unwrap_or(0), redis.unwrap_or(0), std::process::id()];
         async move {
-            let summary = closed_loop::run(&system, operation, handles, args.connections, window).await;
+            let measured =
+                closed_loop::run(&system, operation, handles, args.connections, window, &watch).await;
+            let summary = measured.summary;
             eprintln!("{} {operation}: {:.1} req/s", system.name, summary.rps);
-            Row { system: system.name, operation, summary }
+            let per_request = |index: usize, known: bool| {
+                let cpu = measured.cpu[index].filter(|_| known && summary.requests > 0)?;
+                Some(cpu.as_secs_f64() * 1e6 / summary.requests as f64)
+            };
+            let cpu = CpuPerRequest {
+                server: per_request(0, server.is_some()),
+                redis: per_request(1, redis.is_some()),
+                bench: per_request(2, true),
+            };
+            Row { system: system.name, operation, summary, cpu }
         }
     };
     // The floor: the first system's /hello, before and after the rest, so drift shows.

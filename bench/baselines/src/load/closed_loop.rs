@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::Connection;
+use super::cpu::Snapshot;
 use super::stats::{Outcome, Recorder, Summary};
 use super::system::{Handle, Operation, System};
 
@@ -30,15 +31,26 @@ pub struct Window {
     pub duration: Duration,
 }
 
+/// What one timed run measured.
+#[derive(Clone, Debug)]
+pub struct Measured {
+    /// Requests, rate, latency, errors.
+    pub summary: Summary,
+    /// CPU time each watched process used during the window, in the order given.
+    pub cpu: Vec<Option<Duration>>,
+}
+
 /// Runs `operation` against `system` on `connections` connections, connection `i` walking
-/// `handles` at `i, i + n, i + 2n, ...`; `handles` must not be empty.
+/// `handles` at `i, i + n, i + 2n, ...`; `handles` must not be empty. The CPU time of the
+/// processes `watch` is read when the window opens and when it closes.
 pub async fn run(
     system: &System,
     operation: Operation,
     handles: Arc<Vec<Handle>>,
     connections: usize,
     window: Window,
-) -> Summary {
+    watch: &[u32],
+) -> Measured {
     assert!(!handles.is_empty(), "a closed loop needs at least one session");
     let start = Instant::now();
     let measure_from = start + window.warmup;
@@ -50,11 +62,19 @@ pub async fn run(
             drive(&system, operation, &handles, worker, connections, measure_from, end).await
         });
     }
+    let pids = watch.to_vec();
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from).await;
+        let first = Snapshot::take(&pids);
+        tokio::time::sleep_until(end).await;
+        Snapshot::take(&pids).since(&first)
+    });
     let mut total = Recorder::default();
     for recorder in tasks.join_all().await {
         total.merge(&recorder);
     }
-    total.summary(window.duration)
+    let cpu = cpu.await.unwrap_or_else(|_| vec![None; watch.len()]);
+    Measured { summary: total.summary(window.duration), cpu }
 }
 
 async fn drive(

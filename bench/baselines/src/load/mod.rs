@@ -7,6 +7,7 @@
 //! - [`system`]: [`System`], a server under test and how its API spells login, validate, patch
 //!   and read-back.
 //! - [`pool`]: logs in a pool of sessions before measuring.
+//! - [`cpu`]: CPU time of the servers, Redis and the load generator, from `/proc`.
 //! - [`stats`]: [`Recorder`] and [`Summary`]: requests, errors and latency percentiles.
 //! - [`closed_loop`]: runs one operation on N connections through a warm-up and a window.
 //! - [`lost_updates`]: N writers set distinct keys of one shared session; counts what is missing.
@@ -17,6 +18,7 @@
 
 pub mod closed_loop;
 pub mod connection;
+pub mod cpu;
 pub mod lost_updates;
 pub mod pool;
 pub mod report;

@@ -16,6 +16,23 @@ pub struct Row {
     pub operation: Operation,
     /// What was measured.
     pub summary: Summary,
+    /// CPU microseconds per request during the window, where known.
+    pub cpu: CpuPerRequest,
+}
+
+/// CPU microseconds each process spent per request of a window.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CpuPerRequest {
+    /// The server under test.
+    pub server: Option<f64>,
+    /// Redis, for systems that keep sessions in it.
+    pub redis: Option<f64>,
+    /// The load generator.
+    pub bench: Option<f64>,
+}
+
+fn micros(value: Option<f64>) -> String {
+    value.map_or("-".to_owned(), |value| format!("{value:.1}"))
 }
 
 fn millis(micros: u64) -> String {
@@ -25,8 +42,8 @@ fn millis(micros: u64) -> String {
 /// The throughput table; `floor` is the hello req/s the "vs hello" column divides by.
 pub fn throughput(rows: &[Row], floor: Option<f64>) -> String {
     let mut out = format!(
-        "{:<20} {:<9} {:>10} {:>9} {:>9} {:>9}  errors\n",
-        "system", "operation", "req/s", "p50", "p99", "vs hello"
+        "{:<20} {:<9} {:>10} {:>9} {:>9} {:>9} {:>23}  errors\n",
+        "system", "operation", "req/s", "p50", "p99", "vs hello", "cpu us/req srv/redis/gen"
     );
     for row in rows {
         let ratio = floor
@@ -39,13 +56,14 @@ pub fn throughput(rows: &[Row], floor: Option<f64>) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<20} {:<9} {:>10.1} {:>9} {:>9} {:>9}  {errors}",
+            "{:<20} {:<9} {:>10.1} {:>9} {:>9} {:>9} {:>23}  {errors}",
             row.system,
             row.operation.to_string(),
             row.summary.rps,
             millis(row.summary.p50_us),
             millis(row.summary.p99_us),
-            ratio
+            ratio,
+            format!("{} / {} / {}", micros(row.cpu.server), micros(row.cpu.redis), micros(row.cpu.bench)),
         );
     }
     out
@@ -90,7 +108,8 @@ mod tests {
 
     fn row(system: &str, operation: Operation, rps: f64) -> Row {
         let summary = Summary { requests: 1, rps, p50_us: 1500, p99_us: 20_000, errors: BTreeMap::new() };
-        Row { system: system.to_owned(), operation, summary }
+        let cpu = CpuPerRequest { server: Some(12.25), redis: None, bench: Some(8.0) };
+        Row { system: system.to_owned(), operation, summary, cpu }
     }
 
     #[test]
@@ -99,7 +118,14 @@ mod tests {
         assert_eq!(ratio(&rows, "a", "b", Operation::Validate), Some(1.5));
         assert_eq!(ratio(&rows, "a", "b", Operation::Patch), None);
         let table = throughput(&rows, Some(1000.0));
-        assert!(table.lines().nth(1).unwrap().ends_with("300.0    1.50ms   20.00ms     0.300  0"), "{table}");
+        assert!(
+            table
+                .lines()
+                .nth(1)
+                .unwrap()
+                .ends_with("300.0    1.50ms   20.00ms     0.300          12.2 / - / 8.0  0"),
+            "{table}"
+        );
         let failed_by = BTreeMap::from([("503".to_owned(), 2)]);
         let lost = LostUpdates { writers: 64, writes: 20, acknowledged: 1278, failed: 2, failed_by, lost: 7 };
         let table = lost_updates(&[("a".to_owned(), lost)]);
