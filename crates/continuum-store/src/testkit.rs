@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 
 use crate::{SessionError, SessionEventKind, Sessions, StoreError};
 
+pub mod bus;
 pub mod docs;
 
 /// Where every conformance check starts its clock.
