@@ -149,6 +149,30 @@ impl ContinuumClient {
         self.call(Method::POST, "/v1/sessions", Some(body)).await
     }
 
+    /// `POST /v1/sessions` for `principal` with these attributes and timeouts.
+    pub async fn create_with(
+        &self,
+        principal: &str,
+        attributes: Value,
+        idle_timeout_secs: u64,
+        absolute_timeout_secs: u64,
+    ) -> Result<Issued, ClientError> {
+        let body = json!({ "principal": principal, "attributes": attributes,
+            "idle_timeout_secs": idle_timeout_secs, "absolute_timeout_secs": absolute_timeout_secs });
+        self.call(Method::POST, "/v1/sessions", Some(body)).await
+    }
+
+    /// `DELETE /v1/principals/{principal}/sessions?except=<sid>`: signs `principal` out
+    /// everywhere but `except`.
+    pub async fn revoke_principal(&self, principal: &str, except: Option<&str>) -> Result<(), ClientError> {
+        let mut path = format!("/v1/principals/{}/sessions", encode_path(principal));
+        if let Some(sid) = except {
+            path.push_str(&format!("?except={}", encode_path(sid)));
+        }
+        let (status, bytes) = self.send(Method::DELETE, &path, None).await?;
+        check(status, &bytes)
+    }
+
     /// `DELETE /v1/sessions/{sid}` (revoking a revoked session is a no-op).
     pub async fn revoke(&self, sid: &str) -> Result<(), ClientError> {
         let (status, bytes) = self.send(Method::DELETE, &format!("/v1/sessions/{sid}"), None).await?;
