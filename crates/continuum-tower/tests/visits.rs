@@ -189,3 +189,44 @@ async fn a_sealed_token_from_a_foreign_key_ring_is_refused() {
     other.cookie = mine.cookie.clone();
     assert!(other.send(Method::GET, "/me").await.problem(401).contains("key"));
 }
+
+#[tokio::test]
+async fn a_sealed_token_resealed_after_a_touch_replaces_the_cookie() {
+    let keys = KeyRing::new(vec![SealKey::generate()]).unwrap();
+    let policy = continuum_core::SessionPolicy { touch_fraction: 0.0, ..Default::default() };
+    let layer = ContinuumLayer::sealed(SealedConfig {
+        cookie: CookieConfig::dev(),
+        policy,
+        ..SealedConfig::new(keys)
+    });
+    let mut browser = Browser::new(serve(app::router(layer)).await);
+    browser.send(Method::POST, "/login?user=erin").await;
+    let issued = browser.cookie.clone().unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let answer = browser.send(Method::GET, "/me").await;
+    assert_eq!(answer.json()["principal"], "erin");
+    assert_eq!(answer.set_cookie.len(), 1, "a due touch re-seals the session into the cookie");
+    assert_ne!(browser.cookie.as_deref(), Some(issued.as_str()));
+    assert!(browser.cookie.as_deref().unwrap().starts_with("cs~"));
+}
+
+#[tokio::test]
+async fn a_remote_layer_with_sealed_tokens_logs_in_and_validates_them() {
+    let server = Continuum::start().await;
+    let config = RemoteConfig {
+        cookie: CookieConfig::dev(),
+        sealed_tokens: true,
+        ..RemoteConfig::new(server.url(), common::KEY)
+    };
+    let mut browser = Browser::new(serve(app::router(ContinuumLayer::remote(config))).await);
+    browser.send(Method::POST, "/login?user=frank").await;
+    assert!(browser.cookie.as_deref().unwrap().starts_with("cs~"));
+    assert_eq!(browser.send(Method::GET, "/me").await.json()["principal"], "frank");
+    let everywhere = server.backend(Method::DELETE, "/v1/principals/frank/sessions").await;
+    assert_eq!(everywhere.status, StatusCode::OK);
+    // Sign-out-everywhere emits no per-session event for sealed tokens; it is seen when the
+    // cache entry's TTL (5 s here) runs out. A fresh browser session with the token shows it at once.
+    let mut fresh = Browser::new(serve(app::router(remote(&server, Duration::ZERO))).await);
+    fresh.cookie = browser.cookie.clone();
+    assert!(fresh.send(Method::GET, "/me").await.problem(401).contains("everywhere"));
+}
