@@ -230,3 +230,26 @@ async fn a_remote_layer_with_sealed_tokens_logs_in_and_validates_them() {
     fresh.cookie = browser.cookie.clone();
     assert!(fresh.send(Method::GET, "/me").await.problem(401).contains("everywhere"));
 }
+
+#[tokio::test]
+async fn a_lost_event_stream_stops_the_cache_from_answering() {
+    let mut server = Continuum::start().await;
+    let app = serve(app::router(remote(&server, Duration::from_secs(3600)))).await;
+    let mut browser = Browser::new(app);
+    browser.send(Method::POST, "/login?user=gina").await;
+    until_caching(&server, &browser).await;
+    // Fault: the server goes away. Revocations could now go unseen, so the cache must not keep
+    // answering for the hour its TTL allows: the layer says the service is unavailable.
+    server.stop();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let answer = browser.get("/me").await;
+        if answer.status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(answer.problem(503).contains("unavailable"));
+            break;
+        }
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(Instant::now() < deadline, "the cache kept answering without its event stream");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -51,6 +51,13 @@ impl Continuum {
         panic!("Continuum did not become ready");
     }
 
+    /// Stops the server (its event streams end); the data directory stays until drop.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
