@@ -214,11 +214,13 @@ fn check(status: StatusCode, body: &[u8]) -> Result<(), ClientError> {
     if status.is_success() {
         return Ok(());
     }
-    let detail = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|problem| problem["detail"].as_str().map(str::to_owned))
+    let problem = serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+    let detail = problem["detail"]
+        .as_str()
+        .map(str::to_owned)
         .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
-    if status == StatusCode::UNAUTHORIZED {
+    // Only a refused *token* is the user's problem; a refused API key (also 401) is ours.
+    if status == StatusCode::UNAUTHORIZED && problem["type"] == "urn:continuum:problem:invalid-token" {
         return Err(ClientError::Rejected(detail));
     }
     Err(ClientError::Status { status, detail })

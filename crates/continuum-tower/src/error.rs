@@ -55,7 +55,7 @@ impl SessionError {
             Self::InvalidSession(_) => (StatusCode::UNAUTHORIZED, "invalid-session"),
             Self::NotLoggedIn => (StatusCode::UNAUTHORIZED, "not-logged-in"),
             Self::InvalidPrincipal(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-principal"),
-            Self::Remote(ClientError::Status { status, .. }) if status.is_client_error() => {
+            Self::Remote(ClientError::Status { status, .. }) if passes_through(*status) => {
                 (*status, "session-service-refused")
             }
             Self::Remote(_) => (StatusCode::SERVICE_UNAVAILABLE, "session-service-unavailable"),
@@ -71,9 +71,7 @@ impl SessionError {
     /// (the cause is logged, not leaked).
     fn detail(&self) -> String {
         match self {
-            Self::Remote(ClientError::Status { status, detail }) if status.is_client_error() => {
-                detail.clone()
-            }
+            Self::Remote(ClientError::Status { status, detail }) if passes_through(*status) => detail.clone(),
             Self::Remote(_) => "the session service is unavailable; try again".to_owned(),
             Self::InvalidPrincipal(cause) => cause.to_string(),
             Self::Seal(cause) => cause.to_string(),
@@ -81,6 +79,13 @@ impl SessionError {
             other => other.to_string(),
         }
     }
+}
+
+/// Whether the server's refusal is about what the user asked (an invalid principal, too large):
+/// a 4xx but 401 and 403, which mean this app's API key is wrong — a misconfiguration the user
+/// cannot fix, answered 503 and logged.
+fn passes_through(status: StatusCode) -> bool {
+    status.is_client_error() && status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN
 }
 
 impl IntoResponse for SessionError {

@@ -253,3 +253,18 @@ async fn a_lost_event_stream_stops_the_cache_from_answering() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_wrong_api_key_is_a_503_and_never_logs_the_user_out() {
+    let server = Continuum::start().await;
+    let mut good = Browser::new(serve(app::router(remote(&server, Duration::from_secs(5)))).await);
+    good.send(Method::POST, "/login?user=hana").await;
+    let config =
+        RemoteConfig { cookie: CookieConfig::dev(), ..RemoteConfig::new(server.url(), "not-the-key") };
+    let mut misconfigured = Browser::new(serve(app::router(ContinuumLayer::remote(config))).await);
+    misconfigured.cookie = good.cookie.clone();
+    let answer = misconfigured.send(Method::GET, "/me").await;
+    assert!(answer.problem(503).contains("unavailable"));
+    assert!(answer.set_cookie.is_empty(), "the user's cookie is kept");
+    assert_eq!(good.send(Method::GET, "/me").await.json()["principal"], "hana");
+}
