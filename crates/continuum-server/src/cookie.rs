@@ -4,6 +4,7 @@
 //! a crate would add a dependency for ten lines.
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use continuum_core::cookie::SessionCookie;
 use continuum_core::{SessionRecord, Timestamp, Token};
 
 /// The cookie's name in production: the `__Host-` prefix makes browsers insist on `Secure`,
@@ -20,19 +21,19 @@ pub struct CookieConfig {
 }
 
 impl CookieConfig {
-    /// The cookie's name.
-    pub fn name(&self) -> &'static str {
-        if self.dev { DEV_NAME } else { SECURE_NAME }
+    fn cookie(&self) -> SessionCookie {
+        SessionCookie { secure_name: SECURE_NAME, dev_name: DEV_NAME, dev: self.dev }
     }
 
-    fn attributes(&self) -> &'static str {
-        if self.dev { "Path=/; HttpOnly; SameSite=Lax" } else { "Path=/; Secure; HttpOnly; SameSite=Lax" }
+    /// The cookie's name.
+    pub fn name(&self) -> &'static str {
+        self.cookie().name()
     }
 
     /// `Set-Cookie` for a token that lives `max_age_secs` more seconds.
     pub fn set(&self, token: &str, max_age_secs: u64) -> HeaderValue {
-        let value = format!("{}={token}; {}; Max-Age={max_age_secs}", self.name(), self.attributes());
-        HeaderValue::from_str(&value).expect("a token is base64url and a dot")
+        let value = self.cookie().set(token, Some(max_age_secs)).expect("a token is base64url, `.` and `~`");
+        HeaderValue::from_str(&value).expect("cookie octets")
     }
 
     /// `Set-Cookie` for a newly issued session: the token, living as long as the session can.
@@ -42,8 +43,7 @@ impl CookieConfig {
 
     /// `Set-Cookie` that removes the cookie.
     pub fn clear(&self) -> HeaderValue {
-        let value = format!("{}=; {}; Max-Age=0", self.name(), self.attributes());
-        HeaderValue::from_str(&value).expect("static text")
+        HeaderValue::from_str(&self.cookie().clear()).expect("static text")
     }
 
     /// The cookie's value in the request, if any.

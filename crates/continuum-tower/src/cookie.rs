@@ -1,6 +1,7 @@
 //! The app's session cookie: its name and attributes (OWASP defaults, or plain-HTTP development),
 //! the `Set-Cookie` values that set and clear it, and reading it from a request. Pure.
 
+use continuum_core::cookie::SessionCookie;
 use http::{HeaderMap, HeaderValue, header};
 
 /// The cookie's name in production: the `__Host-` prefix makes browsers insist on `Secure`,
@@ -33,28 +34,24 @@ impl CookieConfig {
         Self { dev: true }
     }
 
-    /// The cookie's name.
-    pub fn name(&self) -> &'static str {
-        if self.dev { DEV_NAME } else { SECURE_NAME }
+    fn cookie(&self) -> SessionCookie {
+        SessionCookie { secure_name: SECURE_NAME, dev_name: DEV_NAME, dev: self.dev }
     }
 
-    fn attributes(&self) -> &'static str {
-        if self.dev { "Path=/; HttpOnly; SameSite=Lax" } else { "Path=/; Secure; HttpOnly; SameSite=Lax" }
+    /// The cookie's name.
+    pub fn name(&self) -> &'static str {
+        self.cookie().name()
     }
 
     /// `Set-Cookie` carrying `token`; `None` if the token holds a character a cookie cannot
     /// (Continuum's tokens never do).
     pub fn set(&self, token: &str) -> Option<HeaderValue> {
-        if !token.bytes().all(is_cookie_octet) {
-            return None;
-        }
-        HeaderValue::from_str(&format!("{}={token}; {}", self.name(), self.attributes())).ok()
+        HeaderValue::from_str(&self.cookie().set(token, None)?).ok()
     }
 
     /// `Set-Cookie` that removes the cookie.
     pub fn clear(&self) -> HeaderValue {
-        let value = format!("{}=; {}; Max-Age=0", self.name(), self.attributes());
-        HeaderValue::from_str(&value).expect("static text")
+        HeaderValue::from_str(&self.cookie().clear()).expect("static text")
     }
 
     /// The cookie's value in the request, if any and not empty.
@@ -66,11 +63,6 @@ impl CookieConfig {
             .find_map(|value| continuum_core::cookie::find_cookie(value, self.name()))
             .filter(|value| !value.is_empty())
     }
-}
-
-/// RFC 6265 `cookie-octet`: visible ASCII but `"`, `,`, `;` and `\`.
-fn is_cookie_octet(byte: u8) -> bool {
-    matches!(byte, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
 }
 
 #[cfg(test)]
