@@ -38,10 +38,11 @@ test('a handoff code moves the draft and its step to another device, and edits f
 
   await redeem(b, server, code.toLowerCase());
   assert.equal(await userScope(b), await userScope(a), 'the same user on both devices');
+  // A's last edits are debounced and may reach B after B synced: wait for them live.
+  await waitForValue(b, '#destination', 'Houston');
+  await waitForValue(b, '#name', 'Katherine Johnson');
+  await waitForValue(b, '#country', 'us');
   assert.equal(await visibleStep(b), 2, 'the same step');
-  assert.equal(await b.inputValue('#destination'), 'Houston');
-  assert.equal(await b.inputValue('#name'), 'Katherine Johnson');
-  assert.equal(await b.inputValue('#country'), 'us');
 
   await b.fill('#notes', 'Edited on the phone');
   await waitForValue(a, '#notes', 'Edited on the phone');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
-  Server, assertNoErrors, createHandoffCode, launch, newPage, redeem, screenshot, startAsGuest, waitForStatus,
+  Server, assertNoErrors, createHandoffCode, launch, newPage, redeem, screenshot, startAsGuest, waitForStatus, waitForValue,
   watchCloseCodes,
 } from './harness.mjs';
 
@@ -29,7 +29,8 @@ test('signing out device B from device A closes B with 4401 and B shows it', asy
   await startAsGuest(a, server);
   await a.fill('#name', 'Margaret Hamilton');
   await redeem(b, server, await createHandoffCode(a));
-  assert.equal(await b.inputValue('#name'), 'Margaret Hamilton');
+  // A's edit is debounced, so it may reach B after B synced: wait for it live.
+  await waitForValue(b, '#name', 'Margaret Hamilton');
 
   const phoneSid = await b.evaluate(async () => (await (await fetch('/v1/me')).json()).session.sid);
   const revoke = `#devices li[data-sid="${phoneSid}"] button.danger`;
