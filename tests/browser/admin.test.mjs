@@ -2,20 +2,15 @@
 // principal's sessions with revoke.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { Server, assertNoErrors, launch, newPage, screenshot, startAsGuest, userScope } from './harness.mjs';
+import {
+  assertNoErrors, newPage, screenshot, startAsGuest, startForThisFile, userScope,
+} from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await Server.start();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+startForThisFile((started) => ({ server, browser } = started));
 
 test('the admin page shows live documents and revokes a session', async () => {
   const userContext = await browser.newContext();

@@ -3,23 +3,15 @@
 //    the second in its device list, active on that step.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
-  Server, assertNoErrors, createHandoffCode, launch, newPage, redeem, screenshot, startAsGuest, userScope,
-  visibleStep, waitForStatus, waitForValue,
+  assertNoErrors, createHandoffCode, newPage, redeem, screenshot, startAsGuest, startForThisFile, userScope, visibleStep, waitForStatus, waitForValue,
 } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await Server.start();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+startForThisFile((started) => ({ server, browser } = started));
 
 test('a handoff code moves the draft and its step to another device, and edits flow both ways', async () => {
   const laptop = await browser.newContext();

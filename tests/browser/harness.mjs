@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { after, before } from 'node:test';
+
 import { chromium } from 'playwright-core';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -95,6 +97,20 @@ export class Server {
     await this.kill('SIGTERM');
     rmSync(this.data, { recursive: true, force: true });
   }
+}
+
+/** Starts a `continuum serve --demo` and a browser before this file's tests and stops both after
+ *  them; `onStart` receives `{ server, browser }` once they are up. */
+export function startForThisFile(onStart) {
+  let started;
+  before(async () => {
+    started = { server: await Server.start(), browser: await launch() };
+    onStart(started);
+  });
+  after(async () => {
+    await started?.browser?.close();
+    await started?.server?.stop();
+  });
 }
 
 export async function launch() {

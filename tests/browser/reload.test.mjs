@@ -1,20 +1,15 @@
 // 1. Fill steps 1 and 2, reload: every field is restored and the step is kept.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { Server, assertNoErrors, launch, newPage, screenshot, startAsGuest, userScope, visibleStep, waitForStatus } from './harness.mjs';
+import {
+  assertNoErrors, newPage, screenshot, startAsGuest, startForThisFile, userScope, visibleStep, waitForStatus,
+} from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await Server.start();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+startForThisFile((started) => ({ server, browser } = started));
 
 test('a reload restores steps 1 and 2 and keeps the step', async () => {
   const context = await browser.newContext();

@@ -3,22 +3,15 @@
 //    view has every field.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
-  Server, assertNoErrors, dropServerDownErrors, launch, newPage, screenshot, startAsGuest, userScope, waitForStatus,
+  assertNoErrors, dropServerDownErrors, newPage, screenshot, startAsGuest, startForThisFile, userScope, waitForStatus,
 } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await Server.start();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+startForThisFile((started) => ({ server, browser } = started));
 
 
 test('offline edits wait, then reach the cloud after a SIGKILL and restart', async () => {

@@ -2,23 +2,15 @@
 //    4401, B shows that it is signed out, and B's local copy of the draft is deleted.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
-  Server, assertNoErrors, createHandoffCode, launch, newPage, redeem, screenshot, startAsGuest, waitForStatus, waitForValue,
-  watchCloseCodes,
+  assertNoErrors, createHandoffCode, newPage, redeem, screenshot, startAsGuest, startForThisFile, waitForStatus, waitForValue, watchCloseCodes,
 } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await Server.start();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+startForThisFile((started) => ({ server, browser } = started));
 
 test('signing out device B from device A closes B with 4401 and B shows it', async () => {
   const laptop = await browser.newContext();

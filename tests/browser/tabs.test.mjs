@@ -1,22 +1,15 @@
 // 4. Two tabs of one browser (one context) stay in sync, both ways.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
-  Server, assertNoErrors, launch, newPage, screenshot, dropServerDownErrors, startAsGuest, userScope, waitForStatus, waitForValue,
+  assertNoErrors, dropServerDownErrors, newPage, screenshot, startAsGuest, startForThisFile, userScope, waitForStatus, waitForValue,
 } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await Server.start();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+startForThisFile((started) => ({ server, browser } = started));
 
 test('two tabs of the same form stay in sync', async () => {
   const context = await browser.newContext();

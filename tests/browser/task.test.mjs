@@ -3,22 +3,15 @@
 // still shows it.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
-  Server, assertNoErrors, createHandoffCode, launch, newPage, redeem, screenshot, startAsGuest, userScope,
+  assertNoErrors, createHandoffCode, newPage, redeem, screenshot, startAsGuest, startForThisFile, userScope,
 } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await Server.start();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+startForThisFile((started) => ({ server, browser } = started));
 
 /** The task's progress as the page shows it, sampled until it reads done. */
 async function progressSeen(page) {
