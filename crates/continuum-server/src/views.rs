@@ -196,6 +196,7 @@ pub struct ValidateRequest {
 
 /// `DELETE /v1/principals/{principal}/sessions?except=<sid>`.
 #[derive(Deserialize, ToSchema, Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeAllQuery {
     /// A session to keep, typically the caller's own.

@@ -103,7 +103,7 @@ pub struct NewVersion {
 }
 
 /// The document as JSON: one member per root-level shared type.
-#[utoipa::path(get, path = "/v1/docs/{scope}/{name}", tag = "backend", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/docs/{scope}/{name}", operation_id = "get_doc", tag = "backend", security(("api_key" = [])),
     params(("scope" = String, Path, description = "`user:<principal>` or `session:<sid>`"),
            ("name" = String, Path, description = "document name")),
     responses((status = 200, body = Object), (status = 400, body = Problem)))]
@@ -118,7 +118,7 @@ pub async fn get(
 
 /// Apply a JSON merge patch whose members name root maps, as one change that connected clients
 /// see at once. Answers the document after the patch, once the change is durable.
-#[utoipa::path(patch, path = "/v1/docs/{scope}/{name}", tag = "backend", security(("api_key" = [])),
+#[utoipa::path(patch, path = "/v1/docs/{scope}/{name}", operation_id = "patch_doc", tag = "backend", security(("api_key" = [])),
     params(("scope" = String, Path, description = "`user:<principal>` or `session:<sid>`"),
            ("name" = String, Path, description = "document name")),
     request_body(content = Object, content_type = "application/merge-patch+json"),

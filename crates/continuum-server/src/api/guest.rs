@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::views::{SessionEnvelope, SessionView};
 
 /// Start an anonymous session; the token is set as the session cookie and not returned.
-#[utoipa::path(post, path = "/v1/guest", tag = "client",
+#[utoipa::path(post, path = "/v1/guest", operation_id = "create_guest", tag = "client",
     responses((status = 201, body = SessionEnvelope), (status = 404, body = Problem), (status = 429, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,

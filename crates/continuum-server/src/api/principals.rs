@@ -11,7 +11,7 @@ use crate::state::AppState;
 use crate::views::{RevokeAllQuery, RevokedCount, SessionList, SessionView};
 
 /// The live sessions of a principal, oldest first.
-#[utoipa::path(get, path = "/v1/principals/{principal}/sessions", tag = "backend", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/principals/{principal}/sessions", operation_id = "list_principal_sessions", tag = "backend", security(("api_key" = [])),
     params(("principal" = String, Path, description = "the user id")),
     responses((status = 200, body = SessionList), (status = 400, body = Problem)))]
 pub async fn list(
@@ -29,7 +29,7 @@ pub async fn list(
 ///
 /// `except` spares one stored session ("sign out everywhere else"). The principal's epoch is
 /// bumped, so every sealed token issued before is refused; `except` cannot spare a sealed token.
-#[utoipa::path(delete, path = "/v1/principals/{principal}/sessions", tag = "backend", security(("api_key" = [])),
+#[utoipa::path(delete, path = "/v1/principals/{principal}/sessions", operation_id = "revoke_principal_sessions", tag = "backend", security(("api_key" = [])),
     params(("principal" = String, Path, description = "the user id"), RevokeAllQuery),
     responses((status = 200, body = RevokedCount), (status = 400, body = Problem)))]
 pub async fn revoke_all(

@@ -19,7 +19,7 @@ use crate::views::{
 /// Create a session for a principal (or an anonymous one).
 ///
 /// With `"sealed": true` the token is a sealed one carrying the session, and nothing is stored.
-#[utoipa::path(post, path = "/v1/sessions", tag = "backend", security(("api_key" = [])),
+#[utoipa::path(post, path = "/v1/sessions", operation_id = "create_session", tag = "backend", security(("api_key" = [])),
     request_body = CreateSession,
     responses((status = 201, body = IssuedSession), (status = 401, body = Problem), (status = 413, body = Problem),
               (status = 422, body = Problem)))]
@@ -86,7 +86,7 @@ pub async fn validate(
 }
 
 /// Read a session by id, whatever its state.
-#[utoipa::path(get, path = "/v1/sessions/{sid}", tag = "backend", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/sessions/{sid}", operation_id = "get_session", tag = "backend", security(("api_key" = [])),
     params(("sid" = String, Path, description = "session id")),
     responses((status = 200, body = SessionEnvelope), (status = 404, body = Problem)))]
 pub async fn get(
@@ -135,7 +135,7 @@ pub async fn rotate(
 }
 
 /// Revoke a session. Revoking a revoked session is a no-op.
-#[utoipa::path(delete, path = "/v1/sessions/{sid}", tag = "backend", security(("api_key" = [])),
+#[utoipa::path(delete, path = "/v1/sessions/{sid}", operation_id = "revoke_session", tag = "backend", security(("api_key" = [])),
     params(("sid" = String, Path, description = "session id")),
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn revoke(
