@@ -8,13 +8,12 @@
 //! [`Heard::Gap`], since notifications sent meanwhile are lost.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use continuum_store::bus::{Inbox, encode};
+use continuum_store::bus::{Inbox, Subscription, encode, keep_listening};
 use continuum_store::{Bus, Heard, Notice, StoreError};
 use futures_util::StreamExt as _;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_postgres::{AsyncMessage, NoTls};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
@@ -31,9 +30,6 @@ const NOTIFY: &str = "SELECT pg_notify($1, $2)";
 
 /// The statements the pool prepares for the bus.
 pub(crate) const STATEMENTS: &[&str] = &[NOTIFY];
-
-/// The longest wait between two attempts to listen again.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Nodes sharing a PostgreSQL store telling each other what changed. Stops listening when
 /// dropped.
@@ -96,9 +92,65 @@ impl Bus for PostgresBus {
     }
 }
 
-/// Listens until cancelled: delivers each notification to `inbox`; after the connection broke,
-/// connects and listens again (backing off) and reports a gap. The first attempt's outcome goes
-/// to `listening`.
+/// A live `LISTEN` connection: the client (dropping it ends the connection), the task that
+/// drives the connection, and the messages it read.
+struct Listening {
+    channel: String,
+    client: tokio_postgres::Client,
+    driver: tokio::task::JoinHandle<()>,
+    messages: mpsc::UnboundedReceiver<Result<AsyncMessage, tokio_postgres::Error>>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+#[async_trait]
+impl Subscription for Listening {
+    async fn next(&mut self) -> Option<String> {
+        let channel = &self.channel;
+        loop {
+            match self.messages.recv().await {
+                Some(Ok(AsyncMessage::Notification(notification))) => {
+                    return Some(notification.payload().to_owned());
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => {
+                    tracing::warn!(%channel, %error, "bus listener connection failed");
+                    return None;
+                }
+                None => return None,
+            }
+        }
+    }
+}
+
+/// Connects and sends `LISTEN`; the connection is driven by a task of its own.
+async fn connect_and_listen(
+    settings: &tokio_postgres::Config,
+    channel: &str,
+) -> Result<Listening, tokio_postgres::Error> {
+    let (client, mut connection) = settings.connect(NoTls).await?;
+    // The connection must be driven for LISTEN to complete; its messages are read by `next`.
+    let (to_reader, messages) = mpsc::unbounded_channel();
+    let driver = tokio::spawn(async move {
+        let mut stream = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = stream.next().await {
+            if to_reader.send(message).is_err() {
+                break;
+            }
+        }
+    });
+    let listening = Listening { channel: channel.to_owned(), client, driver, messages };
+    // Identifiers made by `channel_name` need no quoting beyond the double quotes.
+    listening.client.batch_execute(&format!("LISTEN \"{channel}\"")).await?;
+    Ok(listening)
+}
+
+/// Listens until cancelled (see [`keep_listening`]); the first attempt's outcome goes to
+/// `listening`.
 async fn listen(
     settings: tokio_postgres::Config,
     channel: String,
@@ -106,77 +158,10 @@ async fn listen(
     cancel: CancellationToken,
     listening: oneshot::Sender<Result<(), tokio_postgres::Error>>,
 ) {
-    let mut listening = Some(listening);
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let attempt = async {
-            let (client, mut connection) = settings.connect(NoTls).await?;
-            // The connection must be driven for LISTEN to complete; its messages are read below.
-            let (to_reader, messages) = tokio::sync::mpsc::unbounded_channel();
-            let driver = tokio::spawn(async move {
-                let mut stream = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-                while let Some(message) = stream.next().await {
-                    if to_reader.send(message).is_err() {
-                        break;
-                    }
-                }
-            });
-            // Identifiers made by `channel_name` need no quoting beyond the double quotes.
-            client.batch_execute(&format!("LISTEN \"{channel}\"")).await?;
-            Ok::<_, tokio_postgres::Error>((client, driver, messages))
-        };
-        let outcome = tokio::select! {
-            () = cancel.cancelled() => return,
-            outcome = attempt => outcome,
-        };
-        match outcome {
-            Ok((client, driver, mut messages)) => {
-                match listening.take() {
-                    Some(first) => {
-                        let _ = first.send(Ok(()));
-                    }
-                    None => {
-                        tracing::info!(%channel, "bus listener reconnected; catching up");
-                        inbox.gap();
-                    }
-                }
-                backoff = Duration::from_millis(100);
-                loop {
-                    tokio::select! {
-                        () = cancel.cancelled() => {
-                            driver.abort();
-                            return;
-                        }
-                        message = messages.recv() => match message {
-                            Some(Ok(AsyncMessage::Notification(notification))) => inbox.deliver(notification.payload()),
-                            Some(Ok(_)) => {}
-                            Some(Err(error)) => {
-                                tracing::warn!(%channel, %error, "bus listener connection failed; reconnecting");
-                                break;
-                            }
-                            None => {
-                                tracing::warn!(%channel, "bus listener connection closed; reconnecting");
-                                break;
-                            }
-                        },
-                    }
-                }
-                drop(client);
-                driver.abort();
-            }
-            Err(error) => {
-                if let Some(first) = listening.take() {
-                    let _ = first.send(Err(error));
-                    return;
-                }
-                tracing::warn!(%channel, %error, "listening on the bus failed; retrying");
-            }
-        }
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            () = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+    let subscribe = || connect_and_listen(&settings, &channel);
+    tokio::select! {
+        () = cancel.cancelled() => {}
+        () = keep_listening(&channel, &inbox, listening, subscribe) => {}
     }
 }
 

@@ -6,13 +6,13 @@
 //! so the subscription goes to the first seed node. A broken subscription is re-established
 //! with backoff and reported as [`Heard::Gap`], since notices published meanwhile are lost.
 
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use continuum_store::bus::{Inbox, encode};
+use continuum_store::bus::{Inbox, Subscription, encode, keep_listening};
 use continuum_store::{Bus, Heard, Notice, StoreError};
-use futures_util::StreamExt as _;
+use futures_util::{Stream, StreamExt as _};
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
@@ -24,9 +24,6 @@ use crate::store::RedisStore;
 /// The longest text published: pub/sub has no small limit, but a document update larger than
 /// this is left for the receivers to read from the store rather than copied to every node.
 pub const MAX_NOTICE_BYTES: usize = 64 * 1024;
-
-/// The longest wait between two attempts to subscribe again.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Nodes sharing a Redis store telling each other what changed. Stops listening when dropped.
 pub struct RedisBus {
@@ -81,8 +78,22 @@ impl Bus for RedisBus {
     }
 }
 
-/// Holds the subscription until cancelled: delivers each message to `inbox`, and after the
-/// connection broke, subscribes again (backing off) and reports a gap. The first attempt's
+/// A live pub/sub subscription's messages.
+struct PubSub(Pin<Box<dyn Stream<Item = redis::Msg> + Send>>);
+
+#[async_trait]
+impl Subscription for PubSub {
+    async fn next(&mut self) -> Option<String> {
+        loop {
+            match self.0.next().await?.get_payload::<String>() {
+                Ok(payload) => return Some(payload),
+                Err(error) => tracing::warn!(%error, "dropped a bus message that is not text"),
+            }
+        }
+    }
+}
+
+/// Holds the subscription until cancelled (see [`keep_listening`]); the first attempt's
 /// outcome goes to `subscribed`.
 async fn listen(
     client: redis::Client,
@@ -91,57 +102,13 @@ async fn listen(
     cancel: CancellationToken,
     subscribed: oneshot::Sender<redis::RedisResult<()>>,
 ) {
-    let mut subscribed = Some(subscribed);
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let attempt = async {
-            let mut pubsub = client.get_async_pubsub().await?;
-            pubsub.subscribe(&channel).await?;
-            Ok::<_, redis::RedisError>(pubsub)
-        };
-        let outcome = tokio::select! {
-            () = cancel.cancelled() => return,
-            outcome = attempt => outcome,
-        };
-        match outcome {
-            Ok(pubsub) => {
-                match subscribed.take() {
-                    Some(first) => {
-                        let _ = first.send(Ok(()));
-                    }
-                    None => {
-                        tracing::info!(%channel, "bus subscription re-established; catching up");
-                        inbox.gap();
-                    }
-                }
-                backoff = Duration::from_millis(100);
-                let mut messages = pubsub.into_on_message();
-                loop {
-                    tokio::select! {
-                        () = cancel.cancelled() => return,
-                        message = messages.next() => match message {
-                            Some(message) => match message.get_payload::<String>() {
-                                Ok(payload) => inbox.deliver(&payload),
-                                Err(error) => tracing::warn!(%error, "dropped a bus message that is not text"),
-                            },
-                            None => break,
-                        },
-                    }
-                }
-                tracing::warn!(%channel, "bus subscription lost; subscribing again");
-            }
-            Err(error) => {
-                if let Some(first) = subscribed.take() {
-                    let _ = first.send(Err(error));
-                    return;
-                }
-                tracing::warn!(%channel, %error, "subscribing to the bus failed; retrying");
-            }
-        }
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            () = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+    let subscribe = || async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(&channel).await?;
+        Ok::<_, redis::RedisError>(PubSub(Box::pin(pubsub.into_on_message())))
+    };
+    tokio::select! {
+        () = cancel.cancelled() => {}
+        () = keep_listening(&channel, &inbox, subscribed, subscribe) => {}
     }
 }

@@ -21,6 +21,10 @@ use tokio::sync::broadcast;
 use crate::events::{SessionEvent, SessionEventKind};
 use crate::store::StoreError;
 
+mod listen;
+
+pub use listen::{FIRST_BACKOFF, MAX_BACKOFF, Subscription, backoff_after, keep_listening};
+
 /// What one node tells the others.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
