@@ -5,15 +5,15 @@
 //! ```text
 //!  Sessions::events ──► /v1/events, end the session's sockets here ──► publish on the bus
 //!  DocRegistry appends ─────────────────────────────────► publish on the bus
-//!  SealedSessions sign-outs everywhere ─────────────────► publish on the bus
+//!  SealedSessions sign-outs everywhere ─► /v1/events ────► publish on the bus
 //!  bus: session event ─► /v1/events, end the session's sockets here
 //!  bus: doc appended ──► DocRegistry::apply_durable (peers here receive it)
-//!  bus: signed out ────► SealedSessions::invalidate (the cached epoch is dropped)
+//!  bus: signed out ────► SealedSessions::invalidate (the cached epoch is dropped), /v1/events
 //!  bus: gap ───────────► /v1/events reset, DocRegistry::catch_up_all (every live document
 //!                        reads its log)
 //! ```
 //!
-//! A single node (embedded or memory store) has no bus: only the first line runs. The bus is a
+//! A single node (embedded or memory store) has no bus: only the lines without one run. The bus is a
 //! notification channel, not a log, so every consumer falls back on the store: sockets re-check
 //! their session periodically, and documents catch up with the log after a gap and before each
 //! compaction.
@@ -36,13 +36,13 @@ pub fn start_relay(
     cancel: &CancellationToken,
 ) {
     tasks.spawn(local_events(state.clone(), bus.clone(), cancel.clone()));
+    tasks.spawn(local_sign_outs(state.clone(), bus.clone(), cancel.clone()));
     let Some(bus) = bus else { return };
     let (appended, to_publish) = mpsc::unbounded_channel();
     state.registry().on_append(Arc::new(move |key, seq, update| {
         let _ = appended.send(Notice::DocAppended { key: key.clone(), seq, update: Some(update.to_vec()) });
     }));
     tasks.spawn(publish_appends(Arc::clone(&bus), to_publish, cancel.clone()));
-    tasks.spawn(publish_sign_outs(state.clone(), Arc::clone(&bus), cancel.clone()));
     tasks.spawn(remote_notices(state.clone(), bus, cancel.clone()));
 }
 
@@ -107,7 +107,9 @@ async fn publish_appends(
     }
 }
 
-async fn publish_sign_outs(state: AppState, bus: Arc<dyn Bus>, cancel: CancellationToken) {
+/// This node's sign-outs everywhere: readers of `/v1/events` get them (caches of sealed tokens
+/// have no per-session event to go by), and so do the other nodes.
+async fn local_sign_outs(state: AppState, bus: Option<Arc<dyn Bus>>, cancel: CancellationToken) {
     let mut signed_out = state.sealed().signed_out();
     loop {
         let next = tokio::select! {
@@ -116,7 +118,10 @@ async fn publish_sign_outs(state: AppState, bus: Arc<dyn Bus>, cancel: Cancellat
         };
         match next {
             Ok(principal) => {
-                if let Err(error) = bus.publish(&Notice::SignedOutEverywhere { principal }).await {
+                state.feed().push_sign_out(principal.clone(), state.sessions().now());
+                if let Some(bus) = &bus
+                    && let Err(error) = bus.publish(&Notice::SignedOutEverywhere { principal }).await
+                {
                     tracing::warn!(
                         error = &error as &dyn std::error::Error,
                         "announcing a sign-out everywhere failed"
@@ -125,6 +130,7 @@ async fn publish_sign_outs(state: AppState, bus: Arc<dyn Bus>, cancel: Cancellat
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "sign-outs not announced; other nodes see them within the epoch TTL");
+                state.feed().reset("sign-outs everywhere may have been missed");
             }
             Err(broadcast::error::RecvError::Closed) => return,
         }
@@ -141,7 +147,10 @@ async fn remote_notices(state: AppState, bus: Arc<dyn Bus>, cancel: Cancellation
         match next {
             Ok(Heard::Notice(notice)) => match notice.as_ref() {
                 Notice::Session(event) => on_session_event(&state, event),
-                Notice::SignedOutEverywhere { principal } => state.sealed().invalidate(principal),
+                Notice::SignedOutEverywhere { principal } => {
+                    state.sealed().invalidate(principal);
+                    state.feed().push_sign_out(principal.clone(), state.sessions().now());
+                }
                 Notice::DocAppended { key, update, .. } => {
                     if let Err(error) = state.registry().apply_durable(key, update.as_deref()).await {
                         tracing::warn!(doc = %key, %error, "merging another node's update failed");

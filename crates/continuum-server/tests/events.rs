@@ -79,6 +79,41 @@ async fn lifecycle_events_stream_without_secrets_and_resume_after_the_last_id() 
     server.stop().await;
 }
 
+/// Sealed tokens have no per-session events: signing a principal out everywhere is one event
+/// of its own, after the revocations of its stored sessions, so a cache of sealed tokens can
+/// drop that principal's entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_everywhere_is_an_event_after_the_stored_sessions_revocations() {
+    let server = TestServer::start().await;
+    let (_, stored) = server.create_session(json!({"principal": "dora"})).await;
+    let sealed = server
+        .backend(Method::POST, "/v1/sessions", Some(json!({"principal": "dora", "sealed": true})))
+        .await;
+    assert_eq!(sealed.status, StatusCode::CREATED);
+    let mut reader = events(&server, None).await;
+    let everywhere = server.backend(Method::DELETE, "/v1/principals/dora/sessions", None).await;
+    assert_eq!(everywhere.status, StatusCode::OK);
+
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let event = next(&mut reader).await;
+        assert_eq!(event.data["principal"], "dora");
+        assert!(event.id.is_some(), "resumable like any event");
+        kinds.push(event.event.clone());
+        if event.event == "revoked" {
+            assert_eq!(event.data["sid"], stored["sid"]);
+        } else {
+            assert!(event.data.get("sid").is_none(), "{:?}", event.data);
+            assert!(event.data["at"].as_str().unwrap().ends_with('Z'), "{:?}", event.data);
+        }
+    }
+    kinds.sort();
+    assert_eq!(kinds, ["revoked", "signed_out_everywhere"]);
+    assert!(reader.next(Duration::from_millis(300)).await.is_none(), "one event per sign-out");
+    drop(reader);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_is_for_the_backend_plane_and_refuses_bad_headers() {
     let server = TestServer::start().await;

@@ -7,7 +7,9 @@
 //! - Entries are keyed by SHA-256 of the whole token, so a rotated secret (same sid, new token)
 //!   misses, and the secret itself is never kept.
 //! - [`SessionCache::evict`] drops every entry of a sid (a `revoked`, `expired` or `rotated`
-//!   event); [`SessionCache::clear`] drops all (a `reset`, or the event stream lost).
+//!   event); [`SessionCache::evict_principal`] every entry of a principal (a
+//!   `signed_out_everywhere` event, which also ends sealed tokens: they have no per-sid events);
+//!   [`SessionCache::clear`] drops all (a `reset`, or the event stream lost).
 //! - A validation that was in flight while an eviction happened must not put back what the
 //!   eviction removed: take a [`CacheTicket`] before asking the server and hand it to
 //!   [`SessionCache::insert`], which refuses it if anything was evicted since.
@@ -120,6 +122,14 @@ impl SessionCache {
         }
     }
 
+    /// Drops every entry of `principal`. A scan of the whole cache: sign-outs everywhere are
+    /// rare next to validations, which an index by principal would slow down.
+    pub fn evict_principal(&mut self, principal: &str) {
+        self.evictions += 1;
+        self.entries.retain(|_, entry| entry.session.principal != principal);
+        self.reindex();
+    }
+
     /// Drops everything.
     pub fn clear(&mut self) {
         self.evictions += 1;
@@ -130,6 +140,11 @@ impl SessionCache {
     fn drop_stale(&mut self, now: Instant) {
         let ttl = self.ttl;
         self.entries.retain(|_, entry| now.saturating_duration_since(entry.filled_at) < ttl);
+        self.reindex();
+    }
+
+    /// Drops the sid index's tokens that are no longer entries.
+    fn reindex(&mut self) {
         let entries = &self.entries;
         self.by_sid.retain(|_, tokens| {
             tokens.retain(|token| entries.contains_key(token));
@@ -143,7 +158,11 @@ mod tests {
     use super::*;
 
     fn session(sid: &str) -> SessionData {
-        serde_json::from_value(serde_json::json!({"sid": sid, "principal": "alice"})).unwrap()
+        session_of(sid, "alice")
+    }
+
+    fn session_of(sid: &str, principal: &str) -> SessionData {
+        serde_json::from_value(serde_json::json!({"sid": sid, "principal": principal})).unwrap()
     }
 
     fn secs(s: u64) -> Duration {
@@ -181,6 +200,23 @@ mod tests {
         assert!(cache.get(&digest("b.1"), t0).is_some());
         cache.clear();
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn a_principal_eviction_drops_its_entries_and_their_index_only() {
+        let t0 = Instant::now();
+        let mut cache = SessionCache::new(secs(60), 10);
+        for (token, sid, principal) in [("a.1", "a", "alice"), ("cs~x", "s", "alice"), ("b.1", "b", "bob")] {
+            assert!(cache.insert(cache.ticket(), digest(token), session_of(sid, principal), t0));
+        }
+        let ticket = cache.ticket();
+        cache.evict_principal("alice");
+        assert!(cache.get(&digest("a.1"), t0).is_none());
+        assert!(cache.get(&digest("cs~x"), t0).is_none());
+        assert_eq!(cache.get(&digest("b.1"), t0).unwrap().principal, "bob");
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.by_sid.keys().collect::<Vec<_>>(), ["b"], "no index entry outlives its tokens");
+        assert!(!cache.insert(ticket, digest("a.1"), session("a"), t0), "a racing validation stays out");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! [`EventListener`]: remote mode's background task that reads `GET /v1/events` and keeps the
-//! cache honest — evicts a sid on `revoked`, `expired` or `rotated`, clears everything on `reset`
+//! cache honest — evicts a sid on `revoked`, `expired` or `rotated`, a principal on
+//! `signed_out_everywhere` (its sealed tokens included), clears everything on `reset`
 //! and whenever the stream is lost, and reconnects with `Last-Event-ID`.
 //!
 //! While the stream is down the cache is not only cleared but bypassed ([`StreamState::is_live`]):
@@ -43,12 +44,21 @@ struct EventData {
     sid: String,
 }
 
+#[derive(Deserialize)]
+struct SignedOutData {
+    principal: String,
+}
+
 /// What one event does to the cache. Pure, so it is unit-tested.
 fn apply(cache: &mut SessionCache, event: &SseEvent) {
     match event.event.as_str() {
         "revoked" | "expired" | "rotated" => match serde_json::from_str::<EventData>(&event.data) {
             Ok(data) => cache.evict(&data.sid),
             // An event we cannot read might have been a revocation: be safe.
+            Err(_) => cache.clear(),
+        },
+        "signed_out_everywhere" => match serde_json::from_str::<SignedOutData>(&event.data) {
+            Ok(data) => cache.evict_principal(&data.principal),
             Err(_) => cache.clear(),
         },
         "reset" => cache.clear(),
@@ -142,5 +152,13 @@ mod tests {
         let mut cache = filled();
         apply(&mut cache, &event("reset", r#"{"reason":"r"}"#));
         assert!(cache.is_empty());
+        let mut cache = filled();
+        apply(&mut cache, &event("signed_out_everywhere", r#"{"principal":"q","at":"t"}"#));
+        assert_eq!(cache.len(), 2, "another principal's sign-out keeps these");
+        apply(&mut cache, &event("signed_out_everywhere", r#"{"principal":"p","at":"t"}"#));
+        assert!(cache.is_empty(), "both were p's");
+        let mut cache = filled();
+        apply(&mut cache, &event("signed_out_everywhere", "{}"));
+        assert!(cache.is_empty(), "an unreadable sign-out clears all");
     }
 }

@@ -33,6 +33,17 @@ pub struct SessionEventView {
     pub at: Rfc3339,
 }
 
+/// The `data` of a `signed_out_everywhere` event: every session of the principal ended, sealed
+/// tokens included (which have no per-session events).
+#[derive(Serialize, ToSchema, Debug)]
+pub struct SignedOutView {
+    /// Whose sessions ended.
+    pub principal: String,
+    /// When, RFC 3339.
+    #[schema(value_type = String)]
+    pub at: Rfc3339,
+}
+
 /// The `data` of a `reset`.
 #[derive(Serialize, ToSchema, Debug)]
 pub struct ResetView {
@@ -50,6 +61,10 @@ fn render(item: FeedItem) -> Event {
                 at: Rfc3339(event.at),
             };
             Event::default().id(id).event(event.kind.as_str()).json_data(view).expect("a view serializes")
+        }
+        FeedItem::SignedOutEverywhere { id, principal, at } => {
+            let view = SignedOutView { principal: principal.as_str().to_owned(), at: Rfc3339(at) };
+            Event::default().id(id).event("signed_out_everywhere").json_data(view).expect("a view serializes")
         }
         FeedItem::Reset { reason } => Event::default()
             .event("reset")
@@ -79,14 +94,14 @@ fn live(
     })
 }
 
-/// Session events — `created`, `rotated`, `revoked`, `expired` (and `reset`) — as `text/event-stream`,
-/// from every node sharing the store. Each event has an id; reconnect with `Last-Event-ID` to
+/// Session events — `created`, `rotated`, `revoked`, `expired`, `signed_out_everywhere` (and
+/// `reset`) — as `text/event-stream`, from every node sharing the store. Each event has an id; reconnect with `Last-Event-ID` to
 /// resume from the same node within its window of 1024 events. When that is not possible (other
 /// node, restart, too old) the stream starts with a `reset` event: drop cached sessions.
 #[utoipa::path(get, path = "/v1/events", tag = "backend", security(("api_key" = [])),
     params(("Last-Event-ID" = Option<String>, Header, description = "the id of the last event received")),
     responses((status = 200, content_type = "text/event-stream", body = SessionEventView,
-               description = "`event: <kind>` with a SessionEventView, or `event: reset` with a ResetView"),
+               description = "`event: <kind>` with a SessionEventView, `event: signed_out_everywhere` with a SignedOutView, or `event: reset` with a ResetView"),
               (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem)))]
 pub async fn stream_events(
     State(state): State<AppState>,

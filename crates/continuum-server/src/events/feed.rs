@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use continuum_core::{Principal, Timestamp};
 use continuum_store::SessionEvent;
 use tokio::sync::broadcast;
 
@@ -25,6 +26,16 @@ pub enum FeedItem {
         id: String,
         /// What happened.
         event: SessionEvent,
+    },
+    /// A principal was signed out everywhere: every session of it is over, sealed tokens
+    /// included, which have no per-session event.
+    SignedOutEverywhere {
+        /// `<incarnation>-<n>`.
+        id: String,
+        /// Whose sessions ended.
+        principal: Principal,
+        /// When, by the clock of the node that saw it.
+        at: Timestamp,
     },
     /// Events may be missing from here on (a resume that cannot be honoured, a reader or the
     /// bus fell behind): drop whatever was derived from them, such as cached sessions.
@@ -85,6 +96,14 @@ impl EventFeed {
         let mut ring = self.ring();
         let n = ring.next;
         let item = FeedItem::Event { id: format!("{}-{n}", self.incarnation), event };
+        self.keep(&mut ring, item);
+    }
+
+    /// Numbers a sign-out everywhere of `principal`, keeps it and sends it to every reader.
+    pub fn push_sign_out(&self, principal: Principal, at: Timestamp) {
+        let mut ring = self.ring();
+        let n = ring.next;
+        let item = FeedItem::SignedOutEverywhere { id: format!("{}-{n}", self.incarnation), principal, at };
         self.keep(&mut ring, item);
     }
 
@@ -154,7 +173,7 @@ mod tests {
         items
             .iter()
             .map(|item| match item {
-                FeedItem::Event { id, .. } => id.clone(),
+                FeedItem::Event { id, .. } | FeedItem::SignedOutEverywhere { id, .. } => id.clone(),
                 FeedItem::Reset { .. } => "reset".into(),
             })
             .collect()
@@ -193,9 +212,15 @@ mod tests {
         assert_eq!(ids(&resume), ["ab-1"]);
         feed.reset("the bus broke");
         feed.push(event(2));
+        feed.push_sign_out(Principal::parse("bob").unwrap(), Timestamp::from_millis(3));
         assert_eq!(live.recv().await.unwrap(), FeedItem::Reset { reason: "the bus broke" });
         let FeedItem::Event { id, .. } = live.recv().await.unwrap() else { panic!("an event") };
         assert_eq!(id, "ab-3", "resets take a number too, so ids stay increasing");
+        let FeedItem::SignedOutEverywhere { id, principal, .. } = live.recv().await.unwrap() else {
+            panic!("a sign-out")
+        };
+        assert_eq!((id.as_str(), principal.as_str()), ("ab-4", "bob"));
+        assert_eq!(ids(&feed.subscribe(Some("ab-3")).0), ["ab-4"], "sign-outs are resumed like events");
         assert!(live.try_recv().is_err());
     }
 }

@@ -46,7 +46,8 @@ pub async fn two_nodes_share_sessions(store: StoreConfig) {
 
 /// Live fan-out between two nodes over one store's bus: a document edited by a client of A
 /// reaches a client of B in real time (and the reverse), a backend patch through B reaches A's
-/// client, and a session revoked through B closes its socket on A at once and appears on A's
+/// client, a session revoked through B closes its socket on A at once and appears on A's
+/// `/v1/events` stream, and a sign-out everywhere through A reaches B's validations and its
 /// `/v1/events` stream. The sockets' periodic
 /// session check is set to a minute, so only the bus can close the socket in time.
 pub async fn two_nodes_fan_out_live(store: StoreConfig) {
@@ -120,8 +121,17 @@ pub async fn two_nodes_fan_out_live(store: StoreConfig) {
         b.backend(Method::POST, "/v1/sessions/validate", Some(validate.clone())).await.status,
         StatusCode::OK
     );
+    let mut events_on_b =
+        super::sse::SseReader::open(b.addr, "/v1/events", &[("authorization", &auth)]).await;
     let signed_out = a.backend(Method::DELETE, "/v1/principals/carol/sessions", None).await;
     assert_eq!(signed_out.status, StatusCode::OK, "{:?}", signed_out.json());
+    let event = events_on_b.next(SOON).await.expect("B's event stream tells of A's sign-out everywhere");
+    assert_eq!(
+        (event.event.as_str(), event.data["principal"].as_str()),
+        ("signed_out_everywhere", Some("carol")),
+        "{event:?}"
+    );
+    drop(events_on_b);
     let deadline = std::time::Instant::now() + SOON;
     loop {
         let answer = b.backend(Method::POST, "/v1/sessions/validate", Some(validate.clone())).await;
