@@ -18,6 +18,9 @@
 //! - [`error`]: [`AppError`], what a baseline handler can fail with, as a 500.
 //! - [`tower_sessions_app`]: the axum + tower-sessions + Redis app.
 //! - [`raw_redis_app`]: the axum + raw `GET`/`SET` app.
+//! - [`visits`]: Continuum's `visits` example app on tower-sessions (MemoryStore or Redis), for
+//!   the tower middleware comparison (issue 6, `bench/tower.sh`).
+//! - [`shutdown`]: when a baseline server stops.
 //! - [`load`]: the load generator: closed-loop throughput and latency per system and operation,
 //!   and the lost-update count under concurrent writers.
 
@@ -25,6 +28,8 @@ pub mod error;
 pub mod load;
 pub mod raw_redis_app;
 pub mod routes;
+pub mod shutdown;
 pub mod tower_sessions_app;
+pub mod visits;
 
 pub use error::AppError;

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use anyhow::{Context as _, bail};
 use axum::serve::ListenerExt as _;
 use clap::{Parser, ValueEnum};
-use continuum_baselines::{raw_redis_app, tower_sessions_app};
+use continuum_baselines::{raw_redis_app, shutdown, tower_sessions_app};
 
 /// Which baseline to serve.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -52,16 +52,6 @@ async fn main() -> anyhow::Result<()> {
     let listener = listener.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown::signal()).await?;
     Ok(())
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown() {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
 }

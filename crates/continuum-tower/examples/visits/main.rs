@@ -6,14 +6,15 @@
 //! cargo run -p continuum-tower --example visits -- sealed [sk_…]
 //! ```
 //!
-//! It listens on `127.0.0.1:3000` (`VISITS_ADDR` to change) with plain-HTTP development cookies.
-//! Then: `curl -c j -b j -X POST 'localhost:3000/login?user=alice'`, `curl -c j -b j
-//! localhost:3000/`, `curl -b j localhost:3000/devices`, `curl -c j -b j -X POST
-//! localhost:3000/logout`.
+//! It listens on `127.0.0.1:3000` (`VISITS_ADDR` to change; port 0 picks a free one and the
+//! address actually bound is printed) with plain-HTTP development cookies. Then: `curl -c j -b j
+//! -X POST 'localhost:3000/login?user=alice'`, `curl -c j -b j localhost:3000/`, `curl -b j
+//! localhost:3000/devices`, `curl -c j -b j -X POST localhost:3000/logout`.
 
 mod app;
 
 use anyhow::{Context as _, bail};
+use axum::serve::ListenerExt as _;
 use continuum_core::seal::{KeyRing, SealKey};
 use continuum_tower::{ContinuumLayer, CookieConfig, RemoteConfig, SealedConfig};
 
@@ -52,7 +53,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let addr = std::env::var("VISITS_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("bind {addr}"))?;
-    eprintln!("visits listening on http://{addr}");
+    eprintln!("visits listening on http://{}", listener.local_addr()?);
+    // As the Continuum server does: answers leave at once instead of waiting behind Nagle's algorithm.
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     axum::serve(listener, app::router(layer)).await?;
     Ok(())
 }
