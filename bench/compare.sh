@@ -35,7 +35,8 @@ RAW_DB=${RAW_DB:-14}
 PG_DATABASE=${PG_DATABASE:-continuum_compare}
 REDIS=redis://127.0.0.1:6379
 
-log() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=lib.sh
+source bench/lib.sh
 
 log "building continuum and the baselines (release)"
 cargo build --release --locked -p continuum >&2
@@ -68,22 +69,6 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 CONTINUUM_API_KEY="ck_bench_$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
 export CONTINUUM_API_KEY
 unset CONTINUUM_CONFIG CONTINUUM_DATA CONTINUUM_LISTEN CONTINUUM_STORE CONTINUUM_SERVER
-
-# Waits until the server logging to $1 reports its address (matching $2), then until $3 answers
-# there; sets ADDR.
-wait_for() {
-  local log_file=$1 pattern=$2 path=$3 pid=$4
-  ADDR=""
-  for _ in $(seq 150); do
-    ADDR=$(grep -o "$pattern" "$log_file" | head -n1 | grep -o '127\.0\.0\.1:[0-9]*' || true)
-    [ -n "$ADDR" ] && curl -fsS "http://$ADDR$path" >/dev/null 2>&1 && return
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$log_file" >&2
-  log "the server logging to $log_file did not become ready"
-  exit 1
-}
 
 # Continuum with its default settings, only the store chosen.
 start_continuum() {

@@ -26,7 +26,8 @@ CONNECTIONS=${CONNECTIONS:-32}
 REDIS_DB=${REDIS_DB:-12}
 export DURATION_SECS WARMUP_MS CONNECTIONS
 
-log() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=lib.sh
+source bench/lib.sh
 
 log "building the load and visits examples and the baselines (release)"
 cargo build --release --locked -p continuum-tower --example load --example visits >&2
@@ -54,33 +55,19 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-# Waits until the app logging to $1 reports its address, then until it answers `GET /me`; sets
-# ADDR.
-wait_for() {
-  local log_file=$1 pid=$2
-  ADDR=""
-  for _ in $(seq 150); do
-    ADDR=$(grep -o 'listening on [a-z:/]*127\.0\.0\.1:[0-9]*' "$log_file" | head -n1 | grep -o '127\.0\.0\.1:[0-9]*' || true)
-    [ -n "$ADDR" ] && curl -fsS "http://$ADDR/me" >/dev/null 2>&1 && return
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$log_file" >&2
-  log "the app logging to $log_file did not become ready"
-  exit 1
-}
-
+# What the apps print once bound (the sealed example prints a URL).
+LISTENING='listening on [a-z:/]*127\.0\.0\.1:[0-9]*'
 "$TOWER_VISITS" --store memory --listen 127.0.0.1:0 2>"$WORK/memory.log" &
 PIDS+=($!)
-wait_for "$WORK/memory.log" $!
+wait_for "$WORK/memory.log" "$LISTENING" /me $!
 MEMORY=$ADDR
 "$TOWER_VISITS" --store "redis://127.0.0.1:6379/$REDIS_DB" --listen 127.0.0.1:0 2>"$WORK/redis.log" &
 PIDS+=($!)
-wait_for "$WORK/redis.log" $!
+wait_for "$WORK/redis.log" "$LISTENING" /me $!
 REDIS=$ADDR
 VISITS_ADDR=127.0.0.1:0 "$EXAMPLES/visits" sealed 2>"$WORK/sealed.log" &
 PIDS+=($!)
-wait_for "$WORK/sealed.log" $!
+wait_for "$WORK/sealed.log" "$LISTENING" /me $!
 SEALED=$ADDR
 
 log "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), $(rustc --version)," \
