@@ -30,7 +30,10 @@ await build({
 });
 mkdirSync(join(web, 'dist'), { recursive: true });
 for (const file of readdirSync(join(web, 'src'))) {
-  if (file.endsWith('.html') || file.endsWith('.css')) copyFileSync(join(web, 'src', file), join(web, 'dist', file));
+  // Pages, styles and the demo's service worker (plain JavaScript, served as written).
+  if (file.endsWith('.html') || file.endsWith('.css') || file === 'sw.js') {
+    copyFileSync(join(web, 'src', file), join(web, 'dist', file));
+  }
 }
 
 if (process.argv.includes('--size')) {

@@ -104,7 +104,9 @@ export class Server {
 export function startForThisFile(onStart) {
   let started;
   before(async () => {
-    started = { server: await Server.start(), browser: await launch() };
+    // The server first and kept at once, so `after` stops it even if the browser fails to start.
+    started = { server: await Server.start() };
+    started.browser = await launch();
     onStart(started);
   });
   after(async () => {

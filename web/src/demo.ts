@@ -40,7 +40,17 @@ function shortSid(sid: string): string {
   return sid.slice(0, 4);
 }
 
+/** Keeps the app shell in a service worker (web/src/sw.js), so a reload works offline. */
+function keepShellOffline(): void {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('/sw.js').catch((error: unknown) => {
+    // The demo works without it; only reloads while offline need it.
+    console.warn('the offline shell is not available:', error);
+  });
+}
+
 async function main(): Promise<void> {
+  keepShellOffline();
   continuum.onSignedOut(() => {
     doc = null;
     $('who').textContent = '';

@@ -20,6 +20,7 @@ async fn the_admin_page_is_always_served_and_the_demo_only_when_on() {
     assert!(String::from_utf8_lossy(&admin.body).contains("Sign in with an API key"));
     assert_eq!(plain.get("/", &[]).await.problem(404), "no such endpoint");
     assert_eq!(plain.get("/assets/demo.js", &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(plain.get("/sw.js", &[]).await.status, StatusCode::NOT_FOUND, "no demo, no worker");
     plain.stop().await;
 
     let demo = TestServer::start_with(|config| {
@@ -34,6 +35,13 @@ async fn the_admin_page_is_always_served_and_the_demo_only_when_on() {
     let script = demo.get("/assets/demo.js", &[]).await;
     assert_eq!(script.header("content-type"), Some("text/javascript; charset=utf-8"));
     assert!(script.body.len() > 10_000, "the bundle with yjs is embedded");
+    assert!(String::from_utf8_lossy(&script.body).contains("/sw.js"), "the page registers its worker");
+    let worker = demo.get("/sw.js", &[]).await;
+    assert_eq!(worker.header("content-type"), Some("text/javascript; charset=utf-8"));
+    let worker = String::from_utf8_lossy(&worker.body);
+    for shell in ["'/'", "'/assets/demo.js'", "'/assets/style.css'"] {
+        assert!(worker.contains(shell), "the worker keeps {shell}");
+    }
     demo.stop().await;
 }
 

@@ -7,6 +7,7 @@ import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 
 import type { BackoffOptions } from './backoff.js';
+import { pendingKey, readPending, writePending } from './pending.js';
 import { Presence, type PresenceDevice } from './presence.js';
 import { SyncProvider } from './provider.js';
 import { type SaveStatus, Observable, describe } from './status.js';
@@ -49,6 +50,8 @@ export class ContinuumDoc {
   readonly #tabs: TabSync;
   readonly #provider: SyncProvider;
   readonly #flushers = new Set<() => void>();
+  /** Where the count of changes waiting for the server is kept across reloads. */
+  readonly #pendingKey: string;
   #loaded = false;
   readonly #onHide = (): void => {
     if (document.visibilityState === 'hidden') this.flush();
@@ -59,6 +62,7 @@ export class ContinuumDoc {
     this.scope = options.scope;
     this.name = options.name;
     const channel = `continuum:${options.scope}/${options.name}`;
+    this.#pendingKey = pendingKey(options.scope, options.name);
     this.awareness = new Awareness(this.doc);
     this.status = new Observable<SaveStatus>(describe({
       loaded: false, connected: false, signedOut: false, waiting: 0, unacked: 0, handshakeDurable: false,
@@ -83,7 +87,7 @@ export class ContinuumDoc {
         },
         checkSession: options.checkSession,
       },
-      { backoff: options.backoff, uncounted: new Set([this.#local]) },
+      { backoff: options.backoff, uncounted: new Set([this.#local]), waitingAtStart: readPending(this.#pendingKey) },
     );
     this.presence = new Presence(this.awareness, options.device);
     this.ready = this.#local.whenSynced.then(() => {
@@ -124,6 +128,7 @@ export class ContinuumDoc {
 
   /** Deletes this document's local copy (on sign-out, so a shared computer keeps nothing). */
   async clearLocal(): Promise<void> {
+    writePending(this.#pendingKey, 0);
     await this.#local.clearData();
   }
 
@@ -140,6 +145,9 @@ export class ContinuumDoc {
   }
 
   #refresh(): void {
+    const before = this.status.value.pending;
     this.status.set(describe({ loaded: this.#loaded, ...this.#provider.inputs() }), sameStatus);
+    // Kept once the local copy is in, so a count restored at start is not overwritten before.
+    if (this.#loaded && this.status.value.pending !== before) writePending(this.#pendingKey, this.status.value.pending);
   }
 }

@@ -40,6 +40,9 @@ export interface ProviderOptions {
   /** Origins whose updates are already saved elsewhere (the IndexedDB load): sent, but not
    *  counted as changes waiting while offline. */
   uncounted?: ReadonlySet<unknown>;
+  /** Changes an earlier page left waiting (restored with the local copy): they count as waiting
+   *  until the first handshake is acked. */
+  waitingAtStart?: number;
 }
 
 export class SyncProvider {
@@ -80,6 +83,7 @@ export class SyncProvider {
     this.#events = events;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#uncounted = options.uncounted ?? new Set();
+    this.#waiting = options.waitingAtStart ?? 0;
     this.#onUpdate = (update, origin) => {
       if (origin === this) return;
       if (!this.#connected) {

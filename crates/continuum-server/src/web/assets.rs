@@ -34,6 +34,11 @@ pub static DEMO_JS: Asset = Asset {
     content_type: "text/javascript; charset=utf-8",
     bytes: include_bytes!("../../../../web/dist/demo.js"),
 };
+/// The demo app's service worker: keeps the app shell for reloads while offline.
+pub static DEMO_SW_JS: Asset = Asset {
+    content_type: "text/javascript; charset=utf-8",
+    bytes: include_bytes!("../../../../web/dist/sw.js"),
+};
 /// The stylesheet both pages share.
 pub static STYLE_CSS: Asset = Asset {
     content_type: "text/css; charset=utf-8",

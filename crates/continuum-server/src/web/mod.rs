@@ -29,5 +29,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     router
         .route("/", get(|| async { assets::page(&assets::DEMO_HTML) }))
         .route("/assets/demo.js", get(|| async { assets::file(&assets::DEMO_JS) }))
+        // At the root, so its scope covers the page at `/`.
+        .route("/sw.js", get(|| async { assets::file(&assets::DEMO_SW_JS) }))
         .route("/demo/api/pdf", post(pdf_task::start))
 }
