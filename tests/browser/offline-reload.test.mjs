@@ -37,10 +37,12 @@ test('a reload while the server is down keeps the page, the draft and the waitin
   await waitForStatus(page, 'Offline — 3 changes waiting');
   assert.equal(await page.inputValue('#destination'), 'Turin');
   assert.equal(await page.inputValue('#email'), 'ada@example.org');
+  await page.waitForFunction(() => /server can be reached/.test(document.getElementById('devices').textContent));
   await screenshot(page, '6-offline-reload');
 
   await server.restart();
   await waitForStatus(page, 'Saved in the cloud');
+  await page.waitForSelector('#devices li[data-sid]', { timeout: 10_000 });
   const doc = await server.docJson(scope, 'demo-trip');
   assert.deepEqual(doc.form, {
     name: 'Ada Lovelace', email: 'ada@example.org', country: 'fr', destination: 'Turin', class: 'economy',

@@ -228,14 +228,21 @@ function watchDevices(session: Session): void {
 
 async function refreshDevices(): Promise<void> {
   if (!currentSession || !doc) return;
+  const ul = $('devices');
   let list;
   try {
     list = await continuum.devices();
   } catch {
+    // Offline (a reload while the server is down): keep what was shown, or say why it is empty.
+    if (ul.childElementCount === 0) {
+      const note = document.createElement('li');
+      note.className = 'device-detail';
+      note.textContent = 'Shown again once the server can be reached.';
+      ul.append(note);
+    }
     return;
   }
   const here = doc.presence.others();
-  const ul = $('devices');
   ul.replaceChildren();
   // This device first, then the others, newest first.
   const sessions = [...list.sessions].sort((x, y) =>
