@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use bytes::Bytes;
 use continuum_core::{Clock, SessionId};
 use continuum_store::StoreError;
 use tokio::sync::mpsc;
@@ -16,7 +17,7 @@ use yrs::sync::{Awareness, AwarenessUpdate};
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
 use crate::SyncError;
-use crate::awareness::PendingAwareness;
+use crate::awareness::{self, PendingAwareness};
 use crate::metrics::SyncMetrics;
 use crate::protocol;
 
@@ -29,7 +30,8 @@ pub(crate) type PeerId = u64;
 /// What the document keeps for one attached peer.
 struct PeerSlot {
     /// Bounded by [`crate::SyncConfig::outbound_capacity`]; full means the peer is too slow.
-    outbound: mpsc::Sender<Vec<u8>>,
+    /// Messages are [`Bytes`], so one encoded message is shared by every peer it goes to.
+    outbound: mpsc::Sender<Bytes>,
     /// Set when the document lets go of the peer before the peer lets go of the document.
     detached: Arc<AtomicBool>,
     /// The awareness client ids this peer announced a state for (and did not clear), removed
@@ -42,9 +44,9 @@ struct PeerSlot {
 /// The receiving end the document hands a new peer.
 pub(crate) struct Attached {
     pub id: PeerId,
-    pub outbound: mpsc::Receiver<Vec<u8>>,
+    pub outbound: mpsc::Receiver<Bytes>,
     pub detached: Arc<AtomicBool>,
-    pub greeting: Vec<Vec<u8>>,
+    pub greeting: Vec<Bytes>,
 }
 
 /// A live document's mutable state.
@@ -187,8 +189,8 @@ impl DocState {
                 PeerSlot { outbound: sender, detached: detached.clone(), clients: HashSet::new(), session };
             self.peers.insert(id, slot);
         }
-        let mut greeting = vec![protocol::sync_step1(self.doc().transact().state_vector())];
-        greeting.extend(self.awareness_states());
+        let mut greeting = vec![Bytes::from(protocol::sync_step1(self.doc().transact().state_vector()))];
+        greeting.extend(self.awareness_states().into_iter().map(Bytes::from));
         Attached { id, outbound, detached, greeting }
     }
 
@@ -207,16 +209,20 @@ impl DocState {
         self.peers.contains_key(&id)
     }
 
-    /// Every known awareness state as one message, or `None` when there is none.
-    pub fn awareness_states(&self) -> Option<Vec<u8>> {
-        let update = self.awareness.update().ok()?;
-        (!update.clients.is_empty()).then(|| protocol::awareness(update))
+    /// Every known awareness state, in messages of bounded size ([`awareness::messages`]);
+    /// none when there is no state.
+    pub fn awareness_states(&self) -> Vec<Vec<u8>> {
+        match self.awareness.update() {
+            Ok(update) if !update.clients.is_empty() => awareness::messages(update),
+            _ => Vec::new(),
+        }
     }
 
-    /// Every known awareness state, even when empty (the answer to a query).
-    pub fn awareness_query(&self) -> Vec<u8> {
+    /// Every known awareness state, in messages of bounded size; one empty message when there
+    /// is none (the answer to a query).
+    pub fn awareness_query(&self) -> Vec<Vec<u8>> {
         let update = self.awareness.update().unwrap_or(AwarenessUpdate { clients: Default::default() });
-        protocol::awareness(update)
+        awareness::messages(update)
     }
 
     /// Applies awareness states sent by peer `from`, remembers which clients it speaks for, and
@@ -248,9 +254,10 @@ impl DocState {
         self.pending_awareness.mark(summary.all_changes());
     }
 
-    /// Sends every awareness change marked since the last flush as one message per peer: the
-    /// current state of each changed client, or its removal. A peer is skipped when every
-    /// changed client is one of its own (it knows its own states). Called once per tick.
+    /// Sends every awareness change marked since the last flush as one message per peer (or a
+    /// few, past [`awareness::MAX_STATES_BYTES`] of states), encoded once and shared by every
+    /// peer: the current state of each changed client, or its removal. A peer is skipped when
+    /// every changed client is one of its own (it knows its own states). Called once per tick.
     pub fn flush_awareness(&mut self) {
         let changed = self.pending_awareness.take();
         // Every marked client is in the table (states are removed, never forgotten); filter
@@ -261,7 +268,7 @@ impl DocState {
             return;
         }
         let Ok(update) = self.awareness.update_with_clients(known.iter().copied()) else { return };
-        let message = protocol::awareness(update);
+        let messages: Vec<Bytes> = awareness::messages(update).into_iter().map(Bytes::from).collect();
         let mut too_slow = Vec::new();
         let mut sent = 0u64;
         for (id, slot) in &self.peers {
@@ -269,19 +276,24 @@ impl DocState {
             if own {
                 continue;
             }
-            match slot.outbound.try_send(message.clone()) {
-                Ok(()) => sent += 1,
-                Err(TrySendError::Full(_)) => too_slow.push(*id),
-                Err(TrySendError::Closed(_)) => {}
+            for message in &messages {
+                match slot.outbound.try_send(message.clone()) {
+                    Ok(()) => sent += 1,
+                    Err(TrySendError::Full(_)) => {
+                        too_slow.push(*id);
+                        break;
+                    }
+                    Err(TrySendError::Closed(_)) => break,
+                }
             }
         }
         self.metrics.add_awareness_flush(sent);
         self.detach_too_slow(too_slow);
     }
 
-    /// Sends the update `message` to every attached peer but `except`. A peer whose queue is
-    /// full is detached.
-    pub fn broadcast_update(&mut self, except: Option<PeerId>, message: Vec<u8>) {
+    /// Sends the update `message` to every attached peer but `except` (each gets a reference
+    /// to the one encoded message, not a copy). A peer whose queue is full is detached.
+    pub fn broadcast_update(&mut self, except: Option<PeerId>, message: Bytes) {
         let mut too_slow = Vec::new();
         let mut sent = 0u64;
         for (id, slot) in &self.peers {
@@ -299,7 +311,7 @@ impl DocState {
     }
 
     /// Sends `message` to one peer, detaching it if its queue is full.
-    pub fn send_to(&mut self, id: PeerId, message: Vec<u8>) {
+    pub fn send_to(&mut self, id: PeerId, message: Bytes) {
         let Some(slot) = self.peers.get(&id) else { return };
         if let Err(TrySendError::Full(_)) = slot.outbound.try_send(message) {
             self.detach_too_slow([id]);
