@@ -95,6 +95,8 @@ pub async fn socket(
         // The library's default 128 KiB read buffer per socket dominated the memory of an open
         // document; messages are small and the buffer grows when one is not.
         .read_buffer_size(4096)
+        // Frames gather in the write buffer until a batch's flush (see `sync::outbound`).
+        .write_buffer_size(crate::sync::outbound::WRITE_BUFFER_BYTES)
         .max_message_size(transport_limit)
         .max_frame_size(transport_limit)
         .on_failed_upgrade(|error| tracing::debug!(error = %error, "sync upgrade failed"))
