@@ -22,7 +22,7 @@ use crate::protocol;
 /// socket's write buffer keeps the capacity of the largest message it wrote: 1,000 clients made
 /// greetings of about 46 KB, kept by every socket. Several messages apply exactly as one does
 /// (each state carries its own clock), so the states are cut into messages of about this size.
-pub(crate) const MAX_STATES_BYTES: usize = 2 * 1024;
+pub(crate) const MAX_STATES_BYTES: usize = 1024;
 
 /// Bytes counted per state besides its JSON: the client id, clock and length as var uints.
 const STATE_OVERHEAD: usize = 16;

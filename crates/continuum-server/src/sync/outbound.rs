@@ -15,13 +15,8 @@ use futures_util::{Sink, SinkExt};
 pub const MAX_BATCH_MESSAGES: usize = 256;
 
 /// The most bytes written per flush (the WebSocket writes its buffer out past
-/// [`WRITE_BUFFER_BYTES`] anyway; this bounds how long one batch takes).
+/// [`super::buffers::WRITE_BUFFER_BYTES`] anyway; this bounds how long one batch takes).
 pub const MAX_BATCH_BYTES: usize = 256 * 1024;
-
-/// The WebSocket's write buffer: frames are gathered up to this size before a socket write, and
-/// written at the latest on the batch's flush. The buffer keeps its capacity for the life of the
-/// socket, so it is small (the library's default is 128 KiB).
-pub const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
 /// Feeds `first`, then every message `ready` yields (up to [`MAX_BATCH_MESSAGES`] and
 /// [`MAX_BATCH_BYTES`] in all), then flushes once. Returns how many messages were written.

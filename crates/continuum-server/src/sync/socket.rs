@@ -105,7 +105,10 @@ pub async fn serve_socket(
                 }
                 Some(Ok(Message::Binary(bytes))) => {
                     active = true;
-                    match peer.receive(&bytes).await {
+                    // Boxed: applying a message takes a large future (about 700 bytes) that
+                    // would otherwise sit inside every socket's task for the socket's whole
+                    // life; one allocation per message is cheap next to the yrs apply.
+                    match Box::pin(peer.receive(&bytes)).await {
                         Ok(replies) => {
                             let mut replies = replies.into_iter().map(Bytes::from);
                             if let Some(first) = replies.next()
