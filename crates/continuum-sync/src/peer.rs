@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
 use crate::SyncError;
 use crate::live_doc::{LiveDoc, Origin};
+use crate::outbox::Outbox;
 use crate::protocol::{self, Inbound};
 use crate::state::{Attached, PeerId};
 
@@ -38,7 +38,7 @@ pub struct PeerOptions {
 pub struct Peer {
     doc: Arc<LiveDoc>,
     id: PeerId,
-    outbound: mpsc::Receiver<Bytes>,
+    outbound: Arc<Outbox>,
     /// Set by the document when it lets go of this peer.
     detached: Arc<AtomicBool>,
     /// Empty once taken: it can hold every awareness state of the document, which a
@@ -144,7 +144,7 @@ impl Peer {
             self.outbound.close();
             return None;
         }
-        let message = self.outbound.recv().await?;
+        let message = self.outbound.pop().await?;
         self.unless_detached(message)
     }
 
@@ -157,7 +157,7 @@ impl Peer {
             self.outbound.close();
             return None;
         }
-        let message = self.outbound.try_recv().ok()?;
+        let message = self.outbound.try_pop()?;
         self.unless_detached(message)
     }
 

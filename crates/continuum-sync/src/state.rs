@@ -12,13 +12,13 @@ use bytes::Bytes;
 use continuum_core::{Clock, SessionId};
 use continuum_store::StoreError;
 use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 use yrs::sync::{Awareness, AwarenessUpdate};
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
 use crate::SyncError;
 use crate::awareness::{self, PendingAwareness};
 use crate::metrics::SyncMetrics;
+use crate::outbox::{Outbox, PushError};
 use crate::protocol;
 
 /// The most awareness client ids one peer may introduce.
@@ -31,7 +31,7 @@ pub(crate) type PeerId = u64;
 struct PeerSlot {
     /// Bounded by [`crate::SyncConfig::outbound_capacity`]; full means the peer is too slow.
     /// Messages are [`Bytes`], so one encoded message is shared by every peer it goes to.
-    outbound: mpsc::Sender<Bytes>,
+    outbound: Arc<Outbox>,
     /// Set when the document lets go of the peer before the peer lets go of the document.
     detached: Arc<AtomicBool>,
     /// The awareness client ids this peer announced a state for (and did not clear), removed
@@ -44,7 +44,7 @@ struct PeerSlot {
 /// The receiving end the document hands a new peer.
 pub(crate) struct Attached {
     pub id: PeerId,
-    pub outbound: mpsc::Receiver<Bytes>,
+    pub outbound: Arc<Outbox>,
     pub detached: Arc<AtomicBool>,
     pub greeting: Vec<Bytes>,
 }
@@ -181,12 +181,16 @@ impl DocState {
     pub fn attach(&mut self, capacity: usize, session: Option<SessionId>) -> Attached {
         let id = self.next_peer;
         self.next_peer += 1;
-        let (sender, outbound) = mpsc::channel(capacity.max(1));
+        let outbound = Arc::new(Outbox::new(capacity));
         // A document whose persistence failed takes no new peers: this one starts detached.
         let detached = Arc::new(AtomicBool::new(self.failed.is_some()));
         if self.failed.is_none() {
-            let slot =
-                PeerSlot { outbound: sender, detached: detached.clone(), clients: HashSet::new(), session };
+            let slot = PeerSlot {
+                outbound: outbound.clone(),
+                detached: detached.clone(),
+                clients: HashSet::new(),
+                session,
+            };
             self.peers.insert(id, slot);
         }
         let mut greeting = vec![Bytes::from(protocol::sync_step1(self.doc().transact().state_vector()))];
@@ -277,13 +281,13 @@ impl DocState {
                 continue;
             }
             for message in &messages {
-                match slot.outbound.try_send(message.clone()) {
+                match slot.outbound.try_push(message.clone()) {
                     Ok(()) => sent += 1,
-                    Err(TrySendError::Full(_)) => {
+                    Err(PushError::Full) => {
                         too_slow.push(*id);
                         break;
                     }
-                    Err(TrySendError::Closed(_)) => break,
+                    Err(PushError::Closed) => break,
                 }
             }
         }
@@ -300,10 +304,10 @@ impl DocState {
             if Some(*id) == except {
                 continue;
             }
-            match slot.outbound.try_send(message.clone()) {
+            match slot.outbound.try_push(message.clone()) {
                 Ok(()) => sent += 1,
-                Err(TrySendError::Full(_)) => too_slow.push(*id),
-                Err(TrySendError::Closed(_)) => {}
+                Err(PushError::Full) => too_slow.push(*id),
+                Err(PushError::Closed) => {}
             }
         }
         self.metrics.add_updates_delivered(sent);
@@ -313,7 +317,7 @@ impl DocState {
     /// Sends `message` to one peer, detaching it if its queue is full.
     pub fn send_to(&mut self, id: PeerId, message: Bytes) {
         let Some(slot) = self.peers.get(&id) else { return };
-        if let Err(TrySendError::Full(_)) = slot.outbound.try_send(message) {
+        if let Err(PushError::Full) = slot.outbound.try_push(message) {
             self.detach_too_slow([id]);
         }
     }
@@ -333,7 +337,7 @@ impl DocState {
     /// Messages waiting in the peers' outbound queues: `(sum, longest)`.
     pub fn outbound_depth(&self) -> (u64, u64) {
         self.peers.values().fold((0, 0), |(sum, max), slot| {
-            let queued = (slot.outbound.max_capacity() - slot.outbound.capacity()) as u64;
+            let queued = slot.outbound.len() as u64;
             (sum + queued, max.max(queued))
         })
     }
@@ -344,6 +348,7 @@ impl DocState {
     pub fn detach(&mut self, id: PeerId) {
         let Some(slot) = self.peers.remove(&id) else { return };
         slot.detached.store(true, Ordering::SeqCst);
+        slot.outbound.close();
         // A client that reconnected may already speak through another peer: keep its state.
         let clients: Vec<ClientID> = slot
             .clients
@@ -360,6 +365,7 @@ impl DocState {
     pub fn detach_all(&mut self) {
         for (_, slot) in std::mem::take(&mut self.peers) {
             slot.detached.store(true, Ordering::SeqCst);
+            slot.outbound.close();
         }
     }
 }
