@@ -45,6 +45,37 @@ async fn two_clients_converge() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_written_several_messages_per_flush_arrives_whole_and_in_order() {
+    let server = TestServer::start().await;
+    let (writer_token, _) = server.create_session(json!({"principal": "alice"})).await;
+    let (reader_token, _) = server.create_session(json!({"principal": "alice"})).await;
+    let path = "/v1/sync/user:alice/essay";
+    let mut writer =
+        YClient::connect(server.addr, path, &[("authorization", &session_header(&writer_token))])
+            .await
+            .unwrap();
+    let mut reader =
+        YClient::connect(server.addr, path, &[("authorization", &session_header(&reader_token))])
+            .await
+            .unwrap();
+    writer.sync().await;
+    reader.sync().await;
+    // The reader does not read while the writer appends: a backlog of updates, each depending
+    // on the one before, queues for it and goes out in batches of several messages per flush.
+    let mut expected = String::new();
+    for i in 0..300 {
+        let piece = format!("{i},");
+        writer.append_text("essay", &piece).await;
+        expected.push_str(&piece);
+    }
+    let done = |c: &YClient| c.text("essay").len() == expected.len();
+    assert!(reader.pump_until(done, Duration::from_secs(10)).await, "every update arrived");
+    assert_eq!(reader.text("essay"), expected);
+    assert_eq!(reader.out_of_order, 0, "relayed in the order applied");
+    assert!(reader.closed.is_none(), "no close for lag at this size");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnecting_client_receives_only_what_it_missed() {
     let server = TestServer::start().await;
     let (writer_token, _) = server.create_session(json!({"principal": "alice"})).await;

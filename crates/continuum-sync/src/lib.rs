@@ -15,10 +15,12 @@
 //! - `load`: reading a document's snapshot and updates from the store before serving it.
 //! - `live_doc`: [`LiveDoc`], the document in memory, its JSON API and how changes are committed.
 //! - [`listing`]: [`LiveDocListing`], which documents are live and which sessions are connected.
-//! - `awareness`: awareness changes gathered per tick and flushed as one message per peer.
+//! - `awareness`: awareness changes gathered per tick and flushed as one message per peer (cut
+//!   into messages of bounded size).
 //! - [`metrics`]: [`SyncMetrics`] counters and the [`SyncSnapshot`] a metrics endpoint renders.
 //! - `state`: the document's mutable state under one lock: yrs, awareness, peers, fan-out.
 //! - `peer`: [`Peer`] and [`PeerOptions`], one client connection's protocol state.
+//! - `outbox`: a peer's bounded outbound queue, which holds no memory while empty.
 //! - `persist`: the per-document task that appends changes in order, acks them, compacts.
 //! - `remote`: merging updates other nodes appended to a shared store, announced or read back.
 //! - `history`: named versions — save, list, read, restore as a new change.
@@ -27,9 +29,10 @@
 //!
 //! # Main flow
 //! The server opens a document with [`DocRegistry::open`] (loaded completely before it
-//! returns), attaches each WebSocket with [`LiveDoc::connect`], sends [`Peer::greeting`], then
+//! returns), attaches each WebSocket with [`LiveDoc::connect`], sends [`Peer::take_greeting`], then
 //! loops: each inbound message goes to [`Peer::receive`] and its replies back to the client;
-//! [`Peer::next_outbound`] yields what other peers changed, awareness changes (gathered per
+//! [`Peer::next_outbound`] (and, without waiting, [`Peer::try_next_outbound`]) yields what other
+//! peers changed — one encoded message shared by every peer — awareness changes (gathered per
 //! [`SyncConfig::awareness_tick`], one message per peer per tick) and acks. A
 //! change is applied and broadcast at once, then appended to the [`continuum_store::DocStore`]
 //! in order by the document's persistence task, which acks it (for peers that asked) only once
@@ -46,6 +49,7 @@ pub mod listing;
 mod live_doc;
 mod load;
 pub mod metrics;
+mod outbox;
 mod patch;
 mod peer;
 mod persist;

@@ -147,7 +147,7 @@ impl LiveDoc {
         }
         let update = change(&mut state)?;
         if let Some(update) = &update {
-            state.broadcast_update(origin.peer, protocol::update(update.clone()));
+            state.broadcast_update(origin.peer, protocol::update_message(update).into());
         }
         let ack = origin.peer.zip(origin.ack);
         if update.is_none() && ack.is_none() && !origin.waits {

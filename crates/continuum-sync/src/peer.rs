@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::mpsc;
+use bytes::Bytes;
 
 use crate::SyncError;
 use crate::live_doc::{LiveDoc, Origin};
+use crate::outbox::Outbox;
 use crate::protocol::{self, Inbound};
 use crate::state::{Attached, PeerId};
 
@@ -21,8 +22,9 @@ pub struct PeerOptions {
 }
 
 /// One client connection to a [`LiveDoc`]: the transport (a WebSocket in the server) sends the
-/// [`Peer::greeting`], feeds every binary message to [`Peer::receive`] and sends back its
-/// replies, and forwards [`Peer::next_outbound`] to the client.
+/// [`Peer::take_greeting`], feeds every binary message to [`Peer::receive`] and sends back its
+/// replies, and forwards [`Peer::next_outbound`] to the client (with whatever
+/// [`Peer::try_next_outbound`] has ready, to write several messages per flush).
 ///
 /// # Slow peers
 /// What other peers change reaches this one through a queue of
@@ -36,10 +38,12 @@ pub struct PeerOptions {
 pub struct Peer {
     doc: Arc<LiveDoc>,
     id: PeerId,
-    outbound: mpsc::Receiver<Vec<u8>>,
+    outbound: Arc<Outbox>,
     /// Set by the document when it lets go of this peer.
     detached: Arc<AtomicBool>,
-    greeting: Vec<Vec<u8>>,
+    /// Empty once taken: it can hold every awareness state of the document, which a
+    /// long-lived connection should not keep.
+    greeting: Vec<Bytes>,
     acks: bool,
     /// How many content-bearing messages (updates and sync step 2) this peer sent; the ack
     /// count of the latest.
@@ -61,8 +65,9 @@ impl Peer {
 
     /// The messages to send right after connecting: the server's sync step 1 (so the client
     /// sends what the server lacks), then the current awareness states if there are any.
-    pub fn greeting(&self) -> Vec<Vec<u8>> {
-        self.greeting.clone()
+    /// The first call takes them; later calls return nothing.
+    pub fn take_greeting(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.greeting)
     }
 
     /// The document this peer syncs with.
@@ -111,7 +116,7 @@ impl Peer {
                     }
                     state.apply_awareness(self.id, update);
                 }
-                Inbound::QueryAwareness => replies.push(self.doc.core.lock().awareness_query()),
+                Inbound::QueryAwareness => replies.extend(self.doc.core.lock().awareness_query()),
                 Inbound::Auth | Inbound::Unknown(_) => {}
             }
         }
@@ -132,12 +137,33 @@ impl Peer {
     /// The next message for the client: another peer's update, an awareness change, or (with
     /// acks on) a durability ack. `None` once the peer is detached; the transport then closes
     /// the connection.
-    pub async fn next_outbound(&mut self) -> Option<Vec<u8>> {
+    ///
+    /// Cancel safe: a message is taken from the queue only when the future completes.
+    pub async fn next_outbound(&mut self) -> Option<Bytes> {
         if self.is_detached() {
             self.outbound.close();
             return None;
         }
-        let message = self.outbound.recv().await?;
+        let message = self.outbound.pop().await?;
+        self.unless_detached(message)
+    }
+
+    /// The next message for the client if one is queued now, without waiting: what the
+    /// transport writes after a [`Peer::next_outbound`] before flushing, so a backlog costs one
+    /// socket write per batch instead of one per message. `None` when the queue is empty or the
+    /// peer is detached (the next [`Peer::next_outbound`] then returns `None` too).
+    pub fn try_next_outbound(&mut self) -> Option<Bytes> {
+        if self.is_detached() {
+            self.outbound.close();
+            return None;
+        }
+        let message = self.outbound.try_pop()?;
+        self.unless_detached(message)
+    }
+
+    /// `message`, unless the document let go of this peer meanwhile: what it queued for a
+    /// detached peer may have gaps, so none of it is delivered.
+    fn unless_detached(&mut self, message: Bytes) -> Option<Bytes> {
         if self.is_detached() {
             self.outbound.close();
             return None;

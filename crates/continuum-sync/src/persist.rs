@@ -123,7 +123,7 @@ impl Persister {
         }
         let mut state = self.core.lock();
         for (peer, durable) in acks {
-            state.send_to(peer, encode_ack(durable));
+            state.send_to(peer, encode_ack(durable).into());
         }
     }
 

@@ -8,6 +8,7 @@
 //! tell.
 
 use yrs::encoding::read::{Cursor, Error, Read};
+use yrs::encoding::write::Write;
 use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
@@ -105,6 +106,16 @@ pub fn update(update: Vec<u8>) -> Vec<u8> {
     Message::Sync(SyncMessage::Update(update)).encode_v1()
 }
 
+/// `[0, 2, update]` from a borrowed update, encoded in one allocation of the exact size (what
+/// every broadcast encodes once and shares between its peers); the same bytes as [`update`].
+pub fn update_message(update: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(update.len() + 12);
+    message.write_var(MSG_SYNC);
+    message.write_u8(SYNC_UPDATE);
+    message.write_buf(update);
+    message
+}
+
 /// `[1, awareness update]`: awareness states, or their removal.
 pub fn awareness(update: AwarenessUpdate) -> Vec<u8> {
     Message::Awareness(update).encode_v1()
@@ -140,6 +151,13 @@ mod tests {
         let doc = Doc::new();
         doc.transact_mut().apply_update(Update::decode_v1(bytes).unwrap()).unwrap();
         assert_eq!(doc.get_or_insert_text("t").get_string(&doc.transact()), "hello");
+    }
+
+    #[test]
+    fn borrowed_update_messages_match_the_owned_encoding() {
+        for update_bytes in [text_update(), vec![], vec![7; 300]] {
+            assert_eq!(update_message(&update_bytes), update(update_bytes.clone()));
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ impl DocState {
         for raw in updates {
             let update = decode_update(raw).map_err(|error| SyncError::Corrupt(error.into()))?;
             if let Some(integrated) = self.apply_update(update, raw, usize::MAX)? {
-                self.broadcast_update(None, protocol::update(integrated));
+                self.broadcast_update(None, protocol::update(integrated).into());
                 changed += 1;
             }
         }

@@ -8,16 +8,17 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use bytes::Bytes;
 use continuum_core::{Clock, SessionId};
 use continuum_store::StoreError;
 use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 use yrs::sync::{Awareness, AwarenessUpdate};
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
 use crate::SyncError;
-use crate::awareness::PendingAwareness;
+use crate::awareness::{self, PendingAwareness};
 use crate::metrics::SyncMetrics;
+use crate::outbox::{Outbox, PushError};
 use crate::protocol;
 
 /// The most awareness client ids one peer may introduce.
@@ -29,7 +30,8 @@ pub(crate) type PeerId = u64;
 /// What the document keeps for one attached peer.
 struct PeerSlot {
     /// Bounded by [`crate::SyncConfig::outbound_capacity`]; full means the peer is too slow.
-    outbound: mpsc::Sender<Vec<u8>>,
+    /// Messages are [`Bytes`], so one encoded message is shared by every peer it goes to.
+    outbound: Arc<Outbox>,
     /// Set when the document lets go of the peer before the peer lets go of the document.
     detached: Arc<AtomicBool>,
     /// The awareness client ids this peer announced a state for (and did not clear), removed
@@ -42,9 +44,9 @@ struct PeerSlot {
 /// The receiving end the document hands a new peer.
 pub(crate) struct Attached {
     pub id: PeerId,
-    pub outbound: mpsc::Receiver<Vec<u8>>,
+    pub outbound: Arc<Outbox>,
     pub detached: Arc<AtomicBool>,
-    pub greeting: Vec<Vec<u8>>,
+    pub greeting: Vec<Bytes>,
 }
 
 /// A live document's mutable state.
@@ -179,16 +181,20 @@ impl DocState {
     pub fn attach(&mut self, capacity: usize, session: Option<SessionId>) -> Attached {
         let id = self.next_peer;
         self.next_peer += 1;
-        let (sender, outbound) = mpsc::channel(capacity.max(1));
+        let outbound = Arc::new(Outbox::new(capacity));
         // A document whose persistence failed takes no new peers: this one starts detached.
         let detached = Arc::new(AtomicBool::new(self.failed.is_some()));
         if self.failed.is_none() {
-            let slot =
-                PeerSlot { outbound: sender, detached: detached.clone(), clients: HashSet::new(), session };
+            let slot = PeerSlot {
+                outbound: outbound.clone(),
+                detached: detached.clone(),
+                clients: HashSet::new(),
+                session,
+            };
             self.peers.insert(id, slot);
         }
-        let mut greeting = vec![protocol::sync_step1(self.doc().transact().state_vector())];
-        greeting.extend(self.awareness_states());
+        let mut greeting = vec![Bytes::from(protocol::sync_step1(self.doc().transact().state_vector()))];
+        greeting.extend(self.awareness_states().into_iter().map(Bytes::from));
         Attached { id, outbound, detached, greeting }
     }
 
@@ -207,16 +213,20 @@ impl DocState {
         self.peers.contains_key(&id)
     }
 
-    /// Every known awareness state as one message, or `None` when there is none.
-    pub fn awareness_states(&self) -> Option<Vec<u8>> {
-        let update = self.awareness.update().ok()?;
-        (!update.clients.is_empty()).then(|| protocol::awareness(update))
+    /// Every known awareness state, in messages of bounded size ([`awareness::messages`]);
+    /// none when there is no state.
+    pub fn awareness_states(&self) -> Vec<Vec<u8>> {
+        match self.awareness.update() {
+            Ok(update) if !update.clients.is_empty() => awareness::messages(update),
+            _ => Vec::new(),
+        }
     }
 
-    /// Every known awareness state, even when empty (the answer to a query).
-    pub fn awareness_query(&self) -> Vec<u8> {
+    /// Every known awareness state, in messages of bounded size; one empty message when there
+    /// is none (the answer to a query).
+    pub fn awareness_query(&self) -> Vec<Vec<u8>> {
         let update = self.awareness.update().unwrap_or(AwarenessUpdate { clients: Default::default() });
-        protocol::awareness(update)
+        awareness::messages(update)
     }
 
     /// Applies awareness states sent by peer `from`, remembers which clients it speaks for, and
@@ -248,9 +258,10 @@ impl DocState {
         self.pending_awareness.mark(summary.all_changes());
     }
 
-    /// Sends every awareness change marked since the last flush as one message per peer: the
-    /// current state of each changed client, or its removal. A peer is skipped when every
-    /// changed client is one of its own (it knows its own states). Called once per tick.
+    /// Sends every awareness change marked since the last flush as one message per peer (or a
+    /// few, past [`awareness::MAX_STATES_BYTES`] of states), encoded once and shared by every
+    /// peer: the current state of each changed client, or its removal. A peer is skipped when
+    /// every changed client is one of its own (it knows its own states). Called once per tick.
     pub fn flush_awareness(&mut self) {
         let changed = self.pending_awareness.take();
         // Every marked client is in the table (states are removed, never forgotten); filter
@@ -261,7 +272,7 @@ impl DocState {
             return;
         }
         let Ok(update) = self.awareness.update_with_clients(known.iter().copied()) else { return };
-        let message = protocol::awareness(update);
+        let messages: Vec<Bytes> = awareness::messages(update).into_iter().map(Bytes::from).collect();
         let mut too_slow = Vec::new();
         let mut sent = 0u64;
         for (id, slot) in &self.peers {
@@ -269,29 +280,34 @@ impl DocState {
             if own {
                 continue;
             }
-            match slot.outbound.try_send(message.clone()) {
-                Ok(()) => sent += 1,
-                Err(TrySendError::Full(_)) => too_slow.push(*id),
-                Err(TrySendError::Closed(_)) => {}
+            for message in &messages {
+                match slot.outbound.try_push(message.clone()) {
+                    Ok(()) => sent += 1,
+                    Err(PushError::Full) => {
+                        too_slow.push(*id);
+                        break;
+                    }
+                    Err(PushError::Closed) => break,
+                }
             }
         }
         self.metrics.add_awareness_flush(sent);
         self.detach_too_slow(too_slow);
     }
 
-    /// Sends the update `message` to every attached peer but `except`. A peer whose queue is
-    /// full is detached.
-    pub fn broadcast_update(&mut self, except: Option<PeerId>, message: Vec<u8>) {
+    /// Sends the update `message` to every attached peer but `except` (each gets a reference
+    /// to the one encoded message, not a copy). A peer whose queue is full is detached.
+    pub fn broadcast_update(&mut self, except: Option<PeerId>, message: Bytes) {
         let mut too_slow = Vec::new();
         let mut sent = 0u64;
         for (id, slot) in &self.peers {
             if Some(*id) == except {
                 continue;
             }
-            match slot.outbound.try_send(message.clone()) {
+            match slot.outbound.try_push(message.clone()) {
                 Ok(()) => sent += 1,
-                Err(TrySendError::Full(_)) => too_slow.push(*id),
-                Err(TrySendError::Closed(_)) => {}
+                Err(PushError::Full) => too_slow.push(*id),
+                Err(PushError::Closed) => {}
             }
         }
         self.metrics.add_updates_delivered(sent);
@@ -299,9 +315,9 @@ impl DocState {
     }
 
     /// Sends `message` to one peer, detaching it if its queue is full.
-    pub fn send_to(&mut self, id: PeerId, message: Vec<u8>) {
+    pub fn send_to(&mut self, id: PeerId, message: Bytes) {
         let Some(slot) = self.peers.get(&id) else { return };
-        if let Err(TrySendError::Full(_)) = slot.outbound.try_send(message) {
+        if let Err(PushError::Full) = slot.outbound.try_push(message) {
             self.detach_too_slow([id]);
         }
     }
@@ -321,7 +337,7 @@ impl DocState {
     /// Messages waiting in the peers' outbound queues: `(sum, longest)`.
     pub fn outbound_depth(&self) -> (u64, u64) {
         self.peers.values().fold((0, 0), |(sum, max), slot| {
-            let queued = (slot.outbound.max_capacity() - slot.outbound.capacity()) as u64;
+            let queued = slot.outbound.len() as u64;
             (sum + queued, max.max(queued))
         })
     }
@@ -332,6 +348,7 @@ impl DocState {
     pub fn detach(&mut self, id: PeerId) {
         let Some(slot) = self.peers.remove(&id) else { return };
         slot.detached.store(true, Ordering::SeqCst);
+        slot.outbound.close();
         // A client that reconnected may already speak through another peer: keep its state.
         let clients: Vec<ClientID> = slot
             .clients
@@ -348,6 +365,7 @@ impl DocState {
     pub fn detach_all(&mut self) {
         for (_, slot) in std::mem::take(&mut self.peers) {
             slot.detached.store(true, Ordering::SeqCst);
+            slot.outbound.close();
         }
     }
 }

@@ -92,9 +92,10 @@ pub async fn socket(
     let transport_limit = state.sync_config().max_message_bytes.saturating_mul(4);
     let tasks = state.socket_tasks().clone();
     Ok(upgrade
-        // The library's default 128 KiB read buffer per socket dominated the memory of an open
-        // document; messages are small and the buffer grows when one is not.
-        .read_buffer_size(4096)
+        // The library's defaults (128 KiB each) dominated the memory of an open socket; see
+        // `sync::buffers` for the sizes and what they cost.
+        .read_buffer_size(crate::sync::buffers::READ_BUFFER_BYTES)
+        .write_buffer_size(crate::sync::buffers::WRITE_BUFFER_BYTES)
         .max_message_size(transport_limit)
         .max_frame_size(transport_limit)
         .on_failed_upgrade(|error| tracing::debug!(error = %error, "sync upgrade failed"))

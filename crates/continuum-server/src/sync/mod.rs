@@ -1,9 +1,11 @@
 //! The WebSocket side of continuity documents: authenticating a socket, counting sockets per
-//! session, and the loop that moves y-websocket messages between a socket and a
-//! [`continuum_sync::Peer`].
+//! session, the loop that moves y-websocket messages between a socket and a
+//! [`continuum_sync::Peer`], how it writes them (several per flush), and its buffer sizes.
 
 pub mod access;
+pub mod buffers;
 pub mod limits;
+pub mod outbound;
 pub mod socket;
 
 pub use access::{DocAccess, Opener};

@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use continuum_sync::{Peer, SyncError};
 
 use super::access::Opener;
 use super::limits::SocketSlot;
+use super::outbound::write_batch;
 use crate::state::AppState;
 
 /// How often a socket re-checks that its session is still live, by default. A revocation
@@ -81,10 +83,11 @@ pub async fn serve_socket(
 ) {
     let ended = slot.ended().clone();
     let _slot = slot;
-    for message in peer.greeting() {
-        if socket.send(Message::Binary(message.into())).await.is_err() {
-            return;
-        }
+    let mut greeting = peer.take_greeting().into_iter();
+    if let Some(first) = greeting.next()
+        && write_batch(&mut socket, first, || greeting.next()).await.is_err()
+    {
+        return;
     }
     let mut check = tokio::time::interval(state.sync_limits().session_check);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -102,12 +105,16 @@ pub async fn serve_socket(
                 }
                 Some(Ok(Message::Binary(bytes))) => {
                     active = true;
-                    match peer.receive(&bytes).await {
+                    // Boxed: applying a message takes a large future (about 700 bytes) that
+                    // would otherwise sit inside every socket's task for the socket's whole
+                    // life; one allocation per message is cheap next to the yrs apply.
+                    match Box::pin(peer.receive(&bytes)).await {
                         Ok(replies) => {
-                            for reply in replies {
-                                if socket.send(Message::Binary(reply.into())).await.is_err() {
-                                    return;
-                                }
+                            let mut replies = replies.into_iter().map(Bytes::from);
+                            if let Some(first) = replies.next()
+                                && write_batch(&mut socket, first, || replies.next()).await.is_err()
+                            {
+                                return;
                             }
                         }
                         Err(error) => {
@@ -123,8 +130,9 @@ pub async fn serve_socket(
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
             },
             outbound = peer.next_outbound() => match outbound {
-                Some(message) => {
-                    if socket.send(Message::Binary(message.into())).await.is_err() {
+                // Whatever else is queued goes out with it, in one flush.
+                Some(first) => {
+                    if write_batch(&mut socket, first, || peer.try_next_outbound()).await.is_err() {
                         return;
                     }
                 }

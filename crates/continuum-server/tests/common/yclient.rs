@@ -16,7 +16,7 @@ use yrs::sync::{Message, SyncMessage};
 use yrs::types::ToJson;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Any, Doc, GetString, Map, ReadTxn, StateVector, Transact, Update};
+use yrs::{Any, Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update};
 
 /// One client document and its socket.
 pub struct YClient {
@@ -30,6 +30,9 @@ pub struct YClient {
     pub synced: bool,
     /// How the server closed the socket, once it did.
     pub closed: Option<Option<CloseFrame>>,
+    /// Updates that arrived before one they depend on (the document then holds pending
+    /// structs); a server that relays in order never causes one.
+    pub out_of_order: usize,
 }
 
 impl YClient {
@@ -60,7 +63,7 @@ impl YClient {
             tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(request))
                 .await
                 .expect("handshake within 10 s")?;
-        Ok(Self { doc, ws, received_update_bytes: 0, acked: 0, synced: false, closed: None })
+        Ok(Self { doc, ws, received_update_bytes: 0, acked: 0, synced: false, closed: None, out_of_order: 0 })
     }
 
     async fn send(&mut self, message: Message) {
@@ -96,6 +99,18 @@ impl YClient {
         let root = self.doc.get_or_insert_map(map);
         let txn = self.doc.transact();
         serde_json::to_value(root.to_json(&txn)).expect("json")
+    }
+
+    /// Appends `piece` to the root text `name` and sends the update.
+    pub async fn append_text(&mut self, name: &str, piece: &str) {
+        let before = self.doc.transact().state_vector();
+        {
+            let text = self.doc.get_or_insert_text(name);
+            let mut txn = self.doc.transact_mut();
+            text.push(&mut txn, piece);
+        }
+        let update = self.doc.transact().encode_state_as_update_v1(&before);
+        self.send(Message::Sync(SyncMessage::Update(update))).await;
     }
 
     /// The text of root text `name`.
@@ -151,9 +166,13 @@ impl YClient {
         }
     }
 
-    fn apply_update(&self, update: &[u8]) {
+    fn apply_update(&mut self, update: &[u8]) {
         let update = Update::decode_v1(update).expect("a valid update");
-        self.doc.transact_mut().apply_update(update).expect("applies");
+        let mut txn = self.doc.transact_mut();
+        txn.apply_update(update).expect("applies");
+        if txn.has_missing_updates() {
+            self.out_of_order += 1;
+        }
     }
 
     /// Processes messages until `done` holds or `limit` passes; returns whether it held.

@@ -43,16 +43,21 @@ async fn a_thousand_clients_joining_and_leaving_cost_o_n_messages() {
     let peers = announced(&doc, 100, N).await;
     tokio::time::sleep(SETTLE).await;
     let joined = registry.metrics().awareness_messages_out();
-    // Relayed one by one, N joins would send about N²/2 = 500,000 messages.
-    assert!(joined <= 10 * (N + 1), "{joined} awareness messages for {N} joins");
-    assert_eq!(drain(&mut observer_peer, &mut observer).await as u64, registry.metrics().awareness_flushes());
+    // Relayed one by one, N joins would send about N²/2 = 500,000 messages. Coalesced, each peer
+    // gets one message per tick, cut into messages of at most 1 KiB of states: N states of about
+    // 30 bytes are about 30 of them, plus one per further tick.
+    assert!(joined <= 50 * (N + 1), "{joined} awareness messages for {N} joins");
+    let flushes = registry.metrics().awareness_flushes();
+    let received = drain(&mut observer_peer, &mut observer).await as u64;
+    assert!((flushes..=joined).contains(&received), "{received} messages for {flushes} flushes");
     assert!(observer.awareness.state::<serde_json::Value>(yrs::ClientID::new(100 + N - 1)).is_some());
 
-    // All of them leave at once: the observer gets their removals in a message or two.
+    // All of them leave at once: the observer gets their removals in a tick or two, N removals
+    // of about 20 bytes in about 20 messages per tick.
     drop(peers);
     tokio::time::sleep(SETTLE).await;
     let left = registry.metrics().awareness_messages_out() - joined;
-    assert!((1..=2).contains(&left), "{left} awareness messages for {N} leaving (y-sweet: ~2N²)");
+    assert!((1..=60).contains(&left), "{left} awareness messages for {N} leaving (y-sweet: ~2N²)");
     drain(&mut observer_peer, &mut observer).await;
     let remaining = (100..100 + N)
         .filter(|id| observer.awareness.state::<serde_json::Value>(yrs::ClientID::new(*id)).is_some())

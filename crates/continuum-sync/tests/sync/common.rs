@@ -107,7 +107,7 @@ impl Client {
 /// step 2), then the client's step 1 (answered with the server's step 2).
 pub async fn connect(doc: &Arc<LiveDoc>, client: &mut Client, options: PeerOptions) -> Peer {
     let mut peer = doc.connect(options);
-    for message in peer.greeting() {
+    for message in peer.take_greeting() {
         for reply in client.handle(&message) {
             assert!(peer.receive(&reply).await.unwrap().is_empty());
         }
@@ -130,7 +130,10 @@ pub async fn drain(peer: &mut Peer, client: &mut Client) -> usize {
 
 /// Waits until the next outbound message arrives (failing after [`SOON`]).
 pub async fn next(peer: &mut Peer) -> Option<Vec<u8>> {
-    tokio::time::timeout(SOON, peer.next_outbound()).await.expect("a message within the deadline")
+    tokio::time::timeout(SOON, peer.next_outbound())
+        .await
+        .expect("a message within the deadline")
+        .map(|message| message.to_vec())
 }
 
 /// The full state of a client's document.

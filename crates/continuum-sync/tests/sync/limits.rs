@@ -127,6 +127,6 @@ async fn a_peer_cannot_flood_the_awareness_table() {
 
     // They leave with their peer.
     drop(flooder);
-    let replies = peer.doc().connect(PeerOptions::default()).greeting();
+    let replies = peer.doc().connect(PeerOptions::default()).take_greeting();
     assert_eq!(replies.len(), 1, "no awareness states left");
 }

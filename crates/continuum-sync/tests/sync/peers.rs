@@ -85,7 +85,7 @@ async fn awareness_reaches_new_peers_and_leaves_with_its_peer() {
     let (mut alice, mut bob) = (Client::new(11), Client::new(22));
 
     let mut alice_peer = connect(&doc, &mut alice, PeerOptions::default()).await;
-    let alice_greeting = doc.connect(PeerOptions::default()).greeting();
+    let alice_greeting = doc.connect(PeerOptions::default()).take_greeting();
     assert_eq!(alice_greeting.len(), 1, "no awareness yet: the greeting is sync step 1 alone");
     let announcement = alice.announce(json!({"device": "laptop", "route": "/checkout/2"}));
     assert!(alice_peer.receive(&announcement).await.unwrap().is_empty());
@@ -114,9 +114,55 @@ async fn awareness_reaches_new_peers_and_leaves_with_its_peer() {
     drop(alice_peer);
     bob.handle(&next(&mut bob_peer).await.unwrap());
     assert_eq!(bob.awareness.state::<serde_json::Value>(yrs::ClientID::new(11)), None);
-    assert!(!doc.connect(PeerOptions::default()).greeting().iter().any(|message| {
+    assert!(!doc.connect(PeerOptions::default()).take_greeting().iter().any(|message| {
         let mut probe = Client::new(44);
         probe.handle(message);
         probe.awareness.state::<serde_json::Value>(yrs::ClientID::new(11)).is_some()
     }));
+}
+
+#[tokio::test]
+async fn a_backlog_drains_without_waiting_in_order_and_stops_at_a_detach() {
+    let config = SyncConfig { outbound_capacity: 8, ..SyncConfig::default() };
+    let registry = registry(Arc::new(MemoryDocStore::new()), config);
+    let doc = registry.open(&key("backlog")).await.unwrap();
+    let (mut alice, mut bob) = (Client::new(1), Client::new(2));
+    let mut alice_peer = connect(&doc, &mut alice, PeerOptions::default()).await;
+    let mut bob_peer = connect(&doc, &mut bob, PeerOptions::default()).await;
+    assert_eq!(bob_peer.try_next_outbound(), None, "nothing queued yet");
+
+    for i in 0..5 {
+        alice_peer
+            .receive(&alice.edit(|txn| txn.get_or_insert_text("t").push(txn, &i.to_string())))
+            .await
+            .unwrap();
+    }
+    // What a transport writes in one flush: the first message, then whatever is ready.
+    let mut batch = vec![next(&mut bob_peer).await.unwrap()];
+    while let Some(message) = bob_peer.try_next_outbound() {
+        batch.push(message.to_vec());
+    }
+    assert_eq!(batch.len(), 5, "every queued update, none waited for");
+    for message in &batch {
+        assert!(bob.handle(message).is_empty());
+    }
+    let text = bob.doc().get_or_insert_text("t");
+    assert_eq!(text.get_string(&bob.doc().transact()), "01234", "applied in the order sent");
+
+    // Overflow detaches bob: what was still queued is not handed out.
+    for i in 0..9 {
+        alice_peer.receive(&alice.set("n", i)).await.unwrap();
+    }
+    assert!(bob_peer.is_detached());
+    assert_eq!(bob_peer.try_next_outbound(), None);
+    assert_eq!(tokio::time::timeout(SOON, bob_peer.next_outbound()).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_greeting_is_handed_out_once() {
+    let registry = registry(Arc::new(MemoryDocStore::new()), SyncConfig::default());
+    let doc = registry.open(&key("greeting")).await.unwrap();
+    let mut peer = doc.connect(PeerOptions::default());
+    assert!(!peer.take_greeting().is_empty(), "at least the sync step 1");
+    assert!(peer.take_greeting().is_empty(), "not kept for the life of the connection");
 }
