@@ -158,6 +158,9 @@ async fn client_plane_me_devices_logout() {
     let server = TestServer::start().await;
     let (phone, phone_session) =
         server.create_session(json!({"principal": "dana", "device": {"label": "phone"}})).await;
+    // Devices are listed oldest first by their millisecond creation time (then by sid): two
+    // sessions made in the same millisecond would come in sid order, so keep them apart.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let (laptop, laptop_session) =
         server.create_session(json!({"principal": "dana", "device": {"label": "laptop"}})).await;
     let (eve, eve_session) = server.create_session(json!({"principal": "eve"})).await;
