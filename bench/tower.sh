@@ -16,14 +16,14 @@
 #   DURATION_SECS=5     measured window per app
 #   WARMUP_MS=500       warm-up per app (requests sent, not counted)
 #   CONNECTIONS=32      concurrent keep-alive clients, each with its own session
-#   REDIS_DB=12         Redis database for tower-sessions (flushed before the run; no test or other bench uses it)
+#   REDIS_DB=10         Redis database for tower-sessions (flushed before the run; no test or other bench uses it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION_SECS=${DURATION_SECS:-5}
 WARMUP_MS=${WARMUP_MS:-500}
 CONNECTIONS=${CONNECTIONS:-32}
-REDIS_DB=${REDIS_DB:-12}
+REDIS_DB=${REDIS_DB:-10}
 export DURATION_SECS WARMUP_MS CONNECTIONS
 
 # shellcheck source=lib.sh
