@@ -49,7 +49,8 @@ BURST_UPDATES=${BURST_UPDATES:-2000}
 JSON_FLAG=()
 if [ -n "${BENCH_JSON:-}" ]; then JSON_FLAG=(--json); fi
 
-log() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=lib.sh
+source bench/lib.sh
 
 log "building continuum (release)"
 cargo build --release --locked -p continuum >&2
@@ -80,24 +81,8 @@ start_server() {
   local name=$1 log_file="$WORK/$1.log"
   CONTINUUM_LOG=info "$BIN" serve --listen 127.0.0.1:0 --data "$WORK/$name" 2>"$log_file" &
   SERVER_PID=$!
-  ADDR=""
-  for _ in $(seq 100); do
-    ADDR=$(grep -o 'addr=127\.0\.0\.1:[0-9]*' "$log_file" | head -n1 | cut -d= -f2 || true)
-    [ -n "$ADDR" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log_file" >&2; log "the server exited"; exit 1; }
-    sleep 0.1
-  done
-  [ -n "$ADDR" ] || { cat "$log_file" >&2; log "the server did not report its address"; exit 1; }
-  for _ in $(seq 100); do
-    if curl -fsS "http://$ADDR/readyz" >/dev/null 2>&1; then
-      log "server ready on $ADDR (data $WORK/$name, log $log_file)"
-      return
-    fi
-    sleep 0.1
-  done
-  cat "$log_file" >&2
-  log "the server did not become ready"
-  exit 1
+  wait_for "$log_file" 'addr=127\.0\.0\.1:[0-9]*' /readyz "$SERVER_PID"
+  log "server ready on $ADDR (data $WORK/$name, log $log_file)"
 }
 
 log "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), $(rustc --version)"

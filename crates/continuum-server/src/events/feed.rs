@@ -93,17 +93,18 @@ impl EventFeed {
 
     /// Numbers `event`, keeps it in the window and sends it to every reader.
     pub fn push(&self, event: SessionEvent) {
-        let mut ring = self.ring();
-        let n = ring.next;
-        let item = FeedItem::Event { id: format!("{}-{n}", self.incarnation), event };
-        self.keep(&mut ring, item);
+        self.keep_numbered(|id| FeedItem::Event { id, event });
     }
 
     /// Numbers a sign-out everywhere of `principal`, keeps it and sends it to every reader.
     pub fn push_sign_out(&self, principal: Principal, at: Timestamp) {
+        self.keep_numbered(|id| FeedItem::SignedOutEverywhere { id, principal, at });
+    }
+
+    /// Keeps the item `make` builds around its id, `<incarnation>-<n>` for the next number.
+    fn keep_numbered(&self, make: impl FnOnce(String) -> FeedItem) {
         let mut ring = self.ring();
-        let n = ring.next;
-        let item = FeedItem::SignedOutEverywhere { id: format!("{}-{n}", self.incarnation), principal, at };
+        let item = make(format!("{}-{}", self.incarnation, ring.next));
         self.keep(&mut ring, item);
     }
 
