@@ -93,14 +93,22 @@ impl SessionId {
     pub fn parse(text: &str) -> Result<Self, TokenError> {
         decode_exact(text, "session id", SID_CHARS).map(Self)
     }
+
+    /// The 22-character base64url form, on the stack: ids are written into every answer on the
+    /// hot path. Every byte is one of `A-Z a-z 0-9 - _`.
+    pub fn encoded(&self) -> [u8; SID_CHARS] {
+        let mut text = [0u8; SID_CHARS];
+        // 16 bytes are exactly 22 characters without padding, so the buffer always fits.
+        let written = URL_SAFE_NO_PAD.encode_slice(self.0, &mut text).unwrap_or_default();
+        debug_assert_eq!(written, SID_CHARS);
+        text
+    }
 }
 
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Encoded on the stack: ids are written into every answer on the hot path.
-        let mut text = [0u8; SID_CHARS];
-        let written = URL_SAFE_NO_PAD.encode_slice(self.0, &mut text).map_err(|_| fmt::Error)?;
-        f.write_str(std::str::from_utf8(&text[..written]).map_err(|_| fmt::Error)?)
+        let text = self.encoded();
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 

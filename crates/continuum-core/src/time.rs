@@ -75,8 +75,9 @@ impl Sub<Duration> for Timestamp {
 impl Timestamp {
     /// RFC 3339 into a fixed buffer: `YYYY-MM-DDTHH:MM:SS.mmmZ`, 24 bytes for years 0 to 9999.
     /// Digits are written by hand because this runs several times per answer on the hot path and
-    /// `core::fmt` with padding is several times slower. `None` outside those years.
-    fn rfc3339_bytes(self) -> Option<[u8; 24]> {
+    /// `core::fmt` with padding is several times slower. `None` outside those years. Every byte
+    /// is an ASCII digit or one of `- : . T Z`.
+    pub fn rfc3339_bytes(self) -> Option<[u8; 24]> {
         let days = self.0.div_euclid(86_400_000);
         let in_day = self.0.rem_euclid(86_400_000);
         let (year, month, day) = civil_from_days(days);

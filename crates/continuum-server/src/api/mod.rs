@@ -17,14 +17,22 @@ use continuum_core::SessionRecord;
 use serde::Serialize;
 
 use crate::state::AppState;
-use crate::views::{SessionEnvelope, SessionView};
+use crate::views::{SessionView, session_envelope_json};
 
-/// `{"session": ...}` with the session's version as its `ETag`.
+/// `{"session": ...}` with the session's version as its `ETag`: the answer of validate, read,
+/// patch and `/v1/me`, written by [`session_envelope_json`].
 pub(crate) fn session_response(state: &AppState, status: StatusCode, record: &SessionRecord) -> Response {
     let view = SessionView::new(record, state.sessions().now());
-    let mut response = json_response(status, &SessionEnvelope { session: view });
+    let mut response = match session_envelope_json(&view) {
+        Ok(bytes) => json_bytes_response(status, bytes),
+        Err(error) => return crate::error::ApiError::internal(error).into_response(),
+    };
     response.headers_mut().insert(header::ETAG, etag(record.version));
     response
+}
+
+fn json_bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response()
 }
 
 /// A JSON answer serialized into one buffer sized for a session, so that the common answer is
@@ -32,8 +40,7 @@ pub(crate) fn session_response(state: &AppState, status: StatusCode, record: &Se
 pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     let mut bytes = Vec::with_capacity(1024);
     match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes)
-            .into_response(),
+        Ok(()) => json_bytes_response(status, bytes),
         Err(error) => crate::error::ApiError::internal(error).into_response(),
     }
 }
@@ -45,7 +52,13 @@ pub(crate) fn client_user_agent(headers: &HeaderMap, limits: &continuum_core::Li
     Some(text.chars().take(limits.max_user_agent_bytes / 4).collect())
 }
 
-/// The entity tag of a version: `"<version>"`.
+/// The entity tag of a version: `"<version>"`, formatted on the stack.
 pub(crate) fn etag(version: u64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits and quotes")
+    use std::io::Write as _;
+    // `"` + at most 20 digits + `"`.
+    let mut text = [0u8; 22];
+    let mut cursor = std::io::Cursor::new(&mut text[..]);
+    let _ = write!(cursor, "\"{version}\"");
+    let len = usize::try_from(cursor.position()).unwrap_or(text.len());
+    HeaderValue::from_bytes(&text[..len]).expect("digits and quotes")
 }

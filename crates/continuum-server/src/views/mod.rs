@@ -202,3 +202,7 @@ pub struct RevokeAllQuery {
     /// A session to keep, typically the caller's own.
     pub except: Option<String>,
 }
+
+mod session_json;
+
+pub use session_json::session_envelope_json;
