@@ -54,11 +54,18 @@ impl SessionPool {
 /// The request stream of one connection: connection `worker` of `connections` takes pool entries
 /// `worker, worker + connections, ...` so connections spread over the pool without sharing a
 /// counter.
+///
+/// Each connection sends its own copies of the API key and of the validate bodies it uses:
+/// cloning a shared `Bytes` is an atomic write to its reference count, and a count every
+/// connection writes moves between the cores on each request — a cost of the load generator, not
+/// of the server, that `hello` (no key, no body) does not pay.
 #[derive(Clone, Debug)]
 pub struct Workload {
     scenario: Scenario,
     key: Option<BearerKey>,
     pool: Arc<SessionPool>,
+    /// For `validate`: this connection's own copies of the bodies it sends, in order.
+    validate_bodies: Vec<Bytes>,
     worker: usize,
     connections: usize,
     seq: u64,
@@ -78,11 +85,32 @@ impl Workload {
         assert!(!scenario.needs_pool() || !pool.is_empty(), "{scenario} needs a session pool");
         assert!(!scenario.needs_key() || key.is_some(), "{scenario} needs an API key");
         assert!(!scenario.is_sync(), "{scenario} opens sync sockets, not HTTP requests");
-        Self { scenario, key, pool, worker, connections: connections.max(1), seq: 0 }
+        let key = key.map(|key| key.unshared());
+        let mut workload = Self {
+            scenario,
+            key,
+            pool,
+            validate_bodies: Vec::new(),
+            worker,
+            connections: connections.max(1),
+            seq: 0,
+        };
+        if scenario == Scenario::Validate {
+            let cycle = workload.pool.len() / gcd(workload.pool.len(), workload.connections);
+            workload.validate_bodies = (0..cycle)
+                .map(|seq| {
+                    Bytes::copy_from_slice(&workload.pool.validate_bodies[workload.pool_index_at(seq)])
+                })
+                .collect();
+        }
+        workload
     }
 
     fn pool_index(&self) -> usize {
-        let seq = usize::try_from(self.seq).unwrap_or(usize::MAX);
+        self.pool_index_at(usize::try_from(self.seq).unwrap_or(usize::MAX))
+    }
+
+    fn pool_index_at(&self, seq: usize) -> usize {
         self.worker.wrapping_add(seq.wrapping_mul(self.connections)) % self.pool.len()
     }
 
@@ -92,7 +120,9 @@ impl Workload {
         let request = match self.scenario {
             Scenario::Hello => requests::get("/hello", None),
             Scenario::Validate => {
-                requests::validate_with_body(key(), self.pool.validate_bodies[self.pool_index()].clone())
+                let seq = usize::try_from(self.seq).unwrap_or(usize::MAX);
+                let body = self.validate_bodies[seq % self.validate_bodies.len()].clone();
+                requests::validate_with_body(key(), body)
             }
             Scenario::Patch => {
                 let patch = json!({ format!("k{}", self.seq % PATCH_KEYS): self.seq });
@@ -112,6 +142,12 @@ impl Workload {
         self.seq += 1;
         request
     }
+}
+
+/// The greatest common divisor: after `len / gcd(len, stride)` steps of `stride` a walk over
+/// `len` entries is back where it started.
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a.max(1) } else { gcd(b, a % b) }
 }
 
 /// A new session for bench user `bench-<worker>-<seq>`: one session per user, as after a login.
@@ -180,6 +216,28 @@ mod tests {
         assert_eq!(body(workload.next_request()).await["principal"], "bench-3-1");
         let mut hello = Workload::new(Scenario::Hello, None, empty, 0, 1);
         assert_eq!(hello.next_request().uri().path(), "/hello");
+    }
+
+    #[tokio::test]
+    async fn validate_repeats_its_walk_after_a_full_cycle() {
+        let key = BearerKey::new("ck_test").unwrap();
+        // 6 entries, 4 connections: connection 1 visits 1, 5, 3 and then 1 again.
+        let mut workload = Workload::new(Scenario::Validate, Some(key), Arc::new(pool(6)), 1, 4);
+        let mut tokens = Vec::new();
+        for _ in 0..7 {
+            tokens.push(body(workload.next_request()).await["token"].as_str().unwrap().to_owned());
+        }
+        let expected = ["sid1", "sid5", "sid3", "sid1", "sid5", "sid3", "sid1"];
+        let expected: Vec<String> = expected.iter().map(|sid| format!("{sid}.secret{}", &sid[3..])).collect();
+        assert_eq!(tokens, expected);
+    }
+
+    #[test]
+    fn gcd_of_walks() {
+        assert_eq!(gcd(1000, 64), 8);
+        assert_eq!(gcd(5, 2), 1);
+        assert_eq!(gcd(6, 6), 6);
+        assert_eq!(gcd(0, 0), 1, "never zero: it divides a length");
     }
 
     #[test]
