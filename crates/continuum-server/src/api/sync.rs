@@ -18,7 +18,7 @@ use super::json_response;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ClientSession, DocPath};
 use crate::state::AppState;
-use crate::sync::{DocAccess, Opener, serve_socket};
+use crate::sync::{DocAccess, Opener, SocketOwner, serve_socket};
 use crate::views::Rfc3339;
 
 /// How long a sync ticket can be used.
@@ -68,12 +68,12 @@ pub async fn socket(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     opener.check(&key)?;
-    let sid = match &opener {
-        Opener::Client(session) => session.sid,
-        Opener::Backend => continuum_core::SessionId::from_bytes([0; 16]),
+    let owner = match &opener {
+        Opener::Client(session) => SocketOwner::Session(session.sid),
+        Opener::Backend => SocketOwner::Backend,
     };
     let limits = state.sync_limits();
-    let slot = state.sockets().acquire(sid, limits.max_sockets_per_session).ok_or_else(|| {
+    let slot = state.sockets().acquire(owner, limits.max_sockets_per_session).ok_or_else(|| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too-many-sockets",
@@ -99,5 +99,5 @@ pub async fn socket(
         .max_message_size(transport_limit)
         .max_frame_size(transport_limit)
         .on_failed_upgrade(|error| tracing::debug!(error = %error, "sync upgrade failed"))
-        .on_upgrade(move |socket| tasks.track_future(serve_socket(socket, peer, opener, state, slot))))
+        .on_upgrade(move |socket| tasks.track_future(serve_socket(socket, peer, state, slot))))
 }

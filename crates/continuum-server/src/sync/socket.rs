@@ -1,22 +1,19 @@
 //! [`serve_socket`]: one sync WebSocket — y-websocket messages between the socket and a
-//! [`Peer`], until either side closes, the session ends, or the peer falls behind.
-
-use std::time::Duration;
+//! [`Peer`], until either side closes, the session ends, the server shuts down, or the peer
+//! falls behind.
+//!
+//! The loop's future is held for the socket's whole life, so it waits on as little as it can:
+//! the socket, the peer's queue and one token (the session's end, a child of the server's
+//! shutdown). Whether the session is still live is checked node-wide, once per session, by the
+//! [`SessionChecker`](super::SessionChecker).
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use continuum_sync::{Peer, SyncError};
 
-use super::access::Opener;
 use super::limits::SocketSlot;
 use super::outbound::write_batch;
 use crate::state::AppState;
-
-/// How often a socket re-checks that its session is still live, by default. A revocation
-/// closes the session's sockets at once (through [`SocketSlot::ended`], from this node's session
-/// events and the other nodes' over the bus); the check is what catches idle and absolute expiry,
-/// and revocations whose announcement was lost.
-pub const SESSION_CHECK: Duration = Duration::from_millis(250);
 
 /// Close codes this server sends (4000-4999 are application codes).
 pub mod close {
@@ -40,20 +37,6 @@ fn close_frame(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
-/// Whether the socket's session is still live (backends have no session). When the client sent
-/// something since the last check, that counts as activity and touches the session (lazily, as
-/// a validation does), so a user working only through the socket is not logged out as idle.
-async fn session_live(state: &AppState, opener: &Opener, active: bool) -> bool {
-    match opener {
-        Opener::Backend => true,
-        Opener::Client(session) if active => state.sessions().touch_live(&session.sid).await.unwrap_or(false),
-        Opener::Client(session) => {
-            let now = state.sessions().now();
-            state.sessions().get(&session.sid).await.is_ok_and(|record| record.is_live(now))
-        }
-    }
-}
-
 fn error_close(error: &SyncError) -> (u16, String) {
     match error {
         SyncError::MessageTooLarge { .. } | SyncError::DocTooLarge { .. } => {
@@ -73,38 +56,30 @@ fn error_close(error: &SyncError) -> (u16, String) {
     }
 }
 
-/// Serves one socket until it ends. `slot` is held for the socket's whole life.
-pub async fn serve_socket(
-    mut socket: WebSocket,
-    mut peer: Peer,
-    opener: Opener,
-    state: AppState,
-    slot: SocketSlot,
-) {
-    let ended = slot.ended().clone();
-    let _slot = slot;
+/// Serves one socket until it ends. `slot` is held for the socket's whole life; a message
+/// from the client marks its session active for the next session check.
+pub async fn serve_socket(mut socket: WebSocket, mut peer: Peer, state: AppState, slot: SocketSlot) {
     let mut greeting = peer.take_greeting().into_iter();
     if let Some(first) = greeting.next()
         && write_batch(&mut socket, first, || greeting.next()).await.is_err()
     {
         return;
     }
-    let mut check = tokio::time::interval(state.sync_limits().session_check);
-    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let max_message = state.sync_config().max_message_bytes;
-    let shutdown = state.shutdown().clone();
-    // Whether the client sent anything since the last session check.
-    let mut active = false;
     let ending = loop {
         tokio::select! {
-            () = shutdown.cancelled() => break Some((close::GOING_AWAY, "the server is shutting down".to_owned())),
-            () = ended.cancelled() => break Some((close::SESSION_ENDED, "the session ended".to_owned())),
+            // One token for both: it is a child of the server's shutdown token.
+            () = slot.ended().cancelled() => break Some(if state.shutdown().is_cancelled() {
+                (close::GOING_AWAY, "the server is shutting down".to_owned())
+            } else {
+                (close::SESSION_ENDED, "the session ended".to_owned())
+            }),
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Binary(bytes))) if bytes.len() > max_message => {
                     break Some((close::TOO_LARGE, format!("a message is at most {max_message} bytes")));
                 }
                 Some(Ok(Message::Binary(bytes))) => {
-                    active = true;
+                    slot.mark_active();
                     // Boxed: applying a message takes a large future (about 700 bytes) that
                     // would otherwise sit inside every socket's task for the socket's whole
                     // life; one allocation per message is cheap next to the yrs apply.
@@ -138,15 +113,29 @@ pub async fn serve_socket(
                 }
                 None => break Some((close::TRY_AGAIN, "fell behind the document; reconnect to resync".to_owned())),
             },
-            _ = check.tick() => {
-                if !session_live(&state, &opener, std::mem::take(&mut active)).await {
-                    break Some((close::SESSION_ENDED, "the session ended".to_owned()));
-                }
-            }
         }
     };
     if let Some((code, reason)) = ending {
         let _ = socket.send(close_frame(code, &reason)).await;
     }
     drop(peer);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future `f` returns, without calling it.
+    fn output_size<A, B, C, D, F>(_: impl FnOnce(A, B, C, D) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Every open socket holds this future for its whole life: a byte here is a byte per socket.
+    /// The bound is the size measured in a test build; shrink it when the loop gets smaller.
+    #[test]
+    fn the_socket_loop_future_stays_small() {
+        let size = output_size(serve_socket);
+        println!("serve_socket future: {size} bytes");
+        assert!(size <= 1536, "the socket loop's future grew to {size} bytes");
+    }
 }
