@@ -14,8 +14,8 @@ pub struct SyncLimits {
     pub max_sockets_per_session: usize,
     /// Stored documents one scope (a principal, or a session) may have.
     pub max_docs_per_scope: usize,
-    /// How often a socket re-checks its session in the store (see
-    /// [`crate::sync::socket::SESSION_CHECK`]).
+    /// How often the sessions holding sync sockets are re-checked in the store (see
+    /// [`crate::sync::session_check::SESSION_CHECK`]).
     pub session_check: std::time::Duration,
 }
 
@@ -24,7 +24,7 @@ impl Default for SyncLimits {
         Self {
             max_sockets_per_session: 16,
             max_docs_per_scope: 100,
-            session_check: crate::sync::socket::SESSION_CHECK,
+            session_check: crate::sync::session_check::SESSION_CHECK,
         }
     }
 }

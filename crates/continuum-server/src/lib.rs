@@ -23,7 +23,8 @@
 //! - [`one_time`]: single-use, short-lived codes: handoff codes and sync tickets.
 //! - [`throttle`]: per-address failure counting (failed handoff redemptions).
 //! - [`docs_state`]: [`Docs`], the live documents, their store and limits.
-//! - [`sync`]: sync sockets: who may open a document, sockets per session, the socket loop.
+//! - [`sync`]: sync sockets: who may open a document, sockets per session, the node-wide
+//!   session check, the socket loop.
 //! - [`sweeper`]: [`ExpirySweeper`], the task purging expired sessions.
 //! - [`events`]: [`EventFeed`](events::EventFeed), session events numbered and kept for
 //!   resumption by `GET /v1/events`.
@@ -34,8 +35,9 @@
 //!
 //! # Main flow
 //! `main` parses the configuration and binds a listener, then calls [`run()`], which opens the
-//! store, wraps it in a [`continuum_store::Sessions`] service, starts the [`ExpirySweeper`], and
-//! serves [`app()`] until the shutdown future completes.
+//! store, wraps it in a [`continuum_store::Sessions`] service, starts the [`ExpirySweeper`], the
+//! relay and the [`sync::SessionChecker`], and serves [`app()`] until the shutdown future
+//! completes.
 
 pub mod api;
 pub mod api_keys;

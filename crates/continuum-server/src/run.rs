@@ -1,4 +1,5 @@
-//! [`run`]: open the store, start the sweeper, serve until shutdown, then drain.
+//! [`run`]: open the store, start the sweeper, the relay and the session checker, serve until
+//! shutdown, then drain.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,6 +31,7 @@ use crate::relay::start_relay;
 use crate::sealing_keys::{self, SealingKeyFileError};
 use crate::state::AppState;
 use crate::sweeper::ExpirySweeper;
+use crate::sync::SessionChecker;
 
 /// The file of the embedded store inside the data directory.
 pub const STORE_FILE: &str = "continuum.redb";
@@ -191,6 +193,12 @@ pub async fn run(
     let tasks = TaskTracker::new();
     tasks.spawn(ExpirySweeper::new(sessions, config.sweep_interval, config.sweep_batch).run(cancel.clone()));
     start_relay(&state, bus, &tasks, &cancel);
+    let checker = SessionChecker::new(
+        Arc::clone(state.sockets()),
+        state.sessions().clone(),
+        state.sync_limits().session_check,
+    );
+    tasks.spawn(checker.run(cancel.clone()));
 
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, dev = config.dev, "continuum is listening");

@@ -83,6 +83,7 @@ impl AppState {
             let burst = NonZeroU32::new(guest.burst.max(1)).expect("at least one");
             GuestLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst))
         });
+        let shutdown = CancellationToken::new();
         Self {
             inner: Arc::new(Inner {
                 sessions,
@@ -95,8 +96,9 @@ impl AppState {
                 redeem_throttle: ClientThrottle::new(REDEEM_FAILURES, REDEEM_WINDOW),
                 docs,
                 tickets: OneTimeCodes::new(MAX_OUTSTANDING_CODES),
-                sockets: Arc::default(),
-                shutdown: CancellationToken::new(),
+                // A socket's `ended` token is a child of `shutdown`: its loop waits on one token.
+                sockets: Arc::new(SocketCounter::new(shutdown.clone())),
+                shutdown,
                 socket_tasks: TaskTracker::new(),
                 feed: EventFeed::default(),
                 demo: demo.then(crate::web::DemoState::default),

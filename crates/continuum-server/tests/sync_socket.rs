@@ -177,6 +177,27 @@ async fn revoking_a_session_closes_its_sockets_within_a_second() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_closes_client_and_backend_sockets_as_going_away_not_as_a_session_end() {
+    // A socket's end-of-session token is a child of the shutdown token: the close code must
+    // still tell the two apart.
+    let server = TestServer::start().await;
+    let (token, _) = server.create_session(json!({"principal": "alice"})).await;
+    let path = "/v1/sync/user:alice/form";
+    let mut client =
+        YClient::connect(server.addr, path, &[("authorization", &session_header(&token))]).await.unwrap();
+    let key = format!("Bearer {}", common::KEY);
+    let mut backend = YClient::connect(server.addr, path, &[("authorization", &key)]).await.unwrap();
+    client.sync().await;
+    backend.sync().await;
+    let stopping = tokio::spawn(server.stop());
+    for socket in [&mut client, &mut backend] {
+        let frame = socket.wait_closed(Duration::from_secs(5)).await.expect("the server closed the socket");
+        assert_eq!(frame.map(|f| u16::from(f.code)), Some(1001));
+    }
+    stopping.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_to_other_documents_is_refused() {
     let server = TestServer::start().await;
     let (alice, _) = server.create_session(json!({"principal": "alice"})).await;

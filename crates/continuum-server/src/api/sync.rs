@@ -18,7 +18,7 @@ use super::json_response;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ClientSession, DocPath};
 use crate::state::AppState;
-use crate::sync::{DocAccess, Opener, serve_socket};
+use crate::sync::{DocAccess, Opener, SocketOwner, serve_socket};
 use crate::views::Rfc3339;
 
 /// How long a sync ticket can be used.
@@ -68,12 +68,12 @@ pub async fn socket(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     opener.check(&key)?;
-    let sid = match &opener {
-        Opener::Client(session) => session.sid,
-        Opener::Backend => continuum_core::SessionId::from_bytes([0; 16]),
+    let owner = match &opener {
+        Opener::Client(session) => SocketOwner::Session(session.sid),
+        Opener::Backend => SocketOwner::Backend,
     };
     let limits = state.sync_limits();
-    let slot = state.sockets().acquire(sid, limits.max_sockets_per_session).ok_or_else(|| {
+    let slot = state.sockets().acquire(owner, limits.max_sockets_per_session).ok_or_else(|| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too-many-sockets",
@@ -90,7 +90,10 @@ pub async fn socket(
     // The socket loop refuses messages over the limit with a clear close; the transport's own
     // limit only stops absurd frames before they are buffered.
     let transport_limit = state.sync_config().max_message_bytes.saturating_mul(4);
-    let tasks = state.socket_tasks().clone();
+    // Boxed until the upgrade: axum's upgrade task keeps its callback's captures for the
+    // socket's whole life, next to the socket loop that holds the same values again; a box
+    // there costs 8 bytes, and it is freed as soon as the loop starts.
+    let parts = Box::new((peer, state, slot));
     Ok(upgrade
         // The library's defaults (128 KiB each) dominated the memory of an open socket; see
         // `sync::buffers` for the sizes and what they cost.
@@ -99,5 +102,9 @@ pub async fn socket(
         .max_message_size(transport_limit)
         .max_frame_size(transport_limit)
         .on_failed_upgrade(|error| tracing::debug!(error = %error, "sync upgrade failed"))
-        .on_upgrade(move |socket| tasks.track_future(serve_socket(socket, peer, opener, state, slot))))
+        .on_upgrade(move |socket| {
+            let (peer, state, slot) = *parts;
+            let tasks = state.socket_tasks().clone();
+            tasks.track_future(serve_socket(socket, peer, state, slot))
+        }))
 }

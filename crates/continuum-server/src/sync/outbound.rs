@@ -22,25 +22,31 @@ pub const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// [`MAX_BATCH_BYTES`] in all), then flushes once. Returns how many messages were written.
 ///
 /// `ready` must not wait: it is [`continuum_sync::Peer::try_next_outbound`] in the socket loop.
-pub async fn write_batch<S>(
+///
+/// Not an `async fn`, so the future does not hold its arguments twice (rust-lang/rust#62958):
+/// it sits inline in every socket's loop (see [`super::socket::serve_socket`]).
+#[allow(clippy::manual_async_fn, reason = "an async fn would hold its arguments twice")]
+pub fn write_batch<S>(
     sink: &mut S,
     first: Bytes,
     mut ready: impl FnMut() -> Option<Bytes>,
-) -> Result<usize, S::Error>
+) -> impl Future<Output = Result<usize, S::Error>>
 where
     S: Sink<Message> + Unpin,
 {
-    let mut bytes = first.len();
-    let mut written = 1;
-    sink.feed(Message::Binary(first)).await?;
-    while written < MAX_BATCH_MESSAGES && bytes < MAX_BATCH_BYTES {
-        let Some(message) = ready() else { break };
-        bytes += message.len();
-        written += 1;
-        sink.feed(Message::Binary(message)).await?;
+    async move {
+        let mut bytes = first.len();
+        let mut written = 1;
+        sink.feed(Message::Binary(first)).await?;
+        while written < MAX_BATCH_MESSAGES && bytes < MAX_BATCH_BYTES {
+            let Some(message) = ready() else { break };
+            bytes += message.len();
+            written += 1;
+            sink.feed(Message::Binary(message)).await?;
+        }
+        sink.flush().await?;
+        Ok(written)
     }
-    sink.flush().await?;
-    Ok(written)
 }
 
 #[cfg(test)]
