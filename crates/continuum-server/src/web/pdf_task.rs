@@ -26,31 +26,60 @@ pub const STEPS: u32 = 16;
 /// Time between two steps.
 pub const STEP_INTERVAL: Duration = Duration::from_millis(250);
 
+/// How long a start waits for a task slot that is taken before refusing. A task frees its slot
+/// just after writing "done", and a device that sees "done" may start the next task at once;
+/// that start waits for the slot instead of being refused.
+const SLOT_WAIT: Duration = Duration::from_millis(500);
+
 /// What the demo holds while the server runs: the users whose task is running.
 #[derive(Debug, Default)]
 pub struct DemoState {
-    running: Arc<Mutex<HashSet<Principal>>>,
+    running: Arc<Slots>,
+}
+
+/// The users whose task is running, and a signal when one ends.
+#[derive(Debug, Default)]
+struct Slots {
+    users: Mutex<HashSet<Principal>>,
+    freed: tokio::sync::Notify,
 }
 
 impl DemoState {
     /// Claims the task slot of `principal`; `None` if a task of theirs is running.
-    fn claim(&self, principal: &Principal) -> Option<Claim> {
-        let mut running = self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        running
+    fn try_claim(&self, principal: &Principal) -> Option<Claim> {
+        let mut users = self.running.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        users
             .insert(principal.clone())
             .then(|| Claim { running: Arc::clone(&self.running), principal: principal.clone() })
+    }
+
+    /// Claims the task slot of `principal`, waiting up to [`SLOT_WAIT`] for a running task of
+    /// theirs to end; `None` if it is still running then.
+    async fn claim(&self, principal: &Principal) -> Option<Claim> {
+        let deadline = tokio::time::Instant::now() + SLOT_WAIT;
+        loop {
+            // Registered before trying, so a release between the try and the wait is not missed.
+            let freed = self.running.freed.notified();
+            if let Some(claim) = self.try_claim(principal) {
+                return Some(claim);
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return None;
+            }
+        }
     }
 }
 
 /// A user's task slot, released when dropped (the task ended, failed or was cancelled).
 struct Claim {
-    running: Arc<Mutex<HashSet<Principal>>>,
+    running: Arc<Slots>,
     principal: Principal,
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.principal);
+        self.running.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.principal);
+        self.running.freed.notify_waiters();
     }
 }
 
@@ -65,7 +94,7 @@ fn task(state: &AppState, status: &str, progress: u32) -> Value {
 pub async fn start(State(state): State<AppState>, session: ClientSession) -> Result<Response, ApiError> {
     let demo = state.demo().ok_or_else(|| ApiError::not_found("the demo is not served here"))?;
     let principal = session.record.principal.clone();
-    let claim = demo.claim(&principal).ok_or_else(|| {
+    let claim = demo.claim(&principal).await.ok_or_else(|| {
         ApiError::new(StatusCode::CONFLICT, "task-running", "a PDF is already being prepared for this user")
     })?;
     let name = DocName::parse(DEMO_DOC).expect("a valid document name");
@@ -105,5 +134,30 @@ impl PdfTask {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_start_waits_briefly_for_a_slot_that_is_being_freed() {
+        let demo = DemoState::default();
+        let alice = Principal::parse("alice").unwrap();
+        let running = demo.try_claim(&alice).expect("a free slot");
+        assert!(demo.try_claim(&alice).is_none(), "one task per user");
+        assert!(demo.try_claim(&Principal::parse("bob").unwrap()).is_some(), "other users are not held up");
+
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            drop(running);
+        });
+        let next = demo.claim(&alice).await;
+        assert!(next.is_some(), "the slot freed within the wait");
+
+        let started = tokio::time::Instant::now();
+        assert!(demo.claim(&alice).await.is_none(), "still running after the wait");
+        assert!(started.elapsed() >= SLOT_WAIT, "refused only after waiting");
     }
 }
