@@ -2,7 +2,8 @@
 //!
 //! Validate, read, patch and `/v1/me` answer with one session. serde_json escapes every string it
 //! writes, keys included, and formats times through `core::fmt`; in a `perf` profile of validate
-//! that was the largest piece of work validate does and the floor (`/hello`) does not. Here the
+//! that was the largest single piece of the work validate does and the floor (`/hello`) does
+//! not (~0.6 µs of ~3 µs). Here the
 //! keys are literals, and the id, the times, the numbers and the status are copied as they are,
 //! since they can only hold characters JSON takes verbatim. The principal, the device and the
 //! attributes hold an application's text and still go through serde_json.
