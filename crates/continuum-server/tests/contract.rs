@@ -126,6 +126,8 @@ async fn principal_sessions_list_and_revoke_all() {
         let (_, session) =
             server.create_session(json!({"principal": "bob@example.com", "device": {"label": label}})).await;
         sids.push(session["sid"].as_str().unwrap().to_owned());
+        // Listed oldest first by millisecond creation time (then by sid): keep them apart.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     server.create_session(json!({"principal": "carol"})).await;
     let list = server.backend(Method::GET, "/v1/principals/bob@example.com/sessions", None).await;
