@@ -66,9 +66,7 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-CONTINUUM_API_KEY="ck_bench_$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
-export CONTINUUM_API_KEY
-unset CONTINUUM_CONFIG CONTINUUM_DATA CONTINUUM_LISTEN CONTINUUM_STORE CONTINUUM_SERVER
+use_bench_key
 
 # Continuum with its default settings, only the store chosen.
 start_continuum() {

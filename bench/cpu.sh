@@ -29,11 +29,8 @@ log "building continuum (release)"
 cargo build --release --locked -p continuum >&2
 BIN="${CARGO_TARGET_DIR:-target}/release/continuum"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/continuum-cpu.XXXXXX")
-SERVER_PID=""
-trap 'if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
-CONTINUUM_API_KEY="ck_bench_$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
-export CONTINUUM_API_KEY
-unset CONTINUUM_CONFIG CONTINUUM_DATA CONTINUUM_LISTEN CONTINUUM_STORE CONTINUUM_SERVER
+trap 'stop_server; rm -rf "$WORK"' EXIT
+use_bench_key
 TICK=$(getconf CLK_TCK)
 
 # utime + stime of process $1, in clock ticks.
@@ -54,9 +51,7 @@ log "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), load $(
 printf '%-6s %-10s %10s %9s %12s %12s %12s\n' round scenario req/s requests 'server µs' 'bench µs' 'total µs'
 IFS=',' read -r -a scenarios <<<"$SCENARIOS"
 for round in $(seq "$ROUNDS"); do
-  CONTINUUM_LOG=info "$BIN" serve --listen 127.0.0.1:0 --data "$WORK/round-$round" 2>"$WORK/round-$round.log" &
-  SERVER_PID=$!
-  wait_for "$WORK/round-$round.log" 'addr=127\.0\.0\.1:[0-9]*' /readyz "$SERVER_PID"
+  start_server "round-$round"
   "$BIN" bench --url "http://$ADDR" --scenario validate --duration 1s --warmup 0s \
     --connections "$CONNECTIONS" >/dev/null 2>&1
   floor=""
@@ -77,7 +72,5 @@ for round in $(seq "$ROUNDS"); do
     printf '%-6s %-10s %10s %9s %12s %12s %12s  %s\n' "$round" "$scenario" "$rate" "$requests" \
       "$server" "$bench" "$total" "$ratio"
   done
-  kill -TERM "$SERVER_PID"
-  wait "$SERVER_PID" || true
-  SERVER_PID=""
+  stop_server
 done

@@ -57,33 +57,13 @@ cargo build --release --locked -p continuum >&2
 BIN="${CARGO_TARGET_DIR:-target}/release/continuum"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/continuum-bench.XXXXXX")
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID"
-    wait "$SERVER_PID" || true
-  fi
-  SERVER_PID=""
-}
 cleanup() { stop_server; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 # Thousands of sync sockets need as many descriptors, in the server as in the bench.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-# A key the server accepts and the bench presents; both read CONTINUUM_API_KEY.
-CONTINUUM_API_KEY="ck_bench_$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
-export CONTINUUM_API_KEY
-unset CONTINUUM_CONFIG CONTINUUM_DATA CONTINUUM_LISTEN CONTINUUM_STORE CONTINUUM_SERVER
-
-# Starts a server on a fresh data directory named $1 and sets SERVER_PID and ADDR.
-start_server() {
-  local name=$1 log_file="$WORK/$1.log"
-  CONTINUUM_LOG=info "$BIN" serve --listen 127.0.0.1:0 --data "$WORK/$name" 2>"$log_file" &
-  SERVER_PID=$!
-  wait_for "$log_file" 'addr=127\.0\.0\.1:[0-9]*' /readyz "$SERVER_PID"
-  log "server ready on $ADDR (data $WORK/$name, log $log_file)"
-}
+use_bench_key
 
 log "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), $(rustc --version)"
 

@@ -52,13 +52,13 @@ pub(crate) fn client_user_agent(headers: &HeaderMap, limits: &continuum_core::Li
     Some(text.chars().take(limits.max_user_agent_bytes / 4).collect())
 }
 
-/// The entity tag of a version: `"<version>"`, formatted on the stack.
+/// The entity tag of a version: `"<version>"`.
 pub(crate) fn etag(version: u64) -> HeaderValue {
-    use std::io::Write as _;
-    // `"` + at most 20 digits + `"`.
-    let mut text = [0u8; 22];
-    let mut cursor = std::io::Cursor::new(&mut text[..]);
-    let _ = write!(cursor, "\"{version}\"");
-    let len = usize::try_from(cursor.position()).unwrap_or(text.len());
-    HeaderValue::from_bytes(&text[..len]).expect("digits and quotes")
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(version).as_bytes();
+    let mut tag = Vec::with_capacity(digits.len() + 2);
+    tag.push(b'"');
+    tag.extend_from_slice(digits);
+    tag.push(b'"');
+    HeaderValue::from_maybe_shared(axum::body::Bytes::from(tag)).expect("digits and quotes")
 }
