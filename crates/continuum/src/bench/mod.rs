@@ -97,7 +97,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let endpoint = crate::client::Endpoint::parse(&args.url)?;
     ensure_loopback(&endpoint).await?;
     let key = if args.scenarios.iter().any(|scenario| scenario.needs_key()) {
-        Some(args.key.bearer()?)
+        // In static memory: every request carries it (see `workload::static_bytes`).
+        Some(args.key.bearer()?.leaked())
     } else {
         None
     };

@@ -7,7 +7,7 @@ use std::fmt;
 
 use continuum_core::Device;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, IF_MATCH};
-use http::{HeaderValue, Method, Request};
+use http::{HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use serde::Serialize;
@@ -25,10 +25,13 @@ impl BearerKey {
         Some(Self(value))
     }
 
-    /// A copy in its own allocation, so that cloning it does not touch a reference count shared
-    /// with other copies (see `bench::Workload`).
-    pub fn unshared(&self) -> Self {
-        let mut value = HeaderValue::from_bytes(self.0.as_bytes()).expect("it was a header value already");
+    /// A copy in static memory, never freed, so that putting it on a request copies a pointer
+    /// instead of writing a reference count. For a load generator, which makes one per run (see
+    /// `bench::workload::static_bytes`).
+    pub fn leaked(&self) -> Self {
+        let text: &'static [u8] = self.0.as_bytes().to_vec().leak();
+        let mut value =
+            HeaderValue::from_maybe_shared(Bytes::from_static(text)).expect("it was a header value already");
         value.set_sensitive(true);
         Self(value)
     }
@@ -73,19 +76,24 @@ pub fn encode_segment(segment: &str) -> String {
     encoded
 }
 
-fn request(method: Method, path: &str, key: Option<&BearerKey>, json: Option<Bytes>) -> Request<Full<Bytes>> {
-    let mut builder = Request::builder().method(method).uri(path);
+fn request(method: Method, path: Uri, key: Option<&BearerKey>, json: Option<Bytes>) -> Request<Full<Bytes>> {
+    let is_json = json.is_some();
+    let mut request = Request::new(Full::new(json.unwrap_or_default()));
+    *request.method_mut() = method;
+    *request.uri_mut() = path;
+    let headers = request.headers_mut();
     if let Some(key) = key {
-        builder = builder.header(AUTHORIZATION, key.0.clone());
+        headers.insert(AUTHORIZATION, key.0.clone());
     }
-    let body = match json {
-        Some(json) => {
-            builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            Full::new(json)
-        }
-        None => Full::new(Bytes::new()),
-    };
-    builder.body(body).expect("paths are encoded and headers are valid values")
+    if is_json {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    request
+}
+
+/// A path built from encoded segments.
+fn uri(path: String) -> Uri {
+    Uri::try_from(path).expect("paths are built from encoded segments")
 }
 
 fn to_json(value: &impl Serialize) -> Bytes {
@@ -94,12 +102,17 @@ fn to_json(value: &impl Serialize) -> Bytes {
 
 /// `GET <path>`, with the API key when given: `/hello`, `/healthz`, `/readyz`, `/metrics`.
 pub fn get(path: &str, key: Option<&BearerKey>) -> Request<Full<Bytes>> {
-    request(Method::GET, path, key, None)
+    request(Method::GET, uri(path.to_owned()), key, None)
+}
+
+/// `GET /hello`, the floor of the load generator.
+pub fn hello() -> Request<Full<Bytes>> {
+    request(Method::GET, Uri::from_static("/hello"), None, None)
 }
 
 /// `POST /v1/sessions`.
 pub fn create_session(key: &BearerKey, body: &CreateSession) -> Request<Full<Bytes>> {
-    request(Method::POST, "/v1/sessions", Some(key), Some(to_json(body)))
+    request(Method::POST, Uri::from_static("/v1/sessions"), Some(key), Some(to_json(body)))
 }
 
 /// `POST /v1/sessions/validate` with `{"token": ...}`: the token travels in the body, never in
@@ -115,12 +128,12 @@ pub fn validate_body(token: &str) -> Bytes {
 
 /// `POST /v1/sessions/validate` with a body built by [`validate_body`].
 pub fn validate_with_body(key: &BearerKey, body: Bytes) -> Request<Full<Bytes>> {
-    request(Method::POST, "/v1/sessions/validate", Some(key), Some(body))
+    request(Method::POST, Uri::from_static("/v1/sessions/validate"), Some(key), Some(body))
 }
 
 /// `GET /v1/sessions/{sid}`.
 pub fn get_session(key: &BearerKey, sid: &str) -> Request<Full<Bytes>> {
-    request(Method::GET, &format!("/v1/sessions/{}", encode_segment(sid)), Some(key), None)
+    request(Method::GET, uri(format!("/v1/sessions/{}", encode_segment(sid))), Some(key), None)
 }
 
 /// `PATCH /v1/sessions/{sid}/attributes` with a JSON merge patch, and `If-Match` when
@@ -132,7 +145,7 @@ pub fn patch_attributes(
     expected_version: Option<u64>,
 ) -> Request<Full<Bytes>> {
     let path = format!("/v1/sessions/{}/attributes", encode_segment(sid));
-    let mut request = request(Method::PATCH, &path, Some(key), Some(to_json(patch)));
+    let mut request = request(Method::PATCH, uri(path), Some(key), Some(to_json(patch)));
     request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/merge-patch+json"));
     if let Some(version) = expected_version {
         let etag =
@@ -144,13 +157,13 @@ pub fn patch_attributes(
 
 /// `DELETE /v1/sessions/{sid}`.
 pub fn revoke_session(key: &BearerKey, sid: &str) -> Request<Full<Bytes>> {
-    request(Method::DELETE, &format!("/v1/sessions/{}", encode_segment(sid)), Some(key), None)
+    request(Method::DELETE, uri(format!("/v1/sessions/{}", encode_segment(sid))), Some(key), None)
 }
 
 /// `GET /v1/principals/{principal}/sessions`.
 pub fn list_sessions(key: &BearerKey, principal: &str) -> Request<Full<Bytes>> {
     let path = format!("/v1/principals/{}/sessions", encode_segment(principal));
-    request(Method::GET, &path, Some(key), None)
+    request(Method::GET, uri(path), Some(key), None)
 }
 
 #[cfg(test)]
