@@ -11,7 +11,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 /// Bytes of randomness in a session id.
 pub const SID_BYTES: usize = 16;
@@ -174,7 +173,7 @@ pub struct SecretDigest(#[serde(with = "digest_b64")] [u8; 32]);
 impl SecretDigest {
     /// Whether `other` is the same digest, in time independent of where they differ.
     pub fn ct_eq(&self, other: &SecretDigest) -> bool {
-        self.0.ct_eq(&other.0).into()
+        constant_time_eq::constant_time_eq_32(&self.0, &other.0)
     }
 }
 

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use subtle::ConstantTimeEq;
 
 /// The key file's name inside the data directory.
 pub const API_KEYS_FILE: &str = "api-keys";
@@ -79,7 +78,7 @@ impl ApiKeys {
     /// Whether `presented` is one of the keys; every key is compared, whichever matches.
     pub fn verify(&self, presented: &str) -> bool {
         let presented = presented.as_bytes();
-        self.keys.iter().fold(false, |found, key| found | bool::from(key[..].ct_eq(presented)))
+        self.keys.iter().fold(false, |found, key| found | constant_time_eq::constant_time_eq(key, presented))
     }
 }
 

@@ -11,7 +11,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::{KeyInit as _, XChaCha20Poly1305};
 use hkdf::Hkdf;
 use sha2::Sha256;
-use subtle::ConstantTimeEq as _;
 
 use crate::seal::error::KeyError;
 
@@ -99,7 +98,7 @@ impl SealKey {
 
     /// Whether `other` has the same material, compared in constant time.
     pub fn same_material(&self, other: &SealKey) -> bool {
-        self.material.ct_eq(&other.material).into()
+        constant_time_eq::constant_time_eq_n(&self.material, &other.material)
     }
 
     pub(crate) fn cipher(&self) -> &XChaCha20Poly1305 {
