@@ -164,7 +164,17 @@ impl Sessions {
     /// The hot path: the session a token opens, touched. Persists the touch only when the policy
     /// says it is due (lazy touch).
     pub async fn validate(&self, token: &Token) -> Result<Arc<SessionRecord>, SessionError> {
-        let now = self.now();
+        self.validate_at(token, self.now()).await
+    }
+
+    /// [`Sessions::validate`] at a time the caller read from [`Sessions::now`], so that it can
+    /// describe the session as of the same instant (a session valid at `now` is active at `now`)
+    /// without reading the clock again.
+    pub async fn validate_at(
+        &self,
+        token: &Token,
+        now: Timestamp,
+    ) -> Result<Arc<SessionRecord>, SessionError> {
         let record = self.inner.store.get(&token.sid).await?.ok_or(Rejection::UnknownToken)?;
         let validation = self.inner.policy.validate(&record, &token.secret, now)?;
         let Some(at) = validation.touch else { return Ok(record) };
@@ -370,5 +380,21 @@ mod tests {
                 (Revoked, bob.sid, "bob".to_owned()),
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn validate_at_decides_at_the_time_it_is_given_not_the_clocks() {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_000_000)));
+        let sessions = Sessions::new(Arc::new(MemoryStore::new()), Arc::clone(&clock) as Arc<dyn Clock>);
+        let (created, token) = sessions.create(ask("alice")).await.unwrap();
+        let end = created.expires_at();
+        assert!(matches!(
+            sessions.validate_at(&token, end).await,
+            Err(SessionError::Rejected(Rejection::Expired))
+        ));
+        let just_before = Timestamp::from_millis(end.as_millis() - 1);
+        let touched = sessions.validate_at(&token, just_before).await.expect("live a moment before its end");
+        assert_eq!(touched.last_seen_at, just_before, "the touch is dated at the time given");
+        assert_eq!(clock.now(), Timestamp::from_millis(1_000_000), "the clock did not move");
     }
 }

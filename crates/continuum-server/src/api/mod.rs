@@ -13,17 +13,15 @@ pub mod sync;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use continuum_core::SessionRecord;
+use continuum_core::{SessionRecord, Timestamp};
 use serde::Serialize;
 
-use crate::state::AppState;
 use crate::views::{SessionView, session_envelope_json};
 
-/// `{"session": ...}` with the session's version as its `ETag`: the answer of validate, read,
-/// patch and `/v1/me`, written by [`session_envelope_json`].
-pub(crate) fn session_response(state: &AppState, status: StatusCode, record: &SessionRecord) -> Response {
-    let view = SessionView::new(record, state.sessions().now());
-    let mut response = match session_envelope_json(&view) {
+/// `{"session": ...}` with the session's version as its `ETag` and its status as of `now`: the
+/// answer of validate, read, patch and `/v1/me`, written by [`session_envelope_json`].
+pub(crate) fn session_response(status: StatusCode, record: &SessionRecord, now: Timestamp) -> Response {
+    let mut response = match session_envelope_json(&SessionView::new(record, now)) {
         Ok(bytes) => json_bytes_response(status, bytes),
         Err(error) => return crate::error::ApiError::internal(error).into_response(),
     };

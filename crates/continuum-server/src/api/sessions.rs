@@ -78,8 +78,9 @@ pub async fn validate(
             return Ok(json_response(StatusCode::OK, &body));
         }
     };
-    match state.sessions().validate(&token).await {
-        Ok(record) => Ok(session_response(&state, StatusCode::OK, &record)),
+    let now = state.sessions().now();
+    match state.sessions().validate_at(&token, now).await {
+        Ok(record) => Ok(session_response(StatusCode::OK, &record, now)),
         Err(SessionError::Rejected(rejection)) => Err(ApiError::rejected(rejection)),
         Err(other) => Err(other.into()),
     }
@@ -95,7 +96,7 @@ pub async fn get(
     SidPath(sid): SidPath,
 ) -> Result<Response, ApiError> {
     let record = state.sessions().get(&sid).await?;
-    Ok(session_response(&state, StatusCode::OK, &record))
+    Ok(session_response(StatusCode::OK, &record, state.sessions().now()))
 }
 
 /// Apply a JSON merge patch (RFC 7396) to the attributes, atomically; `If-Match: "<version>"`
@@ -114,7 +115,7 @@ pub async fn patch_attributes(
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let record = state.sessions().patch_attributes(&sid, &patch, if_match).await?;
-    Ok(session_response(&state, StatusCode::OK, &record))
+    Ok(session_response(StatusCode::OK, &record, state.sessions().now()))
 }
 
 /// Issue a new secret for the session; the old one works for a short grace window.
