@@ -1,6 +1,6 @@
-//! `continuum bench`'s continuity-document scenarios against a real `continuum serve` on a
-//! loopback port, with small counts: every scenario runs end to end and reports figures that
-//! hold together.
+//! `continuum bench`'s continuity-document scenarios, and its HTTP scenarios taking turns over
+//! `--rounds`, against a real `continuum serve` on a loopback port, with small counts: every
+//! scenario runs end to end and reports figures that hold together.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -203,4 +203,43 @@ fn burst_reaches_every_subscriber_and_reads_the_server() {
     assert!(joining > 0 && joining < 40 * 40, "{burst}");
     assert!(leaving <= 2 * 41, "{burst}");
     assert_eq!(burst["leaving"], 40);
+}
+
+#[test]
+fn http_scenarios_take_turns_over_rounds_and_sum_their_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let output = server.bench(&[
+        "--scenario",
+        "hello,validate",
+        "--rounds",
+        "3",
+        "--duration",
+        "600ms",
+        "--warmup",
+        "0s",
+        "--connections",
+        "4",
+        "--sessions",
+        "20",
+        "--json",
+    ]);
+    let reports = reports(&output);
+    let names: Vec<&str> = reports.iter().map(|report| report["scenario"].as_str().unwrap()).collect();
+    assert_eq!(names, ["hello", "validate"], "one line each, in the order given");
+    for report in &reports {
+        assert_eq!(report["elapsed_secs"], 0.6, "three turns of 200 ms: {report}");
+        assert_eq!(report["errors"], 0, "{report}");
+        let requests = report["requests"].as_u64().unwrap();
+        assert!(requests > 0, "{report}");
+        let rps = report["rps"].as_f64().unwrap();
+        assert!((rps - requests as f64 / 0.6).abs() < 1e-6, "rate over the summed windows: {report}");
+    }
+    let ratio = reports[1]["relative_to_hello"].as_f64().expect("validate is compared with hello");
+    let expected = reports[1]["rps"].as_f64().unwrap() / reports[0]["rps"].as_f64().unwrap();
+    assert!((ratio - expected).abs() < 1e-9, "{ratio} vs {expected}");
+
+    let refused = server.bench(&["--scenario", "hello", "--rounds", "0"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--rounds"));
 }

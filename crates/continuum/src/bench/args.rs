@@ -15,6 +15,9 @@ pub const MAX_CONNECTIONS: usize = 4096;
 /// The longest a measurement window (or warm-up) may be.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
+/// The most turns `--rounds` may ask for.
+pub const MAX_ROUNDS: i64 = 1000;
+
 /// The most sessions one run may create.
 pub const MAX_SESSIONS: usize = 10_000_000;
 
@@ -63,6 +66,11 @@ pub struct BenchArgs {
     /// Warm-up before each window, not measured
     #[arg(long, default_value = "1s", value_parser = parse_window)]
     pub warmup: Duration,
+    /// Timed scenarios given next to each other (hello, validate, create, patch) take turns this
+    /// many times, each turn measuring duration/N after its own warm-up; their figures are
+    /// summed. Spreads a slow stretch of a shared machine over all of them, for steadier ratios
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=MAX_ROUNDS))]
+    pub rounds: u16,
     /// Sessions to create first: the pool for validate and patch [default: 1000], the sessions
     /// idle-memory creates [default: 100000], or the documents doc-memory opens [default: 2000]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_SESSIONS as u64))]

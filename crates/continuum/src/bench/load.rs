@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::caller::Caller;
-use super::stats::{LoadStats, Recorder};
+use super::stats::Recorder;
 use super::workload::Workload;
 use crate::client::Endpoint;
 
@@ -27,14 +27,14 @@ pub struct Window {
     pub duration: Duration,
 }
 
-/// Runs one connection per workload until the window closes and returns the merged figures.
+/// Runs one connection per workload until the window closes and returns what they recorded.
 /// Requests are counted when they start inside the window.
 pub async fn run_timed(
     endpoint: &Endpoint,
     workloads: Vec<Workload>,
     window: Window,
     progress: &ProgressBar,
-) -> LoadStats {
+) -> Recorder {
     let start = Instant::now();
     let measure_from = start + window.warmup;
     let end = measure_from + window.duration;
@@ -63,7 +63,7 @@ pub async fn run_timed(
         }
     }
     progress.finish_and_clear();
-    total.stats(window.duration)
+    total
 }
 
 /// One connection's closed loop.

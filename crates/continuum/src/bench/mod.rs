@@ -17,6 +17,7 @@
 //! - [`workload`]: the request a scenario sends next, and the [`SessionPool`].
 //! - [`caller`]: one connection of the generator, reconnecting as needed.
 //! - [`load`]: the timed closed loop.
+//! - [`timed`]: the timed scenarios of one run, in turn over `--rounds`, and their lines.
 //! - [`pool`]: creating N sessions with bounded concurrency.
 //! - [`idle_memory`]: RSS per idle session, from `/metrics`.
 //! - [`metrics`]: reading a sample from Prometheus text.
@@ -37,9 +38,9 @@ pub mod report;
 pub mod scenario;
 pub mod stats;
 pub mod sync;
+pub mod timed;
 pub mod workload;
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -52,7 +53,7 @@ pub use stats::{LoadStats, Recorder};
 pub use workload::{SessionPool, Workload};
 
 use crate::client::{ApiClient, BearerKey, Endpoint, requests};
-use report::LoadReport;
+use timed::TimedRunner;
 
 /// The first address in `addrs` that is not a loopback address.
 pub fn first_non_loopback(addrs: &[SocketAddr]) -> Option<SocketAddr> {
@@ -104,66 +105,25 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     preflight(&endpoint, key.as_ref()).await?;
     let connections = usize::from(args.connections);
-    let window = load::Window { warmup: args.warmup, duration: args.duration };
     let mut out = std::io::stdout().lock();
-    let mut pool: Option<Arc<SessionPool>> = None;
-    let mut hello_rps: Option<f64> = None;
-    let mut header_printed = false;
+    let mut timed = TimedRunner::new(&args, &endpoint, key.as_ref());
+    // Timed scenarios given next to each other run as one group (in turn, over `--rounds`).
+    let mut group = Vec::new();
     for &scenario in &args.scenarios {
+        if scenario.is_timed() {
+            group.push(scenario);
+            continue;
+        }
+        timed.run(&mut out, &std::mem::take(&mut group)).await?;
+        let key = key.as_ref().expect("idle-memory and document scenarios need a key, resolved above");
         if scenario == Scenario::IdleMemory {
-            let key = key.as_ref().expect("idle-memory needs a key, resolved above");
             let report = idle_memory::run(&endpoint, key, args.sessions_for(scenario), connections).await?;
             emit(&mut out, args.json, &report, report::idle_memory_line)?;
-            continue;
-        }
-        if scenario.is_sync() {
-            let key = key.as_ref().expect("document scenarios need a key, resolved above");
-            run_sync(&mut out, &args, scenario, &endpoint, key).await?;
-            continue;
-        }
-        let sessions = match (&pool, scenario.needs_pool()) {
-            (Some(pool), _) => Arc::clone(pool),
-            (None, true) => {
-                let key = key.as_ref().expect("pool scenarios need a key, resolved above");
-                let made = make_pool(&endpoint, key, args.sessions_for(scenario), connections).await?;
-                pool = Some(Arc::clone(&made));
-                made
-            }
-            (None, false) => Arc::new(SessionPool::default()),
-        };
-        let workloads = (0..connections)
-            .map(|worker| Workload::new(scenario, key.clone(), Arc::clone(&sessions), worker, connections))
-            .collect();
-        let bar = progress::timed(scenario.name(), window.warmup + window.duration);
-        let stats = load::run_timed(&endpoint, workloads, window, &bar).await;
-        if scenario == Scenario::Hello {
-            hello_rps = Some(stats.rps);
-        }
-        let report = LoadReport {
-            scenario: scenario.name(),
-            connections,
-            warmup_secs: window.warmup.as_secs_f64(),
-            relative_to_hello: hello_rps.filter(|rps| *rps > 0.0).map(|hello| stats.rps / hello),
-            stats,
-        };
-        if args.json {
-            writeln!(out, "{}", serde_json::to_string(&report)?)?;
         } else {
-            if !header_printed {
-                writeln!(
-                    out,
-                    "continuum bench: {endpoint}, {connections} connections, {} per scenario after {} warm-up",
-                    duration::format_duration(args.duration),
-                    duration::format_duration(args.warmup),
-                )?;
-                writeln!(out, "{}", report::table_header())?;
-                header_printed = true;
-            }
-            writeln!(out, "{}", report::table_row(&report))?;
+            run_sync(&mut out, &args, scenario, &endpoint, key).await?;
         }
-        out.flush()?;
     }
-    Ok(())
+    timed.run(&mut out, &group).await
 }
 
 /// Prints `report` as one JSON object or as the line `line` makes of it.
@@ -248,7 +208,7 @@ async fn run_sync(
 }
 
 /// Creates the pool for `validate` and `patch`; fails when not a single session could be made.
-async fn make_pool(
+pub(crate) async fn make_pool(
     endpoint: &Endpoint,
     key: &BearerKey,
     count: usize,

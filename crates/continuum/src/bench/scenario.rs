@@ -54,6 +54,12 @@ impl Scenario {
         self != Self::Hello
     }
 
+    /// Whether it is a timed closed loop of HTTP requests (`hello`, `validate`, `create`,
+    /// `patch`), which `--rounds` runs in turn.
+    pub fn is_timed(self) -> bool {
+        !self.is_sync() && self != Self::IdleMemory
+    }
+
     /// Whether it works on continuity documents over `/v1/sync` sockets.
     pub fn is_sync(self) -> bool {
         matches!(self, Self::DocUpdates | Self::Fanout | Self::Reconnect | Self::DocMemory | Self::Burst)
@@ -106,6 +112,9 @@ mod tests {
             assert!(scenario.is_sync() && scenario.needs_key() && !scenario.needs_pool(), "{scenario}");
         }
         assert!(!Scenario::IdleMemory.is_sync() && !Scenario::Hello.is_sync());
+        let timed: Vec<Scenario> =
+            Scenario::value_variants().iter().copied().filter(|s| s.is_timed()).collect();
+        assert_eq!(timed, [Scenario::Hello, Scenario::Validate, Scenario::Create, Scenario::Patch]);
         assert_eq!(Scenario::from_str("doc-updates", false), Ok(Scenario::DocUpdates));
     }
 }
