@@ -11,7 +11,8 @@
 #
 # Environment (all optional):
 #   DURATION=10s        measurement window of each timed scenario
-#   WARMUP=1s           warm-up before each window
+#   WARMUP=1s           warm-up before each window (each turn of a round)
+#   ROUNDS=10           turns hello and validate take, each measuring DURATION/ROUNDS
 #   CONNECTIONS=64      concurrent keep-alive connections
 #   WRITE_CONNECTIONS=256  connections of the second, write-heavy patch run
 #   POOL=1000           sessions validate and patch spread over
@@ -32,6 +33,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-1s}
+ROUNDS=${ROUNDS:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 WRITE_CONNECTIONS=${WRITE_CONNECTIONS:-256}
 POOL=${POOL:-1000}
@@ -68,7 +70,11 @@ use_bench_key
 log "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), $(rustc --version)"
 
 start_server load
-"$BIN" bench --url "http://$ADDR" --scenario hello,validate,create,patch \
+# hello and validate take turns (--rounds), so a slow stretch of the machine falls on both.
+"$BIN" bench --url "http://$ADDR" --scenario hello,validate --rounds "$ROUNDS" \
+  --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --sessions "$POOL" \
+  "${JSON_FLAG[@]}"
+"$BIN" bench --url "http://$ADDR" --scenario create,patch \
   --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --sessions "$POOL" \
   "${JSON_FLAG[@]}"
 # Group commit grows with the writes in flight: the same patch load with more connections.
