@@ -4,21 +4,21 @@
 # On this shared two-core machine one run's req/s ratio (validate / hello) moves by ±0.1 for
 # reasons outside the server; the CPU each side spends per request is much steadier, and its
 # ratio is what the req/s ratio converges to when the two cores are the bottleneck. Builds
-# --release, then for each of ROUNDS rounds starts a fresh server (embedded store), warms it with
+# --release, then for each of SERVERS servers starts a fresh one (embedded store), warms it with
 # one second of validate (which also creates the session pool), and runs each scenario alone for
 # DURATION with no warm-up: the server's utime+stime from /proc/<pid>/stat and the bench's from
 # the shell's `times`, each divided by the requests answered.
 #
 # Environment (all optional):
 #   SCENARIOS=hello,validate  scenarios to measure (the first is the floor of the ratio)
-#   ROUNDS=3                  fresh servers, one after another
+#   SERVERS=3                 fresh servers, one after another
 #   DURATION=4s               measurement window of each scenario
 #   CONNECTIONS=64            concurrent keep-alive connections
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCENARIOS=${SCENARIOS:-hello,validate}
-ROUNDS=${ROUNDS:-3}
+SERVERS=${SERVERS:-3}
 DURATION=${DURATION:-4s}
 CONNECTIONS=${CONNECTIONS:-64}
 
@@ -48,9 +48,9 @@ children_seconds() {
 }
 
 log "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %-10s %10s %9s %12s %12s %12s\n' round scenario req/s requests 'server µs' 'bench µs' 'total µs'
+printf '%-6s %-10s %10s %9s %12s %12s %12s\n' server scenario req/s requests 'server µs' 'bench µs' 'total µs'
 IFS=',' read -r -a scenarios <<<"$SCENARIOS"
-for round in $(seq "$ROUNDS"); do
+for round in $(seq "$SERVERS"); do
   start_server "round-$round"
   "$BIN" bench --url "http://$ADDR" --scenario validate --duration 1s --warmup 0s \
     --connections "$CONNECTIONS" >/dev/null 2>&1

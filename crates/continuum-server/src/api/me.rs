@@ -14,8 +14,8 @@ use crate::views::{DeviceList, SessionEnvelope, SessionView};
 /// Who am I: the caller's session.
 #[utoipa::path(get, path = "/v1/me", tag = "client", security(("session_cookie" = []), ("session_token" = [])),
     responses((status = 200, body = SessionEnvelope), (status = 401, body = Problem)))]
-pub async fn me(State(state): State<AppState>, session: ClientSession) -> Response {
-    session_response(StatusCode::OK, &session.record, state.sessions().now())
+pub async fn me(session: ClientSession) -> Response {
+    session_response(StatusCode::OK, &session.record, session.at)
 }
 
 /// Log out: revoke the caller's session and clear its cookie.

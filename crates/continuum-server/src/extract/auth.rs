@@ -6,7 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use continuum_core::seal::SEALED_PREFIX;
-use continuum_core::{SessionRecord, Token};
+use continuum_core::{SessionRecord, Timestamp, Token};
 use continuum_store::SessionError;
 
 use crate::error::ApiError;
@@ -41,6 +41,8 @@ pub struct ClientSession {
     pub record: Arc<SessionRecord>,
     /// Whether the token came from the cookie (so logging out must clear it).
     pub from_cookie: bool,
+    /// The time it was validated at: the session was live then.
+    pub at: Timestamp,
 }
 
 impl FromRequestParts<AppState> for ClientSession {
@@ -80,8 +82,9 @@ impl FromRequestParts<AppState> for ClientSession {
         }
         let token = Token::parse(text.trim())
             .map_err(|error| refuse(ApiError::invalid_token(format!("malformed session token: {error}"))))?;
-        match state.sessions().validate(&token).await {
-            Ok(record) => Ok(ClientSession { record, from_cookie }),
+        let now = state.sessions().now();
+        match state.sessions().validate_at(&token, now).await {
+            Ok(record) => Ok(ClientSession { record, from_cookie, at: now }),
             Err(SessionError::Rejected(rejection)) => Err(refuse(ApiError::rejected(rejection))),
             Err(other) => Err(other.into()),
         }
