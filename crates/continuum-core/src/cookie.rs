@@ -16,6 +16,12 @@ pub struct SessionCookie {
 }
 
 impl SessionCookie {
+    /// The cookie of Continuum's own client plane — `__Host-continuum`, or `continuum` in
+    /// plain-HTTP development — which the server sets and the gateway and the edge read.
+    pub const fn continuum(dev: bool) -> Self {
+        Self { secure_name: "__Host-continuum", dev_name: "continuum", dev }
+    }
+
     /// The cookie's name.
     pub fn name(&self) -> &'static str {
         if self.dev { self.dev_name } else { self.secure_name }
@@ -71,6 +77,12 @@ mod tests {
         assert_eq!(find_cookie("continuum=x", "__Host-continuum"), None);
         assert_eq!(find_cookie("junk; =; continuum=cs~AA==", "continuum"), Some("cs~AA=="));
         assert_eq!(find_cookie("", "continuum"), None);
+    }
+
+    #[test]
+    fn continuums_cookie_names() {
+        assert_eq!(SessionCookie::continuum(false).name(), "__Host-continuum");
+        assert_eq!(SessionCookie::continuum(true).name(), "continuum");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! - [`time`]: [`Timestamp`], milliseconds since the Unix epoch, formatted as RFC 3339.
 //! - [`clock`]: the [`Clock`] trait every component takes its time from, a system clock and a
 //!   manual clock for tests.
-//! - [`cookie`]: finding one cookie in a `Cookie` header value.
+//! - [`cookie`]: Continuum's cookie names and attributes, the `Set-Cookie` values, and finding
+//!   one cookie in a `Cookie` header value.
 //! - [`record`]: [`SessionRecord`], what a store keeps for one session.
 //! - [`policy`]: [`SessionPolicy`], the decisions: timeouts, validation, lazy touch, rotation
 //!   grace, revocation.
@@ -23,6 +24,9 @@
 //! - [`throttle`]: [`FailureThrottle`], refusing clients that fail too often.
 //! - [`doc`]: continuity document names — [`Scope`], [`DocName`], [`DocKey`] — and who may open
 //!   them.
+//! - [`placement`]: [`Placement`], the rendezvous ranking of a session or a document over the
+//!   live node ids (primary, then backups), shared by the cluster and the gateway.
+//! - [`ywire`]: the y-websocket message codes and Continuum's durability ack code.
 //!
 //! # Main flow
 //! A backend creates a session with [`SessionPolicy::new_session`], which returns the record to
@@ -36,18 +40,21 @@ pub mod doc;
 pub mod handoff;
 pub mod id;
 pub mod limits;
+pub mod placement;
 pub mod policy;
 pub mod principal;
 pub mod record;
 pub mod seal;
 pub mod throttle;
 pub mod time;
+pub mod ywire;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use doc::{DocKey, DocName, DocNameError, Scope};
 pub use handoff::{HandoffCode, HandoffCodeError};
 pub use id::{Secret, SecretDigest, SessionId, Token, TokenError};
 pub use limits::{LimitError, Limits};
+pub use placement::{Placement, PlacementKey};
 pub use policy::{NewSession, PolicyError, Rejection, SessionPolicy, Validation};
 pub use principal::{Principal, PrincipalError};
 pub use record::{Device, PreviousSecret, SessionRecord, Status};

@@ -2,7 +2,7 @@
 //! counters to and from `bigint`, and typed reads of result columns that fail instead of panicking.
 
 use continuum_core::{SessionId, SessionRecord, Status, Timestamp};
-use continuum_store::StoreError;
+use continuum_store::{StoreError, decode_record, encode_record};
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
 
@@ -43,7 +43,7 @@ pub(crate) fn idle_timeout_ms(record: &SessionRecord) -> i64 {
 
 /// The JSON a record is stored as.
 pub(crate) fn encode(record: &SessionRecord) -> Result<Vec<u8>, PostgresStoreError> {
-    serde_json::to_vec(record).map_err(|source| PostgresStoreError::Encode { sid: record.sid, source })
+    Ok(encode_record(record)?)
 }
 
 /// A stored record, checked to be the session it is stored under, with the authoritative
@@ -53,14 +53,7 @@ pub(crate) fn decode(
     json: &[u8],
     last_seen_at: i64,
 ) -> Result<SessionRecord, PostgresStoreError> {
-    let mut record: SessionRecord =
-        serde_json::from_slice(json).map_err(|source| PostgresStoreError::Decode { sid, source })?;
-    if record.sid != sid {
-        return Err(PostgresStoreError::Corrupt(format!(
-            "the record stored under {sid} is session {}",
-            record.sid
-        )));
-    }
+    let mut record = decode_record(sid, json)?;
     record.last_seen_at = Timestamp::from_millis(last_seen_at);
     Ok(record)
 }
@@ -76,6 +69,7 @@ pub(crate) fn sid_from_key(key: &[u8]) -> Result<SessionId, PostgresStoreError> 
 #[cfg(test)]
 mod tests {
     use continuum_core::{NewSession, SessionPolicy};
+    use continuum_store::RecordCodecError;
 
     use super::*;
 
@@ -94,8 +88,12 @@ mod tests {
         assert_eq!(back.last_seen_at, Timestamp::from_millis(5_000));
         assert_eq!(SessionRecord { last_seen_at: record.last_seen_at, ..back }, record);
         let other = SessionId::generate();
-        assert!(matches!(decode(other, &json, 0), Err(PostgresStoreError::Corrupt(_))));
-        assert!(matches!(decode(record.sid, b"{", 0), Err(PostgresStoreError::Decode { .. })));
+        assert!(matches!(
+            decode(other, &json, 0),
+            Err(PostgresStoreError::Record(RecordCodecError::KeyMismatch { .. }))
+        ));
+        let broken = decode(record.sid, b"{", 0);
+        assert!(matches!(broken, Err(PostgresStoreError::Record(RecordCodecError::Decode { .. }))));
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! [`PostgresStoreError`]: what went wrong inside the PostgreSQL store, carried as the cause of
 //! [`continuum_store::StoreError::Backend`]; connection failures are told apart from the rest.
 
-use continuum_core::SessionId;
 use continuum_store::StoreError;
 
 /// The causes a [`crate::PostgresStore`] reports. Callers see them as the `#[source]` of
@@ -73,27 +72,12 @@ pub enum PostgresStoreError {
         /// The name recorded in the database.
         found: String,
     },
-    /// A record could not be encoded as JSON.
-    #[error("cannot encode session {sid}")]
-    Encode {
-        /// The session.
-        sid: SessionId,
-        /// What serde_json reported.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// A stored record is not valid JSON for a session: the row was damaged or written by an
-    /// incompatible version.
-    #[error("the stored record of session {sid} does not decode")]
-    Decode {
-        /// The key it was stored under.
-        sid: SessionId,
-        /// What serde_json reported.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// A stored row does not hold what the schema promises (a record naming another session than
-    /// its key, a negative counter, an invalid document name).
+    /// A session record did not encode, or a stored one did not decode as the session its key
+    /// names.
+    #[error(transparent)]
+    Record(#[from] continuum_store::RecordCodecError),
+    /// A stored row does not hold what the schema promises (a negative counter, an invalid
+    /// document name).
     #[error("corrupt row: {0}")]
     Corrupt(String),
     /// A statement answered with another shape than it was written for; a bug.

@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use continuum_core::SessionId;
-
 /// The causes a [`crate::RedbStore`] reports. Callers see them as the `#[source]` of
 /// [`continuum_store::StoreError::Backend`]; each keeps the error underneath it.
 #[derive(Debug, thiserror::Error)]
@@ -37,33 +35,10 @@ pub enum RedbStoreError {
         #[source]
         source: Arc<redb::Error>,
     },
-    /// A record could not be encoded as JSON.
-    #[error("cannot encode session {sid}")]
-    Encode {
-        /// The session.
-        sid: SessionId,
-        /// What serde_json reported.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// A stored record is not valid JSON for a session: the file was damaged or written by an
-    /// incompatible version.
-    #[error("the stored record of session {sid} does not decode")]
-    Decode {
-        /// The key it was stored under.
-        sid: SessionId,
-        /// What serde_json reported.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// A stored record names another session than the key it is stored under.
-    #[error("the record stored under {key} is session {found}")]
-    KeyMismatch {
-        /// The key.
-        key: SessionId,
-        /// The sid inside the record.
-        found: SessionId,
-    },
+    /// A session record did not encode, or a stored one did not decode as the session its key
+    /// names.
+    #[error(transparent)]
+    Record(#[from] continuum_store::RecordCodecError),
     /// A read transaction failed (begin, table access or read).
     #[error("cannot read the documents from the database")]
     Read(#[source] redb::Error),

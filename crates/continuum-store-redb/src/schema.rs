@@ -25,6 +25,7 @@
 //! Document bytes are stored as given: they are Yjs updates, opaque to the store.
 
 use continuum_core::{SessionId, SessionRecord, Timestamp};
+use continuum_store::{decode_record, encode_record};
 use redb::TableDefinition;
 
 use crate::error::RedbStoreError;
@@ -110,25 +111,20 @@ pub fn last_due_key(now: Timestamp) -> ExpiryKey {
 
 /// Encodes a record for the `sessions` table.
 pub fn encode(record: &SessionRecord) -> Result<Vec<u8>, RedbStoreError> {
-    serde_json::to_vec(record).map_err(|source| RedbStoreError::Encode { sid: record.sid, source })
+    Ok(encode_record(record)?)
 }
 
 /// Decodes a `sessions` value stored under `key`, checking that the record is the one the key
 /// names.
 pub fn decode(key: SidKey, bytes: &[u8]) -> Result<SessionRecord, RedbStoreError> {
-    let sid = SessionId::from_bytes(key);
-    let record: SessionRecord =
-        serde_json::from_slice(bytes).map_err(|source| RedbStoreError::Decode { sid, source })?;
-    if record.sid != sid {
-        return Err(RedbStoreError::KeyMismatch { key: sid, found: record.sid });
-    }
-    Ok(record)
+    Ok(decode_record(SessionId::from_bytes(key), bytes)?)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use continuum_core::{Device, Principal, Secret, Status};
+    use continuum_store::RecordCodecError;
     use serde_json::{Map, json};
 
     /// A record for tests: active, version 1, idle 60 s, absolute one hour after `at`.
@@ -163,13 +159,16 @@ pub(crate) mod tests {
         let other = SessionId::generate();
         let bytes = encode(&stored).expect("encode");
         match decode(sid_key(&other), &bytes) {
-            Err(RedbStoreError::KeyMismatch { key, found }) => {
+            Err(RedbStoreError::Record(RecordCodecError::KeyMismatch { key, found })) => {
                 assert_eq!(key, other);
                 assert_eq!(found, stored.sid);
             }
             other => panic!("expected a key mismatch, got {other:?}"),
         }
-        assert!(matches!(decode(sid_key(&other), b"{not json"), Err(RedbStoreError::Decode { .. })));
+        assert!(matches!(
+            decode(sid_key(&other), b"{not json"),
+            Err(RedbStoreError::Record(RecordCodecError::Decode { .. }))
+        ));
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! `last_seen_at`.
 
 use continuum_core::{SessionId, SessionRecord, Status};
-use continuum_store::StoreError;
+use continuum_store::{StoreError, decode_record, encode_record};
 
 use crate::error::RedisStoreError;
 
@@ -26,8 +26,7 @@ pub(crate) const READ_FIELDS: [&str; 2] = ["j", "t"];
 /// The script arguments that describe a record: json, version, principal, active, last_seen,
 /// idle_ms, absolute — in the order the insert and replace scripts read them.
 pub(crate) fn record_args(record: &SessionRecord) -> Result<Vec<Vec<u8>>, StoreError> {
-    let json = serde_json::to_vec(record)
-        .map_err(|source| StoreError::backend(RedisStoreError::Encode { sid: record.sid, source }))?;
+    let json = encode_record(record).map_err(|error| StoreError::backend(RedisStoreError::from(error)))?;
     let idle_ms = i64::try_from(record.idle_timeout().as_millis()).unwrap_or(i64::MAX);
     Ok(vec![
         json,
@@ -54,11 +53,8 @@ pub(crate) fn decode(
     last_seen: Option<i64>,
 ) -> Result<Option<SessionRecord>, StoreError> {
     let Some(json) = json else { return Ok(None) };
-    let mut record: SessionRecord = serde_json::from_slice(&json)
-        .map_err(|source| StoreError::backend(RedisStoreError::Decode { sid: *sid, source }))?;
-    if record.sid != *sid {
-        return Err(StoreError::backend(RedisStoreError::KeyMismatch { key: *sid, found: record.sid }));
-    }
+    let mut record =
+        decode_record(*sid, &json).map_err(|error| StoreError::backend(RedisStoreError::from(error)))?;
     if let Some(at) = last_seen {
         record.last_seen_at = continuum_core::Timestamp::from_millis(at);
     }

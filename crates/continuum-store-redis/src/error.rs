@@ -1,7 +1,6 @@
 //! [`RedisStoreError`]: what went wrong inside the Redis store, carried as the cause of
 //! [`continuum_store::StoreError::Backend`].
 
-use continuum_core::SessionId;
 use continuum_store::StoreError;
 
 /// The causes a [`crate::RedisStore`] reports. Callers see them as the `#[source]` of
@@ -32,33 +31,10 @@ pub enum RedisStoreError {
         #[source]
         source: redis::RedisError,
     },
-    /// A record could not be encoded as JSON.
-    #[error("cannot encode session {sid}")]
-    Encode {
-        /// The session.
-        sid: SessionId,
-        /// What serde_json reported.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// A stored record is not valid JSON for a session: written by an incompatible version, or
-    /// changed by hand.
-    #[error("the stored record of session {sid} does not decode")]
-    Decode {
-        /// The key it was stored under.
-        sid: SessionId,
-        /// What serde_json reported.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// A stored record names another session than the key it is stored under.
-    #[error("the record stored under {key} is session {found}")]
-    KeyMismatch {
-        /// The key's session id.
-        key: SessionId,
-        /// The sid inside the record.
-        found: SessionId,
-    },
+    /// A session record did not encode, or a stored one did not decode as the session its key
+    /// names.
+    #[error(transparent)]
+    Record(#[from] continuum_store::RecordCodecError),
     /// A script or command answered in a shape this version does not expect (keys written by
     /// an incompatible version, or changed by hand).
     #[error("unexpected answer from Redis to {command}: {detail}")]

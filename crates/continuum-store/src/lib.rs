@@ -8,6 +8,8 @@
 //!
 //! # Layout
 //! - [`store`]: the [`SessionStore`] trait and [`StoreError`].
+//! - [`codec`]: the JSON record codec every backend stores sessions with, and
+//!   [`RecordCodecError`].
 //! - [`cas`]: the compare-and-swap rules every store applies to its writes.
 //! - [`docs`]: the [`DocStore`] trait for continuity documents: update logs, snapshots, versions.
 //! - [`table`]: [`SessionTable`], a concurrent in-memory table with principal and expiry indexes.
@@ -29,6 +31,7 @@
 
 pub mod bus;
 pub mod cas;
+pub mod codec;
 pub mod docs;
 pub mod epochs;
 pub mod events;
@@ -42,6 +45,7 @@ pub mod table;
 pub mod testkit;
 
 pub use bus::{Bus, Heard, Notice};
+pub use codec::{RecordCodecError, decode_record, encode_record};
 pub use docs::{DocStore, StoredDoc, VersionMeta};
 pub use epochs::EpochCache;
 pub use events::{SessionEvent, SessionEventKind};
