@@ -63,11 +63,8 @@ impl Placement {
 
     /// Every node, ranked for `key`: the primary first.
     pub fn rank(&self, key: &PlacementKey) -> Vec<&str> {
-        let key_hash = hash(&key.0);
-        let mut weighted: Vec<(u64, &str)> =
-            self.nodes.iter().map(|(id, node_hash)| (mix(key_hash ^ node_hash), id.as_str())).collect();
-        // Highest weight first; the id breaks a tie so the order is total.
-        weighted.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        let mut weighted: Vec<(u64, &str)> = self.weights(key).collect();
+        weighted.sort_unstable_by(ranked_first);
         weighted.into_iter().map(|(_, id)| id).collect()
     }
 
@@ -81,13 +78,19 @@ impl Placement {
 
     /// The primary owner of `key`, if there is any node.
     pub fn primary(&self, key: &PlacementKey) -> Option<&str> {
-        let key_hash = hash(&key.0);
-        self.nodes
-            .iter()
-            .map(|(id, node_hash)| (mix(key_hash ^ node_hash), id.as_str()))
-            .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)))
-            .map(|(_, id)| id)
+        self.weights(key).min_by(ranked_first).map(|(_, id)| id)
     }
+
+    /// Each node's weight for `key`, with its id.
+    fn weights<'a>(&'a self, key: &PlacementKey) -> impl Iterator<Item = (u64, &'a str)> {
+        let key_hash = hash(&key.0);
+        self.nodes.iter().map(move |(id, node_hash)| (mix(key_hash ^ node_hash), id.as_str()))
+    }
+}
+
+/// The ranking order: highest weight first; the id breaks a tie, so the order is total.
+fn ranked_first(a: &(u64, &str), b: &(u64, &str)) -> std::cmp::Ordering {
+    b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1))
 }
 
 /// What is placed: a session (by sid) or a continuity document (by scope and name), as the
