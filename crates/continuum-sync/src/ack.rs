@@ -16,8 +16,9 @@ use std::collections::BTreeMap;
 use yrs::encoding::read::{Cursor, Read};
 use yrs::encoding::write::Write;
 
-/// The message type of a durability ack.
-pub const MSG_ACK: u64 = 100;
+/// The message type of a durability ack (defined with the other y-websocket codes in
+/// [`continuum_core::ywire`]).
+pub use continuum_core::ywire::MSG_ACK;
 
 /// Encodes the ack saying that the peer's first `durable` content-bearing messages are durable.
 pub fn encode_ack(durable: u64) -> Vec<u8> {

@@ -1,5 +1,6 @@
 //! Awareness fan-out coalesced per tick: which client states changed since the last flush, and
-//! the per-document [`AwarenessTicker`] task that flushes them as one message per peer.
+//! how states are cut into messages; the per-document task that flushes them is
+//! [`crate::awareness_ticker::AwarenessTicker`].
 //!
 //! Relaying every awareness change to every peer at once costs O(N) messages per change, so N
 //! clients joining or leaving together cost O(N²). Instead a change only marks its client ids;
@@ -7,14 +8,11 @@
 //! message carrying every marked client's current state (or its removal).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Weak;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use yrs::ClientID;
 use yrs::sync::AwarenessUpdate;
 
-use crate::live_doc::Core;
 use crate::protocol;
 
 /// The most bytes of client states one awareness message carries (a larger single state goes
@@ -78,26 +76,6 @@ impl PendingAwareness {
     /// The marked ids, leaving none marked.
     pub fn take(&mut self) -> BTreeSet<ClientID> {
         std::mem::take(&mut self.changed)
-    }
-}
-
-/// One document's awareness flusher: woken by the first change after a flush, it waits one
-/// tick (gathering every change made meanwhile) and flushes. It ends when the document's state
-/// is dropped (its wake sender with it).
-pub(crate) struct AwarenessTicker {
-    pub core: Weak<Core>,
-    pub wake: mpsc::Receiver<()>,
-    pub tick: Duration,
-}
-
-impl AwarenessTicker {
-    /// Runs until the document is gone.
-    pub async fn run(mut self) {
-        while self.wake.recv().await.is_some() {
-            tokio::time::sleep(self.tick).await;
-            let Some(core) = self.core.upgrade() else { return };
-            core.lock().flush_awareness();
-        }
     }
 }
 

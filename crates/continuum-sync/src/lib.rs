@@ -7,25 +7,32 @@
 //! `y-websocket` client works against it unmodified.
 //!
 //! # Layout
+//! Listed from the bottom up: each module uses only modules listed before it (none uses the
+//! state of one above it); `docs/design.md` draws the picture.
 //! - [`config`]: [`SyncConfig`], thresholds and bounds.
 //! - [`error`]: [`SyncError`], one variant per cause.
 //! - [`protocol`]: y-websocket messages decoded and encoded as pure functions.
 //! - [`ack`]: the durability ack message (type 100) that Continuum adds, and its wire format.
-//! - `registry`: [`DocRegistry`], one [`LiveDoc`] per key, loaded on open, evicted when unheld.
-//! - `load`: reading a document's snapshot and updates from the store before serving it.
-//! - `live_doc`: [`LiveDoc`], the document in memory, its JSON API and how changes are committed.
-//! - [`listing`]: [`LiveDocListing`], which documents are live and which sessions are connected.
-//! - `awareness`: awareness changes gathered per tick and flushed as one message per peer (cut
-//!   into messages of bounded size).
-//! - [`metrics`]: [`SyncMetrics`] counters and the [`SyncSnapshot`] a metrics endpoint renders.
-//! - `state`: the document's mutable state under one lock: yrs, awareness, peers, fan-out.
-//! - `peer`: [`Peer`] and [`PeerOptions`], one client connection's protocol state.
-//! - `outbox`: a peer's bounded outbound queue, which holds no memory while empty.
-//! - `persist`: the per-document task that appends changes in order, acks them, compacts.
-//! - `remote`: merging updates other nodes appended to a shared store, announced or read back.
-//! - `history`: named versions — save, list, read, restore as a new change.
 //! - [`json`]: JSON views of yrs values and documents, RFC 7396 merge patches on plain JSON.
 //! - `patch`: merge patches and restores written into root maps.
+//! - [`listing`]: [`LiveDocListing`], which documents are live and which sessions are connected.
+//! - [`metrics`]: [`SyncMetrics`] counters and the [`SyncSnapshot`] a metrics endpoint renders.
+//! - `outbox`: a peer's bounded outbound queue, which holds no memory while empty.
+//! - `awareness`: awareness changes gathered per tick, cut into messages of bounded size.
+//! - `state`: the document's mutable state under one lock: yrs, awareness, peers, fan-out.
+//! - `persist`: the per-document task that appends changes in order, acks them, compacts; it
+//!   sees its document through the `PersistedDoc` trait and reports its end through a callback.
+//! - `doc_core`: the document's key and locked state, shared with its tasks; implements
+//!   `PersistedDoc`.
+//! - `awareness_ticker`: the per-document task that flushes awareness once per tick.
+//! - `load`: reading a document's snapshot and updates from the store before serving it.
+//! - `live_doc`: [`LiveDoc`], the document in memory, its JSON API and how changes are committed.
+//! - `peer`: [`Peer`] and [`PeerOptions`], one client connection's protocol state, and
+//!   [`LiveDoc::connect`].
+//! - `remote`: merging updates other nodes appended to a shared store, announced or read back.
+//! - `history`: named versions — save, list, read, restore as a new change.
+//! - `registry`: [`DocRegistry`], one [`LiveDoc`] per key, loaded on open, evicted when unheld;
+//!   it starts each document's tasks and passes the persister what to do when it ends.
 //!
 //! # Main flow
 //! The server opens a document with [`DocRegistry::open`] (loaded completely before it
@@ -41,7 +48,9 @@
 
 pub mod ack;
 mod awareness;
+mod awareness_ticker;
 pub mod config;
+mod doc_core;
 pub mod error;
 mod history;
 pub mod json;
@@ -66,4 +75,5 @@ pub use listing::LiveDocListing;
 pub use live_doc::LiveDoc;
 pub use metrics::{SyncMetrics, SyncSnapshot};
 pub use peer::{Peer, PeerOptions};
-pub use registry::{AppendHook, DocRegistry};
+pub use persist::AppendHook;
+pub use registry::DocRegistry;

@@ -1,7 +1,7 @@
 //! [`LiveDoc`]: one continuity document in memory, shared by its peers and the JSON API, with
 //! its changes flowing to the store behind it.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use continuum_core::{Clock, DocKey};
 use continuum_store::DocStore;
@@ -9,32 +9,13 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use yrs::{ReadTxn, Transact};
 
+use crate::doc_core::Core;
 use crate::json::doc_to_json;
 use crate::patch::patch_roots;
-use crate::peer::{Peer, PeerOptions};
 use crate::persist::Job;
 use crate::protocol;
 use crate::state::{DocState, PeerId};
 use crate::{SyncConfig, SyncError};
-
-/// What a live document and its persistence task share.
-pub(crate) struct Core {
-    pub key: DocKey,
-    /// Never held across `.await`.
-    state: Mutex<DocState>,
-}
-
-impl Core {
-    pub fn new(key: DocKey, state: DocState) -> Self {
-        Self { key, state: Mutex::new(state) }
-    }
-
-    /// The document's state. A panic while it was held cannot leave it half-changed for yrs
-    /// (transactions commit on drop), so a poisoned lock is taken over.
-    pub fn lock(&self) -> MutexGuard<'_, DocState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
 
 /// A continuity document loaded in memory: the yrs document every peer of it syncs with.
 ///
@@ -76,12 +57,6 @@ impl LiveDoc {
     /// The document's key.
     pub fn key(&self) -> &DocKey {
         &self.core.key
-    }
-
-    /// Attaches a new peer (one client connection). Send its [`Peer::greeting`] first.
-    pub fn connect(self: &Arc<Self>, options: PeerOptions) -> Peer {
-        let attached = self.core.lock().attach(self.config.outbound_capacity, options.session);
-        Peer::new(self.clone(), attached, options)
     }
 
     /// How many peers are attached.

@@ -51,7 +51,7 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub(crate) fn new(doc: Arc<LiveDoc>, attached: Attached, options: PeerOptions) -> Self {
+    fn new(doc: Arc<LiveDoc>, attached: Attached, options: PeerOptions) -> Self {
         Self {
             doc,
             id: attached.id,
@@ -169,6 +169,14 @@ impl Peer {
             return None;
         }
         Some(message)
+    }
+}
+
+impl LiveDoc {
+    /// Attaches a new peer (one client connection). Send its [`Peer::take_greeting`] first.
+    pub fn connect(self: &Arc<Self>, options: PeerOptions) -> Peer {
+        let attached = self.core.lock().attach(self.config.outbound_capacity, options.session);
+        Peer::new(self.clone(), attached, options)
     }
 }
 

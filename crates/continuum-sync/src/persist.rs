@@ -7,17 +7,44 @@
 //! durable write per batch rather than one per update. Only after `append` returned `Ok` are
 //! the batch's acks sent and its waiters released.
 
-use std::sync::{Arc, Weak};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use continuum_core::DocKey;
-use continuum_store::{DocStore, StoreError};
-use tokio::sync::{mpsc, oneshot, watch};
+use continuum_store::{DocStore, StoreError, StoredDoc};
+use tokio::sync::{mpsc, oneshot};
 
-use crate::ack::{encode_ack, latest_per_peer};
-use crate::live_doc::Core;
+use crate::SyncError;
+use crate::ack::latest_per_peer;
 use crate::metrics::SyncMetrics;
-use crate::registry::{AppendHook, RegistryInner};
 use crate::state::PeerId;
+
+/// Told of every update a document appended to the store: its key, sequence number and bytes.
+/// Called on the document's persistence task after the append returned; it must not block.
+pub type AppendHook = Arc<dyn Fn(&DocKey, u64, &[u8]) + Send + Sync>;
+
+/// Called once when the persistence task ends, after its last append (or its failure): the
+/// registry passes it in to forget the document and wake whoever waits to reopen it.
+pub(crate) type OnFinished = Box<dyn FnOnce() + Send>;
+
+/// What the persistence task needs of the document it writes out (the live document's core
+/// implements it). Each call takes the document's lock briefly and never waits.
+pub(crate) trait PersistedDoc: Send + Sync {
+    /// The document's key.
+    fn key(&self) -> &DocKey;
+
+    /// Sends each peer its cumulative durability ack: its first `n` content-bearing messages
+    /// are durable.
+    fn send_acks(&self, acks: BTreeMap<PeerId, u64>);
+
+    /// Merges the log as read back from the store into the document (delivering what was new
+    /// to its peers) and returns the document's full state, the snapshot covering that log.
+    fn merge_for_snapshot(&self, stored: &StoredDoc) -> Result<Vec<u8>, SyncError>;
+
+    /// Persisting failed with `error`: the document refuses every change from now on and lets
+    /// go of its peers.
+    fn fail(&self, error: Arc<StoreError>);
+}
 
 /// The most queued changes merged into one append.
 const MAX_BATCH: usize = 256;
@@ -43,20 +70,17 @@ pub(crate) struct LogPosition {
 /// The persistence task of one live document. It ends when the document is dropped (after
 /// writing everything queued) or when the store fails.
 pub(crate) struct Persister {
-    pub core: Arc<Core>,
+    pub doc: Arc<dyn PersistedDoc>,
     pub store: Arc<dyn DocStore>,
     pub jobs: mpsc::Receiver<Job>,
     pub position: LogPosition,
     pub compact_after: usize,
     /// Counts the changes appended.
     pub metrics: Arc<SyncMetrics>,
-    /// To forget the document once it is written out.
-    pub registry: Weak<RegistryInner>,
-    pub generation: u64,
     /// Told of every append, after it returned (to announce it to other nodes).
     pub on_append: Option<AppendHook>,
-    /// Dropped when the task ends: whoever waits to reopen the document wakes up.
-    pub _finished: watch::Sender<()>,
+    /// Called when the task ends, once everything queued is written or persisting failed.
+    pub on_finished: OnFinished,
 }
 
 impl Persister {
@@ -77,11 +101,11 @@ impl Persister {
             }
             self.compact_if_due().await;
         }
-        self.forget();
+        (self.on_finished)();
     }
 
     fn key(&self) -> &DocKey {
-        &self.core.key
+        self.doc.key()
     }
 
     /// Appends the batch's updates: merged into one, or one by one should merging fail.
@@ -99,11 +123,11 @@ impl Persister {
             },
         };
         for update in appends {
-            let seq = self.store.append(&self.core.key, update.clone()).await?;
+            let seq = self.store.append(self.doc.key(), update.clone()).await?;
             self.position.last_seq = seq;
             self.position.logged += 1;
             if let Some(hook) = &self.on_append {
-                hook(&self.core.key, seq, &update);
+                hook(self.doc.key(), seq, &update);
             }
         }
         Ok(())
@@ -118,12 +142,8 @@ impl Persister {
                 let _ = durable.send(Ok(()));
             }
         }
-        if acks.is_empty() {
-            return;
-        }
-        let mut state = self.core.lock();
-        for (peer, durable) in acks {
-            state.send_to(peer, encode_ack(durable).into());
+        if !acks.is_empty() {
+            self.doc.send_acks(acks);
         }
     }
 
@@ -138,25 +158,22 @@ impl Persister {
             return;
         }
         self.position.logged = 0;
-        let stored = match self.store.load(&self.core.key).await {
+        let stored = match self.store.load(self.doc.key()).await {
             Ok(stored) => stored,
             Err(error) => {
                 tracing::warn!(doc = %self.key(), error = &error as &dyn std::error::Error, "reading the log to compact it failed");
                 return;
             }
         };
-        let snapshot = {
-            let mut state = self.core.lock();
-            if let Err(error) =
-                state.merge_durable(stored.snapshot.iter().chain(&stored.updates).map(Vec::as_slice))
-            {
+        let snapshot = match self.doc.merge_for_snapshot(&stored) {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
                 tracing::warn!(doc = %self.key(), %error, "the stored log does not apply; not compacting");
                 return;
             }
-            state.full_state()
         };
         let through = stored.last_seq;
-        match self.store.compact(&self.core.key, snapshot, through).await {
+        match self.store.compact(self.doc.key(), snapshot, through).await {
             Ok(()) => tracing::debug!(doc = %self.key(), through, "compacted"),
             Err(error) => {
                 tracing::warn!(doc = %self.key(), error = &error as &dyn std::error::Error, "compaction failed")
@@ -170,11 +187,7 @@ impl Persister {
     fn fail(mut self, batch: Vec<Job>, error: StoreError) {
         tracing::error!(doc = %self.key(), error = &error as &dyn std::error::Error, "persisting the document failed");
         let error = Arc::new(error);
-        {
-            let mut state = self.core.lock();
-            state.failed = Some(error.clone());
-            state.detach_all();
-        }
+        self.doc.fail(error.clone());
         self.jobs.close();
         let mut pending = batch;
         while let Ok(job) = self.jobs.try_recv() {
@@ -185,13 +198,150 @@ impl Persister {
                 let _ = durable.send(Err(error.clone()));
             }
         }
-        self.forget();
+        (self.on_finished)();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use async_trait::async_trait;
+    use continuum_core::{DocName, Scope, Timestamp};
+    use continuum_store::{MemoryDocStore, VersionMeta};
+    use yrs::{Doc, GetString, Text, Transact};
+
+    use super::*;
+    use crate::protocol::decode_update;
+
+    /// A document that records what its persister asks of it.
+    struct Recorder {
+        key: DocKey,
+        acks: Mutex<Vec<BTreeMap<PeerId, u64>>>,
+        failed: Mutex<Option<Arc<StoreError>>>,
     }
 
-    /// Removes the document from the registry, unless a newer one took its place.
-    fn forget(&self) {
-        if let Some(registry) = self.registry.upgrade() {
-            registry.forget(&self.core.key, self.generation);
+    impl PersistedDoc for Recorder {
+        fn key(&self) -> &DocKey {
+            &self.key
         }
+        fn send_acks(&self, acks: BTreeMap<PeerId, u64>) {
+            self.acks.lock().unwrap().push(acks);
+        }
+        fn merge_for_snapshot(&self, _: &StoredDoc) -> Result<Vec<u8>, SyncError> {
+            unreachable!("no compaction below the threshold")
+        }
+        fn fail(&self, error: Arc<StoreError>) {
+            *self.failed.lock().unwrap() = Some(error);
+        }
+    }
+
+    /// A store whose every call fails.
+    struct Down;
+
+    #[async_trait]
+    impl DocStore for Down {
+        async fn load(&self, _: &DocKey) -> Result<StoredDoc, StoreError> {
+            Err(StoreError::Closed)
+        }
+        async fn append(&self, _: &DocKey, _: Vec<u8>) -> Result<u64, StoreError> {
+            Err(StoreError::Closed)
+        }
+        async fn compact(&self, _: &DocKey, _: Vec<u8>, _: u64) -> Result<(), StoreError> {
+            Err(StoreError::Closed)
+        }
+        async fn save_version(
+            &self,
+            _: &DocKey,
+            _: String,
+            _: Timestamp,
+            _: Vec<u8>,
+        ) -> Result<VersionMeta, StoreError> {
+            Err(StoreError::Closed)
+        }
+        async fn versions(&self, _: &DocKey) -> Result<Vec<VersionMeta>, StoreError> {
+            Err(StoreError::Closed)
+        }
+        async fn version(&self, _: &DocKey, _: u64) -> Result<Option<(VersionMeta, Vec<u8>)>, StoreError> {
+            Err(StoreError::Closed)
+        }
+        async fn doc_names(&self, _: &Scope) -> Result<Vec<DocName>, StoreError> {
+            Err(StoreError::Closed)
+        }
+    }
+
+    fn recorder() -> Arc<Recorder> {
+        let key = DocKey { scope: Scope::parse("user:alice").unwrap(), name: DocName::parse("notes").unwrap() };
+        Arc::new(Recorder { key, acks: Mutex::default(), failed: Mutex::default() })
+    }
+
+    /// Three updates typing "abc", one character each.
+    fn updates() -> Vec<Vec<u8>> {
+        let doc = Doc::with_client_id(1);
+        let text = doc.get_or_insert_text("t");
+        ["a", "b", "c"]
+            .into_iter()
+            .map(|chunk| {
+                let mut txn = doc.transact_mut();
+                text.push(&mut txn, chunk);
+                txn.encode_update_v1()
+            })
+            .collect()
+    }
+
+    /// Queues the updates (from peers 1, 1 and 2) and a waiting marker, closes the queue, and
+    /// runs a persister over `store` to its end.
+    async fn persist(
+        doc: Arc<Recorder>,
+        store: Arc<dyn DocStore>,
+    ) -> (oneshot::Receiver<Result<(), Arc<StoreError>>>, bool) {
+        let (jobs, queue) = mpsc::channel(8);
+        for (update, ack) in updates().into_iter().zip([(1, 1), (1, 2), (2, 1)]) {
+            jobs.send(Job { update: Some(update), ack: Some(ack), durable: None }).await.unwrap();
+        }
+        let (durable, waiter) = oneshot::channel();
+        jobs.send(Job { update: None, ack: None, durable: Some(durable) }).await.unwrap();
+        drop(jobs);
+        let finished = Arc::new(AtomicBool::new(false));
+        let told = finished.clone();
+        let persister = Persister {
+            doc,
+            store,
+            jobs: queue,
+            position: LogPosition { last_seq: 0, logged: 0 },
+            compact_after: 100,
+            metrics: Arc::default(),
+            on_append: None,
+            on_finished: Box::new(move || told.store(true, Ordering::SeqCst)),
+        };
+        persister.run().await;
+        (waiter, finished.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_appended_as_one_update_then_acked_once_per_peer() {
+        let doc = recorder();
+        let store = Arc::new(MemoryDocStore::new());
+        let (waiter, finished) = persist(doc.clone(), store.clone()).await;
+        assert!(matches!(waiter.await.unwrap(), Ok(())));
+        assert!(finished, "told once the queue closed and everything was written");
+        let stored = store.load(&doc.key).await.unwrap();
+        assert_eq!(stored.updates.len(), 1, "the queued updates merged into one append");
+        let replica = Doc::new();
+        replica.transact_mut().apply_update(decode_update(&stored.updates[0]).unwrap()).unwrap();
+        assert_eq!(replica.get_or_insert_text("t").get_string(&replica.transact()), "abc");
+        assert_eq!(*doc.acks.lock().unwrap(), vec![BTreeMap::from([(1, 2), (2, 1)])]);
+        assert!(doc.failed.lock().unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failed_append_fails_the_document_and_its_waiters_and_acks_nothing() {
+        let doc = recorder();
+        let (waiter, finished) = persist(doc.clone(), Arc::new(Down)).await;
+        assert!(matches!(waiter.await.unwrap().as_deref(), Err(StoreError::Closed)));
+        assert!(finished, "told after the failure");
+        assert!(matches!(doc.failed.lock().unwrap().as_deref(), Some(StoreError::Closed)));
+        assert!(doc.acks.lock().unwrap().is_empty());
     }
 }

@@ -7,20 +7,15 @@
 //! yrs-based clients send; decoding stops at a type it does not know, whose length it cannot
 //! tell.
 
+use continuum_core::ywire::{
+    MSG_AUTH, MSG_AWARENESS, MSG_QUERY_AWARENESS, MSG_SYNC, SYNC_STEP_1, SYNC_STEP_2, SYNC_UPDATE,
+};
 use yrs::encoding::read::{Cursor, Error, Read};
 use yrs::encoding::write::Write;
 use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{StateVector, Update};
-
-const MSG_SYNC: u64 = 0;
-const MSG_AWARENESS: u64 = 1;
-const MSG_AUTH: u64 = 2;
-const MSG_QUERY_AWARENESS: u64 = 3;
-const SYNC_STEP_1: u8 = 0;
-const SYNC_STEP_2: u8 = 1;
-const SYNC_UPDATE: u8 = 2;
 
 /// One protocol message from a peer.
 #[derive(Debug, PartialEq)]
@@ -65,7 +60,7 @@ pub fn decode(message: &[u8]) -> Result<Vec<Inbound>, Error> {
 
 fn decode_one(cursor: &mut Cursor<'_>) -> Result<Inbound, Error> {
     Ok(match cursor.read_var::<u64>()? {
-        MSG_SYNC => match cursor.read_var::<u8>()? {
+        MSG_SYNC => match cursor.read_var::<u64>()? {
             SYNC_STEP_1 => Inbound::SyncStep1(StateVector::decode_v1(cursor.read_buf()?)?),
             SYNC_STEP_2 => Inbound::SyncStep2(cursor.read_buf()?.to_vec()),
             SYNC_UPDATE => Inbound::Update(cursor.read_buf()?.to_vec()),
@@ -111,7 +106,7 @@ pub fn update(update: Vec<u8>) -> Vec<u8> {
 pub fn update_message(update: &[u8]) -> Vec<u8> {
     let mut message = Vec::with_capacity(update.len() + 12);
     message.write_var(MSG_SYNC);
-    message.write_u8(SYNC_UPDATE);
+    message.write_var(SYNC_UPDATE);
     message.write_buf(update);
     message
 }

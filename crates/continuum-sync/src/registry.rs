@@ -10,18 +10,15 @@ use continuum_store::DocStore;
 use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
 
-use crate::awareness::AwarenessTicker;
+use crate::awareness_ticker::AwarenessTicker;
+use crate::doc_core::Core;
 use crate::listing::LiveDocListing;
-use crate::live_doc::{Core, LiveDoc};
+use crate::live_doc::LiveDoc;
 use crate::load::load;
 use crate::metrics::{SyncMetrics, SyncSnapshot};
-use crate::persist::Persister;
+use crate::persist::{AppendHook, OnFinished, Persister};
 use crate::state::DocState;
 use crate::{SyncConfig, SyncError};
-
-/// Told of every update a document appended to the store: its key, sequence number and bytes.
-/// Called on the document's persistence task after the append returned; it must not block.
-pub type AppendHook = Arc<dyn Fn(&DocKey, u64, &[u8]) + Send + Sync>;
 
 /// At most this many durable updates from elsewhere are held for a document being loaded; past
 /// it, the document reads the store again once loaded instead.
@@ -67,7 +64,8 @@ impl Slot {
     }
 }
 
-pub(crate) struct RegistryInner {
+/// What every clone of a [`DocRegistry`] shares.
+struct RegistryInner {
     store: Arc<dyn DocStore>,
     clock: Arc<dyn Clock>,
     config: Arc<SyncConfig>,
@@ -88,7 +86,7 @@ impl RegistryInner {
     }
 
     /// Removes `key` if it is still the incarnation `generation`.
-    pub(crate) fn forget(&self, key: &DocKey, generation: u64) {
+    fn forget(&self, key: &DocKey, generation: u64) {
         let mut docs = self.docs();
         if docs.get(key).is_some_and(|slot| slot.generation() == generation) {
             docs.remove(key);
@@ -214,16 +212,14 @@ impl DocRegistry {
             jobs,
         });
         let persister = Persister {
-            core,
+            doc: core,
             store: inner.store.clone(),
             jobs: queue,
             position: loaded.position,
             compact_after: inner.config.compact_after,
             metrics: inner.metrics.clone(),
-            registry: Arc::downgrade(inner),
-            generation: guard.generation,
             on_append: inner.on_append.get().cloned(),
-            _finished: finished,
+            on_finished: self.on_finished(&guard.key, guard.generation, finished),
         };
         inner.tasks.spawn(persister.run());
         let live = Slot::Live { generation: guard.generation, doc: Arc::downgrade(&doc), persisted };
@@ -241,6 +237,21 @@ impl DocRegistry {
             tracing::warn!(doc = %doc.key(), %error, "merging updates announced during the load failed");
         }
         Ok(doc)
+    }
+
+    /// What the persistence task of incarnation `generation` of `key` calls when it ends: the
+    /// document leaves the registry, unless a newer incarnation took its place (the registry
+    /// is held weakly, so a task outliving it forgets nothing), and dropping `finished` wakes
+    /// whoever waits to reopen it.
+    fn on_finished(&self, key: &DocKey, generation: u64, finished: watch::Sender<()>) -> OnFinished {
+        let registry = Arc::downgrade(&self.inner);
+        let key = key.clone();
+        Box::new(move || {
+            if let Some(registry) = registry.upgrade() {
+                registry.forget(&key, generation);
+            }
+            drop(finished);
+        })
     }
 
     /// Registers the hook told of every update appended from now on (the server announces

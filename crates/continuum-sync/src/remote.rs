@@ -10,33 +10,10 @@ use continuum_store::StoredDoc;
 
 use crate::SyncError;
 use crate::live_doc::LiveDoc;
-use crate::protocol::{self, decode_update};
-use crate::state::DocState;
-
-impl DocState {
-    /// Applies updates already in the store (in any order: what yrs cannot integrate yet waits
-    /// for its dependencies) and sends what was new to every peer. Returns how many of them
-    /// changed the document.
-    pub(crate) fn merge_durable<'a>(
-        &mut self,
-        updates: impl IntoIterator<Item = &'a [u8]>,
-    ) -> Result<usize, SyncError> {
-        self.check_alive()?;
-        let mut changed = 0;
-        for raw in updates {
-            let update = decode_update(raw).map_err(|error| SyncError::Corrupt(error.into()))?;
-            if let Some(integrated) = self.apply_update(update, raw, usize::MAX)? {
-                self.broadcast_update(None, protocol::update(integrated).into());
-                changed += 1;
-            }
-        }
-        Ok(changed)
-    }
-}
 
 impl LiveDoc {
     /// Applies updates another node appended to the store and sends what was new to this
-    /// node's peers (see [`DocState::merge_durable`]). Returns how many changed the document.
+    /// node's peers (see [`crate::state::DocState::merge_durable`]). Returns how many changed the document.
     pub fn merge_durable<'a>(&self, updates: impl IntoIterator<Item = &'a [u8]>) -> Result<usize, SyncError> {
         self.core.lock().merge_durable(updates)
     }

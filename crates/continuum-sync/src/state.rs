@@ -1,8 +1,9 @@
 //! [`DocState`]: everything about a live document that changes — the yrs document, awareness,
 //! the attached peers and their outbound queues — and the synchronous steps on it.
 //!
-//! One mutex guards it (in [`crate::LiveDoc`]); it is never held across `.await`, so every step
-//! here is plain code: apply, encode, fan out with `try_send`.
+//! One mutex guards it (in [`crate::doc_core::Core`], which the [`crate::LiveDoc`] and its tasks
+//! share); it is never held across `.await`, so every step here is plain code: apply, encode,
+//! fan out with `try_send`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -77,7 +78,7 @@ impl yrs::sync::Clock for AwarenessClock {
 
 impl DocState {
     /// Wraps a loaded document whose encoded state is `state_bytes` long; `awareness_wake`
-    /// wakes its [`crate::awareness::AwarenessTicker`].
+    /// wakes its [`crate::awareness_ticker::AwarenessTicker`].
     pub fn new(
         doc: Doc,
         state_bytes: usize,
@@ -169,6 +170,29 @@ impl DocState {
         }
         self.state_bytes = self.state_bytes.saturating_add(raw.len());
         Ok(Some(raw.to_vec()))
+    }
+
+    /// Applies updates already in the store (in any order: what yrs cannot integrate yet waits
+    /// for its dependencies) and sends what was new to every peer. Returns how many of them
+    /// changed the document.
+    ///
+    /// They are durable already (this node or another appended them), so they are not queued
+    /// for the store again, and they are not held to the document size limit: the node that
+    /// accepted them enforced it, and refusing them here would only make the replicas diverge.
+    pub fn merge_durable<'a>(
+        &mut self,
+        updates: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<usize, SyncError> {
+        self.check_alive()?;
+        let mut changed = 0;
+        for raw in updates {
+            let update = protocol::decode_update(raw).map_err(|error| SyncError::Corrupt(error.into()))?;
+            if let Some(integrated) = self.apply_update(update, raw, usize::MAX)? {
+                self.broadcast_update(None, protocol::update(integrated).into());
+                changed += 1;
+            }
+        }
+        Ok(changed)
     }
 
     /// The update a peer lacks, given its state vector.
