@@ -13,7 +13,8 @@ use crate::live_doc::LiveDoc;
 
 impl LiveDoc {
     /// Applies updates another node appended to the store and sends what was new to this
-    /// node's peers (see [`crate::state::DocState::merge_durable`]). Returns how many changed the document.
+    /// node's peers; being durable already, they are not queued for the store again nor held
+    /// to the document size limit. Returns how many changed the document.
     pub fn merge_durable<'a>(&self, updates: impl IntoIterator<Item = &'a [u8]>) -> Result<usize, SyncError> {
         self.core.lock().merge_durable(updates)
     }
