@@ -462,13 +462,13 @@ def crate_roots(crate_dir):
     return roots
 
 
-def report(root_file, crate_dir, top, show_edges):
-    crate = Crate(root_file)
+def report(crate, crate_dir, top, show_edges):
+    root_file = crate.root_file
     edges = crate.edges(top)
     nodes = {path[:1] if top else path for path in crate.files}
     relative = os.path.relpath(root_file, crate_dir)
     level = "top-level modules" if top else "modules"
-    print(f"{os.path.basename(os.path.normpath(crate_dir))} ({relative}): {len(nodes)} {level}, {len(edges)} edges")
+    print(f"{os.path.basename(os.path.abspath(crate_dir))} ({relative}): {len(nodes)} {level}, {len(edges)} edges")
     for file, child in crate.missing:
         print(f"  warning: {os.path.relpath(file, crate_dir)} declares `mod {child};` but no file was found")
     if show_edges:
@@ -497,9 +497,16 @@ def main():
     roots = crate_roots(args.crate_dir)
     if not roots:
         parser.error(f"no src/lib.rs, src/main.rs or src/bin/ in {args.crate_dir}")
+    crates = [Crate(root) for root in roots]
     found = False
-    for root in roots:
-        found |= report(root, args.crate_dir, args.top, args.edges)
+    for crate in crates:
+        found |= report(crate, args.crate_dir, args.top, args.edges)
+    reached = {os.path.normpath(file) for crate in crates for file in crate.files.values()}
+    for directory, _, names in sorted(os.walk(os.path.join(args.crate_dir, "src"))):
+        for file in sorted(names):
+            full = os.path.normpath(os.path.join(directory, file))
+            if file.endswith(".rs") and full not in reached:
+                print(f"warning: {os.path.relpath(full, args.crate_dir)} is in no module tree (not analysed)")
     sys.exit(1 if found else 0)
 
 
