@@ -1,6 +1,6 @@
 //! Why a key, a seal or an opening failed.
 
-use crate::seal::key::KeyId;
+use crate::seal::key_id::KeyId;
 
 /// Why text is not a sealing key, or keys do not form a ring.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,8 +42,8 @@ pub enum SealError {
 /// told apart for the caller's error message and for tests.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    /// Does not start with [`crate::seal::SEALED_PREFIX`].
-    #[error("a sealed token starts with `{}`", crate::seal::SEALED_PREFIX)]
+    /// Does not start with [`crate::seal::format::SEALED_PREFIX`].
+    #[error("a sealed token starts with `{}`", crate::seal::format::SEALED_PREFIX)]
     Prefix,
     /// Longer than any token this code seals, refused before decoding.
     #[error("a sealed token is at most {max} characters, got {actual}")]
@@ -60,7 +60,7 @@ pub enum OpenError {
     #[error("a sealed token is too short to hold a sealed session")]
     TooShort,
     /// A version byte this code does not read.
-    #[error("sealed token version {0} is not supported (this server reads version {v})", v = crate::seal::TOKEN_VERSION)]
+    #[error("sealed token version {0} is not supported (this server reads version {v})", v = crate::seal::format::TOKEN_VERSION)]
     UnsupportedVersion(u8),
     /// Sealed under a key that is not (or no longer) in the ring.
     #[error("the token was sealed with key {0}, which this server does not hold (retired or foreign)")]

@@ -13,6 +13,7 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 
 use crate::seal::error::KeyError;
+pub use crate::seal::key_id::KeyId;
 
 /// Bytes of secret material in a key.
 pub const KEY_BYTES: usize = 32;
@@ -25,22 +26,6 @@ pub const KEY_CHARS: usize = KEY_PREFIX.len() + 43;
 const HKDF_SALT: &[u8] = b"continuum sealed session v1";
 const INFO_KEY_ID: &[u8] = b"key id";
 const INFO_CIPHER: &[u8] = b"xchacha20poly1305 key";
-
-/// The public name of a key: 4 bytes derived from it, shown as 8 hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId(pub [u8; 4]);
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
-    }
-}
-
-impl fmt::Debug for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyId({self})")
-    }
-}
 
 /// One sealing key: 32 bytes of secret material and the cipher derived from it.
 ///

@@ -2,6 +2,8 @@
 //! holds, so validating it needs no store.
 //!
 //! # Layout
+//! - [`key_id`]: [`KeyId`], a key's public name (4 bytes derived from it).
+//! - [`format`](mod@self::format): the token's prefix, version and part sizes.
 //! - [`key`]: [`SealKey`], a key's secret material, and the [`KeyId`] and cipher key HKDF derives
 //!   from it.
 //! - [`keyring`]: [`KeyRing`]: the first key seals, every key opens, so keys rotate without
@@ -24,7 +26,9 @@
 
 pub mod budget;
 pub mod error;
+pub mod format;
 pub mod key;
+pub mod key_id;
 pub mod keyring;
 pub mod session;
 pub mod token;

@@ -18,18 +18,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::id::{Token, TokenError};
 use crate::seal::budget::COOKIE_BUDGET;
 use crate::seal::error::OpenError;
+pub use crate::seal::format::{HEADER_BYTES, NONCE_BYTES, SEALED_PREFIX, TAG_BYTES, TOKEN_VERSION};
 use crate::seal::key::KeyId;
 
-/// What every sealed token starts with.
-pub const SEALED_PREFIX: &str = "cs~";
-/// The format version this code seals and opens.
-pub const TOKEN_VERSION: u8 = 1;
-/// Bytes of the header: version and key id.
-pub const HEADER_BYTES: usize = 1 + 4;
-/// Bytes of the XChaCha20 nonce.
-pub const NONCE_BYTES: usize = 24;
-/// Bytes of the Poly1305 tag.
-pub const TAG_BYTES: usize = 16;
 /// The longest sealed token opened, in characters: nothing longer fits in a cookie.
 pub const MAX_SEALED_CHARS: usize = COOKIE_BUDGET;
 
