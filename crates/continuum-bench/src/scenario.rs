@@ -4,7 +4,7 @@ use std::fmt;
 
 /// One kind of load. Scenarios given together run one after another, in the order given.
 ///
-/// With the `clap` feature it is a [`clap::ValueEnum`]: its command-line names are
+/// With the `clap` feature it is a `clap::ValueEnum`: its command-line names are
 /// [`Scenario::name`]s and its doc comments their help.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]

@@ -15,7 +15,7 @@ use super::report::{self, LoadReport};
 use super::scenario::Scenario;
 use super::stats::Recorder;
 use super::workload::{SessionPool, Workload};
-use super::{duration, load, make_pool, progress};
+use super::{duration, load, pool, progress};
 use crate::error::BenchError;
 use continuum_client::{BearerKey, Endpoint};
 
@@ -120,4 +120,30 @@ impl<'a> TimedRunner<'a> {
         out.flush()?;
         Ok(())
     }
+}
+
+/// Creates the pool for `validate` and `patch`; fails when not a single session could be made.
+async fn make_pool(
+    endpoint: &Endpoint,
+    key: &BearerKey,
+    count: usize,
+    connections: usize,
+) -> Result<Arc<SessionPool>, BenchError> {
+    let bar = progress::counted("pool", count as u64);
+    let created = pool::create_sessions(endpoint, key, count, connections, &bar).await;
+    let stats = created.recorder.stats(created.elapsed);
+    if created.pool.is_empty() {
+        return Err(BenchError::NoPool {
+            errors: report::format_errors(stats.errors, &stats.errors_by_kind),
+        });
+    }
+    if stats.errors > 0 {
+        tracing::warn!(
+            made = created.pool.len(),
+            asked = count,
+            errors = %report::format_errors(stats.errors, &stats.errors_by_kind),
+            "the pool is smaller than asked"
+        );
+    }
+    Ok(Arc::new(created.pool))
 }
