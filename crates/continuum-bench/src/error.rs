@@ -94,3 +94,23 @@ pub enum BenchError {
     #[error("cannot encode the report as JSON")]
     Json(#[source] serde_json::Error),
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::sync::socket::SocketError;
+
+    #[test]
+    fn a_scenario_failure_names_the_scenario_and_keeps_its_cause() {
+        let cause =
+            SyncError::NoSocket { role: "reader", first_error: Some(SocketError::Timeout(Duration::ZERO)) };
+        let error = BenchError::Scenario { scenario: Scenario::Fanout, source: cause };
+        assert_eq!(error.to_string(), "the fanout scenario failed");
+        let source = error.source().expect("the scenario's error is the cause");
+        assert_eq!(source.to_string(), "could not open any reader socket");
+        assert!(source.source().is_some(), "and the socket's error its cause");
+    }
+}

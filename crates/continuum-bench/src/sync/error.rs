@@ -76,3 +76,36 @@ pub enum SyncError {
     #[error("the RSS poller failed")]
     Poller(#[source] tokio::task::JoinError),
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// `error` and its causes, joined as the binary prints them.
+    fn chain(error: &dyn std::error::Error) -> String {
+        let mut text = error.to_string();
+        let mut cause = error.source();
+        while let Some(error) = cause {
+            text.push_str(&format!(": {error}"));
+            cause = error.source();
+        }
+        text
+    }
+
+    #[test]
+    fn the_first_socket_failure_is_kept_as_the_cause() {
+        let error = SyncError::NoSocket {
+            role: "reader",
+            first_error: Some(SocketError::Timeout(Duration::from_secs(15))),
+        };
+        assert_eq!(
+            chain(&error),
+            "could not open any reader socket: no answer from the sync socket within 15s"
+        );
+        let untried = SyncError::NoSocket { role: "reader", first_error: None };
+        assert!(untried.source().is_none());
+    }
+}
