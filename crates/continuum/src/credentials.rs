@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use continuum_server::api_keys::{KeyFileError, key_file_path, read_keys};
 
-use crate::client::BearerKey;
 use crate::config::DEFAULT_DATA;
+use continuum_client::BearerKey;
 
 /// Why no usable API key was found.
 #[derive(Debug, thiserror::Error)]

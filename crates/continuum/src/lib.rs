@@ -9,10 +9,11 @@
 //! - [`serve`]: `continuum serve`: bind, run the server, stop on Ctrl-C or SIGTERM.
 //! - [`shutdown`]: the future that completes on Ctrl-C or SIGTERM.
 //! - [`credentials`]: where a client command finds its API key (flag, environment, key file).
-//! - [`client`]: a small HTTP/1 client for the backend plane, on hyper.
 //! - [`sessions`]: `continuum sessions create | get | list | revoke`.
 //! - [`keys`]: `continuum keys path | new`.
-//! - [`bench`](mod@bench): `continuum bench`, a closed-loop load generator with latency histograms.
+//! - [`bench`](mod@bench): `continuum bench`'s flags, over the `continuum-bench` load generator.
+//!
+//! The HTTP client of the client commands is the `continuum-client` crate.
 //!
 //! # Main flow
 //! `main` parses [`cli::Cli`], calls [`logging::init`] and runs [`dispatch`] on a tokio runtime;
@@ -21,7 +22,6 @@
 
 pub mod bench;
 pub mod cli;
-pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod keys;

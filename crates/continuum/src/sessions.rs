@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use continuum_core::Device;
 use serde_json::{Map, Value};
 
-use crate::client::{ApiClient, CreateSession, Endpoint};
 use crate::credentials::KeyArgs;
+use continuum_client::{ApiClient, CreateSession, Endpoint};
 
 /// The server the client commands talk to unless told otherwise.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7878";

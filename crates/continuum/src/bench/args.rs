@@ -1,37 +1,17 @@
-//! [`BenchArgs`]: the arguments of `continuum bench`.
+//! [`BenchArgs`]: the arguments of `continuum bench`, and the [`BenchOptions`] they stand for.
 
 use std::time::Duration;
 
 use clap::Args;
+use continuum_bench::duration::parse_duration;
+use continuum_bench::options::{
+    MAX_CONNECTIONS, MAX_DURATION, MAX_INTERVAL, MAX_PIPELINE, MAX_ROUNDS, MAX_SESSIONS, MAX_SOCKETS,
+    MAX_UPDATES,
+};
+use continuum_bench::{BenchOptions, Scenario};
 
-use super::duration::parse_duration;
-use super::scenario::Scenario;
 use crate::credentials::KeyArgs;
 use crate::sessions::DEFAULT_SERVER;
-
-/// The most connections one run may open.
-pub const MAX_CONNECTIONS: usize = 4096;
-
-/// The longest a measurement window (or warm-up) may be.
-pub const MAX_DURATION: Duration = Duration::from_secs(3600);
-
-/// The most turns `--rounds` may ask for.
-pub const MAX_ROUNDS: i64 = 1000;
-
-/// The most sessions one run may create.
-pub const MAX_SESSIONS: usize = 10_000_000;
-
-/// The most reader sockets `fanout` may open.
-pub const MAX_SOCKETS: usize = 10_000;
-
-/// The most updates `fanout` sends, `reconnect` fills a document with or misses at once.
-pub const MAX_UPDATES: usize = 10_000;
-
-/// The most unacknowledged updates a `doc-updates` writer may keep.
-pub const MAX_PIPELINE: usize = 256;
-
-/// The longest pause between two `fanout` updates.
-pub const MAX_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Arguments of `continuum bench`.
 #[derive(Debug, Args)]
@@ -116,9 +96,23 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 }
 
 impl BenchArgs {
-    /// The sessions to create for `scenario`: `--sessions`, or its default.
-    pub fn sessions_for(&self, scenario: Scenario) -> usize {
-        self.sessions.map_or(scenario.default_sessions(), |n| usize::try_from(n).unwrap_or(MAX_SESSIONS))
+    /// The options of the run these arguments ask for.
+    pub fn options(&self) -> BenchOptions {
+        BenchOptions {
+            scenarios: self.scenarios.clone(),
+            connections: self.connections,
+            duration: self.duration,
+            warmup: self.warmup,
+            rounds: self.rounds,
+            sessions: self.sessions,
+            sockets: self.sockets,
+            updates: self.updates,
+            interval: self.interval,
+            missed: self.missed.clone(),
+            pipeline: self.pipeline,
+            server_pid: self.server_pid,
+            json: self.json,
+        }
     }
 }
 
@@ -139,8 +133,24 @@ mod tests {
     }
 
     #[test]
+    fn scenario_names_match_the_command_line() {
+        use clap::ValueEnum as _;
+        assert_eq!(Scenario::value_variants(), Scenario::ALL);
+        for scenario in Scenario::value_variants() {
+            assert_eq!(Scenario::from_str(scenario.name(), false), Ok(*scenario));
+        }
+        assert!(Scenario::from_str("validate ", false).is_err());
+        assert!(Scenario::from_str("idle_memory", false).is_err());
+    }
+
+    #[test]
+    fn no_flags_are_the_library_defaults() {
+        assert_eq!(parse(&[]).unwrap().options(), BenchOptions::default());
+    }
+
+    #[test]
     fn defaults() {
-        let args = parse(&[]).unwrap();
+        let args = parse(&[]).unwrap().options();
         assert_eq!(args.scenarios, [Scenario::Hello, Scenario::Validate]);
         assert_eq!(args.connections, 64);
         assert_eq!((args.duration, args.warmup), (Duration::from_secs(10), Duration::from_secs(1)));
@@ -151,8 +161,9 @@ mod tests {
 
     #[test]
     fn scenarios_are_a_comma_separated_ordered_list() {
-        let args =
-            parse(&["--scenario", "patch,hello", "--scenario", "idle-memory", "--sessions", "5"]).unwrap();
+        let args = parse(&["--scenario", "patch,hello", "--scenario", "idle-memory", "--sessions", "5"])
+            .unwrap()
+            .options();
         assert_eq!(args.scenarios, [Scenario::Patch, Scenario::Hello, Scenario::IdleMemory]);
         assert_eq!(args.sessions_for(Scenario::IdleMemory), 5);
         let error = parse(&["--scenario", "validate,login"]).unwrap_err().to_string();
@@ -170,7 +181,7 @@ mod tests {
 
     #[test]
     fn document_scenarios_have_bounded_defaults() {
-        let args = parse(&["--scenario", "doc-updates,fanout,reconnect,doc-memory"]).unwrap();
+        let args = parse(&["--scenario", "doc-updates,fanout,reconnect,doc-memory"]).unwrap().options();
         assert_eq!(
             args.scenarios,
             [Scenario::DocUpdates, Scenario::Fanout, Scenario::Reconnect, Scenario::DocMemory]
