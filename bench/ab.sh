@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Compares two builds of `continuum serve` in one run: BEFORE and AFTER (paths to release
+# binaries) take turns, each on a fresh server and data directory, RUNS times, measured by the
+# same load generator (AFTER's `continuum bench`), so a slow stretch of the shared machine falls
+# on both. Prints one line per run and server: validate/hello, and the burst's server CPU per
+# delivered update.
+#
+#   bash bench/ab.sh target-before/release/continuum target/release/continuum
+#
+# Environment (all optional):
+#   RUNS=6             turns of each server
+#   DURATION=6s        window of hello,validate (split over ROUNDS turns of its own)
+#   ROUNDS=6           turns hello and validate take within one run
+#   CONNECTIONS=64     concurrent keep-alive connections
+#   BURST_SOCKETS=1000 subscribers of the burst document
+#   BURST_UPDATES=2000 updates in the burst
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BEFORE=${1:?usage: bench/ab.sh BEFORE_BIN AFTER_BIN}
+AFTER=${2:?usage: bench/ab.sh BEFORE_BIN AFTER_BIN}
+RUNS=${RUNS:-6}
+DURATION=${DURATION:-6s}
+ROUNDS=${ROUNDS:-6}
+CONNECTIONS=${CONNECTIONS:-64}
+BURST_SOCKETS=${BURST_SOCKETS:-1000}
+BURST_UPDATES=${BURST_UPDATES:-2000}
+
+# shellcheck source=lib.sh
+source bench/lib.sh
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/continuum-ab.XXXXXX")
+cleanup() { stop_server; rm -rf "$WORK"; }
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+use_bench_key
+LOAD=$AFTER
+
+log "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), $(rustc --version)"
+log "before: $BEFORE; after: $AFTER; load generator: $LOAD"
+
+# One scenario's figure from the bench's JSON lines: field `$2` of scenario `$1`.
+field() { python3 -c '
+import json, sys
+for line in sys.stdin:
+    line = line.strip()
+    if not line.startswith("{"): continue
+    row = json.loads(line)
+    if row.get("scenario") == sys.argv[1]:
+        print(row.get(sys.argv[2])); break
+' "$1" "$2"; }
+
+for run in $(seq "$RUNS"); do
+  for side in before after; do
+    if [ "$side" = before ]; then BIN=$BEFORE; else BIN=$AFTER; fi
+    start_server "$side-$run-load"
+    load=$("$LOAD" bench --url "http://$ADDR" --scenario hello,validate --rounds "$ROUNDS" \
+      --connections "$CONNECTIONS" --duration "$DURATION" --warmup 250ms --json)
+    stop_server
+    start_server "$side-$run-burst"
+    burst=$("$LOAD" bench --url "http://$ADDR" --scenario burst --server-pid "$SERVER_PID" \
+      --sockets "$BURST_SOCKETS" --updates "$BURST_UPDATES" --connections "$CONNECTIONS" --json)
+    stop_server
+    python3 -c '
+import json, sys
+run, side, load, burst = sys.argv[1:5]
+rows = {}
+for line in (load + "\n" + burst).splitlines():
+    line = line.strip()
+    if line.startswith("{"):
+        row = json.loads(line)
+        rows[row.get("scenario")] = row
+hello, validate, b = rows["hello"]["rps"], rows["validate"]["rps"], rows["burst"]
+cpu, delivered, closed = (b.get(k) for k in ("cpu_per_delivered_update_us", "delivered_updates", "closed_by_server"))
+print(f"run {run} {side:6} hello {hello:9.0f} validate {validate:9.0f} ratio {validate / hello:.3f}"
+      f" burst cpu/update {cpu or 0:.2f} us delivered {delivered} closed {closed}")
+' "$run" "$side" "$load" "$burst"
+  done
+done
