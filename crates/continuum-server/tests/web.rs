@@ -23,11 +23,7 @@ async fn the_admin_page_is_always_served_and_the_demo_only_when_on() {
     assert_eq!(plain.get("/sw.js", &[]).await.status, StatusCode::NOT_FOUND, "no demo, no worker");
     plain.stop().await;
 
-    let demo = TestServer::start_with(|config| {
-        config.demo = true;
-        config.guest.enabled = true;
-    })
-    .await;
+    let demo = TestServer::start_demo(|config| config.guest.enabled = true).await;
     let page = demo.get("/", &[]).await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
@@ -52,7 +48,7 @@ async fn task_state(server: &TestServer, principal: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pdf_task_writes_progress_into_the_document_one_at_a_time() {
-    let server = TestServer::start_with(|config| config.demo = true).await;
+    let server = TestServer::start_demo(|_| {}).await;
     let (token, _) = server.create_session(json!({"principal": "alice"})).await;
     let auth = format!("Session {token}");
     let headers = [("authorization", auth.as_str())];
