@@ -7,7 +7,7 @@
 //! guest sessions. Every error is RFC 9457 problem+json.
 //!
 //! # Layout
-//! - [`config`]: [`ServerConfig`], what [`run`] needs.
+//! - [`config`]: [`ServerConfig`], what [`run()`] needs.
 //! - [`app`](mod@app): [`app()`], the router over an [`AppState`], and [`app_with`](app::app_with),
 //!   the same with routes mounted beside the API.
 //! - [`api`]: the handlers, one file per route group.

@@ -5,8 +5,8 @@
 //! (`continuum serve --demo` does, through [`run()`](crate::run())'s `mounts`).
 //!
 //! # Layout
-//! - [`state`]: [`DemoState`](state::DemoState), what the demo's handlers share.
-//! - [`slots`]: [`TaskSlots`](slots::TaskSlots), the users whose task is running.
+//! - [`state`]: [`DemoState`], what the demo's handlers share.
+//! - [`slots`]: [`TaskSlots`], the users whose task is running.
 //! - [`pdf_task`]: the demo's long task ("prepare the PDF") that reports its progress into the
 //!   user's document through the same operation as `PATCH /v1/docs/...`.
 
