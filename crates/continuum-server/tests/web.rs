@@ -115,3 +115,23 @@ async fn live_documents_list_their_connected_devices() {
     assert_eq!(server.backend(Method::GET, "/v1/live/docs", None).await.json()["docs"], json!([]));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_mounted_beside_the_api_shares_its_fallbacks_and_metrics() {
+    let server = TestServer::start_demo(|_| {}).await;
+    let wrong = server.get("/demo/api/pdf", &[]).await;
+    assert!(wrong.problem(405).contains("does not take this method"));
+    assert_eq!(wrong.header("allow"), Some("POST"));
+    assert_eq!(server.get("/", &[]).await.status, StatusCode::OK);
+    let metrics = server.get("/metrics", &[]).await;
+    let metrics = String::from_utf8_lossy(&metrics.body);
+    for counted in
+        [r#"{method="GET",route="/",status="200"}"#, r#"{method="GET",route="/demo/api/pdf",status="405"}"#]
+    {
+        assert!(
+            metrics.contains(&format!("continuum_http_requests_total{counted}")),
+            "{counted} in {metrics}"
+        );
+    }
+    server.stop().await;
+}
