@@ -24,7 +24,8 @@
 //! - [`one_time`]: single-use, short-lived codes: handoff codes and sync tickets.
 //! - [`handoff_grant`]: [`HandoffGrant`](handoff_grant::HandoffGrant), what a handoff code grants.
 //! - [`throttle`]: per-address failure counting (failed handoff redemptions).
-//! - [`docs_state`]: [`Docs`], the live documents, their store and limits.
+//! - [`docs_state`]: [`Docs`], the live documents, their store and limits, and opening and
+//!   patching one for every writer.
 //! - [`sockets`]: sync sockets per session and the node-wide session check that closes those
 //!   of sessions that ended.
 //! - [`sync`]: sync sockets: who may open a document, the socket loop.
