@@ -12,7 +12,7 @@ import {
   deviceName,
 } from '../../sdk/browser/src/index.js';
 
-/** The document name the server's PDF task writes to (crates/continuum-server/src/web/pdf_task.rs). */
+/** The document name the server's PDF task writes to (crates/continuum-server/src/demo/pdf_task.rs). */
 const DOC_NAME = 'demo-trip';
 const STEPS = 4;
 /** The server writes a running task's progress every 250 ms; past this it was interrupted. */

@@ -1,4 +1,7 @@
-//! [`app`]: the router of every endpoint over an [`AppState`].
+//! [`app`]: the router of every endpoint over an [`AppState`]; [`app_with`]: the same with
+//! routes of a layer above mounted beside them (the demo app).
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -8,9 +11,17 @@ use crate::api::{docs, events, guest, handoff, health, live, me, principals, ses
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The HTTP app. Serve it with `into_make_service_with_connect_info::<SocketAddr>()` (guest
-/// rate limiting needs the peer address).
+/// The HTTP app: the API and the admin page. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (guest rate limiting needs the peer
+/// address).
 pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// The HTTP app with `mounts` served beside the API, such as [`crate::demo::router`]: under the
+/// same fallbacks (problem+json 404 and 405), request metrics and body limit as the API's own
+/// routes. A path in `mounts` that the app already routes panics, as in [`Router::merge`].
+pub fn app_with(state: AppState, mounts: Router<AppState>) -> Router {
     let body_limit = state.sessions().limits().max_body_bytes;
     Router::new()
         .route("/v1/sessions", post(sessions::create))
@@ -38,7 +49,8 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/hello", get(health::hello))
         .route("/openapi.json", get(|| async { axum::Json(crate::openapi::document()) }))
-        .merge(crate::web::router(&state))
+        .merge(crate::web::router())
+        .merge(mounts)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -47,7 +59,7 @@ pub fn app(state: AppState) -> Router {
                 "this endpoint does not take this method",
             )
         })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(state.metrics()), crate::metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -36,9 +36,6 @@ pub struct ServerConfig {
     /// Plain-HTTP development mode: the cookie is `continuum` without `Secure` instead of
     /// `__Host-continuum`.
     pub dev: bool,
-    /// Serve the demo app at `/` (a multi-step form on the browser SDK). Needs guest sessions,
-    /// which the binary's configuration turns on with it.
-    pub demo: bool,
     /// API keys for the backend plane. When empty, keys are read from (or first created in)
     /// `<data_dir>/api-keys`.
     pub api_keys: Vec<String>,
@@ -72,7 +69,6 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             store: StoreConfig::Redb,
             dev: false,
-            demo: false,
             api_keys: Vec::new(),
             sealing_keys: Vec::new(),
             epoch_ttl: continuum_store::epochs::DEFAULT_EPOCH_TTL,

@@ -7,8 +7,9 @@
 //! guest sessions. Every error is RFC 9457 problem+json.
 //!
 //! # Layout
-//! - [`config`]: [`ServerConfig`], what [`run`] needs.
-//! - [`app`](mod@app): [`app()`], the router over an [`AppState`].
+//! - [`config`]: [`ServerConfig`], what [`run()`] needs.
+//! - [`app`](mod@app): [`app()`], the router over an [`AppState`], and [`app_with`](app::app_with),
+//!   the same with routes mounted beside the API.
 //! - [`api`]: the handlers, one file per route group.
 //! - [`extract`]: extractors that refuse bad input (body, path, `If-Match`, credentials).
 //! - [`views`]: the JSON shapes of requests and answers.
@@ -21,39 +22,46 @@
 //! - [`metrics`]: Prometheus metrics and the request middleware.
 //! - [`openapi`]: the OpenAPI document generated from the handlers.
 //! - [`one_time`]: single-use, short-lived codes: handoff codes and sync tickets.
+//! - [`handoff_grant`]: [`HandoffGrant`](handoff_grant::HandoffGrant), what a handoff code grants.
 //! - [`throttle`]: per-address failure counting (failed handoff redemptions).
-//! - [`docs_state`]: [`Docs`], the live documents, their store and limits.
-//! - [`sync`]: sync sockets: who may open a document, sockets per session, the node-wide
-//!   session check, the socket loop.
+//! - [`docs_state`]: [`Docs`], the live documents, their store and limits, and opening and
+//!   patching one for every writer.
+//! - [`sockets`]: sync sockets per session and the node-wide session check that closes those
+//!   of sessions that ended.
+//! - [`sync`]: sync sockets: who may open a document, the socket loop.
 //! - [`sweeper`]: [`ExpirySweeper`], the task purging expired sessions.
 //! - [`events`]: [`EventFeed`](events::EventFeed), session events numbered and kept for
 //!   resumption by `GET /v1/events`.
 //! - [`relay`]: session events and document updates carried between this node's sockets and
 //!   documents and the other nodes (over the shared store's bus).
-//! - [`web`]: the admin page and the demo app, embedded, and the demo's long task.
+//! - [`web`]: the browser files, embedded, and the admin page's routes.
+//! - [`demo`]: the demo app's router, above the API; the binary mounts it with `--demo`.
 //! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.
 //!
 //! # Main flow
 //! `main` parses the configuration and binds a listener, then calls [`run()`], which opens the
 //! store, wraps it in a [`continuum_store::Sessions`] service, starts the [`ExpirySweeper`], the
-//! relay and the [`sync::SessionChecker`], and serves [`app()`] until the shutdown future
-//! completes.
+//! relay and the [`sockets::SessionChecker`], and serves [`app()`] with the caller's mounts (the
+//! binary's `--demo` mounts [`demo::router`]) until the shutdown future completes.
 
 pub mod api;
 pub mod api_keys;
 pub mod app;
 pub mod config;
 pub mod cookie;
+pub mod demo;
 pub mod docs_state;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod handoff_grant;
 pub mod metrics;
 pub mod one_time;
 pub mod openapi;
 pub mod relay;
 pub mod run;
 pub mod sealing_keys;
+pub mod sockets;
 pub mod state;
 pub mod store_url;
 pub mod sweeper;

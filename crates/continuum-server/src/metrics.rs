@@ -1,7 +1,7 @@
 //! [`Metrics`]: Prometheus counters and histograms, the request middleware that feeds them, and
 //! the text exposition at `/metrics`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -15,8 +15,6 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use continuum_sync::SyncSnapshot;
-
-use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -202,8 +200,8 @@ fn resident_memory_bytes() -> Option<i64> {
     Some(pages * 4096)
 }
 
-/// Middleware counting every request by route and status and timing it.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Middleware counting every request by route and status and timing it into `metrics`.
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let route = request
@@ -211,7 +209,6 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let response = next.run(request).await;
-    let metrics = state.metrics();
     let status = response.status().as_u16();
     metrics.requests.get_or_create(&RequestLabels { method, route: route.clone(), status }).inc();
     metrics.latency.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());

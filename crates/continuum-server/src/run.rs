@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::serve::ListenerExt as _;
 use continuum_core::KeyRing;
 use continuum_core::SystemClock;
@@ -22,16 +23,16 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api_keys::{self, ApiKeys, KeyFileError};
-use crate::app::app;
+use crate::app::app_with;
 use crate::config::{ServerConfig, StoreConfig};
 use crate::cookie::CookieConfig;
 use crate::docs_state::Docs;
 use crate::metrics::Metrics;
 use crate::relay::start_relay;
 use crate::sealing_keys::{self, SealingKeyFileError};
+use crate::sockets::SessionChecker;
 use crate::state::AppState;
 use crate::sweeper::ExpirySweeper;
-use crate::sync::SessionChecker;
 
 /// The file of the embedded store inside the data directory.
 pub const STORE_FILE: &str = "continuum.redb";
@@ -151,10 +152,15 @@ async fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Sto
 
 /// Serves Continuum on `listener` until `shutdown` completes, then finishes requests in flight,
 /// stops the sweeper and closes the store (which commits everything it acknowledged).
+///
+/// `mounts` builds, from the app's state, routes served beside the API (see [`app_with`]):
+/// `|_| Router::new()` for none, [`crate::demo::router`] for the demo app. Their background
+/// tasks, spawned on [`AppState::socket_tasks`], are waited for before the store closes.
 pub async fn run(
     config: ServerConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    mounts: impl FnOnce(&AppState) -> Router<AppState> + Send,
 ) -> Result<(), ServerError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
@@ -178,16 +184,8 @@ pub async fn run(
     );
     let sessions =
         Sessions::with_config(Arc::clone(&store), clock, config.policy.clone(), config.limits.clone());
-    let state = AppState::new(
-        sessions.clone(),
-        sealed,
-        docs,
-        keys,
-        cookies,
-        &config.guest,
-        Arc::clone(&metrics),
-        config.demo,
-    );
+    let state =
+        AppState::new(sessions.clone(), sealed, docs, keys, cookies, &config.guest, Arc::clone(&metrics));
 
     let cancel = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -218,10 +216,10 @@ pub async fn run(
         shutdown.await;
         ending.cancel();
     };
-    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServerError::Serve);
+    let mounted = mounts(&state);
+    let app = app_with(state, mounted).into_make_service_with_connect_info::<SocketAddr>();
+    let served =
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServerError::Serve);
     // Sockets first (their documents persist what they hold), then the sweeper, then the store.
     state_for_shutdown.socket_tasks().close();
     state_for_shutdown.socket_tasks().wait().await;

@@ -14,15 +14,15 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::api::handoff::HandoffGrant;
 use crate::api_keys::ApiKeys;
 use crate::config::GuestConfig;
 use crate::cookie::CookieConfig;
 use crate::docs_state::{Docs, SyncLimits};
 use crate::events::EventFeed;
+use crate::handoff_grant::HandoffGrant;
 use crate::metrics::Metrics;
 use crate::one_time::OneTimeCodes;
-use crate::sync::SocketCounter;
+use crate::sockets::SocketCounter;
 use crate::throttle::ClientThrottle;
 
 /// Per-address limiter for guest sessions.
@@ -49,13 +49,11 @@ struct Inner {
     sockets: Arc<SocketCounter>,
     /// Cancelled when the server shuts down: sync sockets close and their tasks end.
     shutdown: CancellationToken,
-    /// Every sync socket's task (and the demo's background tasks), so shutdown can wait for
-    /// them before closing the store.
+    /// Every sync socket's task (and the background tasks of routes mounted beside the API,
+    /// such as the demo's), so shutdown can wait for them before closing the store.
     socket_tasks: TaskTracker,
     /// Session events for `GET /v1/events`.
     feed: EventFeed,
-    /// The demo app's state; `None` when the server does not serve the demo.
-    demo: Option<crate::web::DemoState>,
 }
 
 /// Shared state of the app. Cheap to clone.
@@ -66,8 +64,7 @@ pub struct AppState {
 
 impl AppState {
     /// State over a session service and a sealed-session service. Guest sessions are served
-    /// only when `guest.enabled`, the demo app only when `demo`.
-    #[allow(clippy::too_many_arguments)]
+    /// only when `guest.enabled`.
     pub fn new(
         sessions: Sessions,
         sealed: SealedSessions,
@@ -76,7 +73,6 @@ impl AppState {
         cookies: CookieConfig,
         guest: &GuestConfig,
         metrics: Arc<Metrics>,
-        demo: bool,
     ) -> Self {
         let guest = guest.enabled.then(|| {
             let per_minute = NonZeroU32::new(guest.per_minute.max(1)).expect("at least one");
@@ -101,7 +97,6 @@ impl AppState {
                 shutdown,
                 socket_tasks: TaskTracker::new(),
                 feed: EventFeed::default(),
-                demo: demo.then(crate::web::DemoState::default),
             }),
         }
     }
@@ -141,6 +136,11 @@ impl AppState {
         &self.inner.redeem_throttle
     }
 
+    /// Continuity documents: the live ones, their store, limits and shared operations.
+    pub fn docs(&self) -> &Docs {
+        &self.inner.docs
+    }
+
     /// Live continuity documents.
     pub fn registry(&self) -> &DocRegistry {
         &self.inner.docs.registry
@@ -176,7 +176,8 @@ impl AppState {
         &self.inner.shutdown
     }
 
-    /// The tasks of open sync sockets.
+    /// The tasks of open sync sockets and of mounted routes' background work: shutdown waits
+    /// for them (after cancelling [`shutdown`](Self::shutdown)) before closing the store.
     pub fn socket_tasks(&self) -> &TaskTracker {
         &self.inner.socket_tasks
     }
@@ -184,11 +185,6 @@ impl AppState {
     /// Session events, numbered for `GET /v1/events`.
     pub fn feed(&self) -> &EventFeed {
         &self.inner.feed
-    }
-
-    /// The demo app's state, `None` when the demo is off.
-    pub fn demo(&self) -> Option<&crate::web::DemoState> {
-        self.inner.demo.as_ref()
     }
 
     /// The metrics registry.

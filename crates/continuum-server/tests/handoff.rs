@@ -127,7 +127,6 @@ async fn a_code_expires_after_two_minutes() {
         CookieConfig { dev: false },
         &GuestConfig::default(),
         Arc::new(Metrics::new()),
-        false,
     );
     let app = app(state);
     let (status, created) = call(

@@ -67,7 +67,9 @@ async fn an_unreachable_store_is_a_clear_error_at_start() {
     let mut config = config(dir.path());
     config.store = StoreConfig::Postgres("postgres://postgres@127.0.0.1:1/test?connect_timeout=2".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let error = continuum_server::run(config, listener, std::future::pending()).await.expect_err("refused");
+    let error = continuum_server::run(config, listener, std::future::pending(), |_| axum::Router::new())
+        .await
+        .expect_err("refused");
     let text = format!("{error}");
     assert!(text.contains("cannot open the store"), "{text}");
 }

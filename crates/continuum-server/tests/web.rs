@@ -23,11 +23,7 @@ async fn the_admin_page_is_always_served_and_the_demo_only_when_on() {
     assert_eq!(plain.get("/sw.js", &[]).await.status, StatusCode::NOT_FOUND, "no demo, no worker");
     plain.stop().await;
 
-    let demo = TestServer::start_with(|config| {
-        config.demo = true;
-        config.guest.enabled = true;
-    })
-    .await;
+    let demo = TestServer::start_demo(|config| config.guest.enabled = true).await;
     let page = demo.get("/", &[]).await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
@@ -52,7 +48,7 @@ async fn task_state(server: &TestServer, principal: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pdf_task_writes_progress_into_the_document_one_at_a_time() {
-    let server = TestServer::start_with(|config| config.demo = true).await;
+    let server = TestServer::start_demo(|_| {}).await;
     let (token, _) = server.create_session(json!({"principal": "alice"})).await;
     let auth = format!("Session {token}");
     let headers = [("authorization", auth.as_str())];
@@ -117,5 +113,25 @@ async fn live_documents_list_their_connected_devices() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(server.backend(Method::GET, "/v1/live/docs", None).await.json()["docs"], json!([]));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_mounted_beside_the_api_shares_its_fallbacks_and_metrics() {
+    let server = TestServer::start_demo(|_| {}).await;
+    let wrong = server.get("/demo/api/pdf", &[]).await;
+    assert!(wrong.problem(405).contains("does not take this method"));
+    assert_eq!(wrong.header("allow"), Some("POST"));
+    assert_eq!(server.get("/", &[]).await.status, StatusCode::OK);
+    let metrics = server.get("/metrics", &[]).await;
+    let metrics = String::from_utf8_lossy(&metrics.body);
+    for counted in
+        [r#"{method="GET",route="/",status="200"}"#, r#"{method="GET",route="/demo/api/pdf",status="405"}"#]
+    {
+        assert!(
+            metrics.contains(&format!("continuum_http_requests_total{counted}")),
+            "{counted} in {metrics}"
+        );
+    }
     server.stop().await;
 }

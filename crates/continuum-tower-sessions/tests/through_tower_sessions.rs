@@ -25,7 +25,9 @@ async fn continuum(dir: &std::path::Path) -> SocketAddr {
     config.api_keys = vec![KEY.to_owned()];
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { run(config, listener, std::future::pending()).await.unwrap() });
+    tokio::spawn(async move {
+        run(config, listener, std::future::pending(), |_| axum::Router::new()).await.unwrap()
+    });
     for _ in 0..100 {
         if fetch(addr, "/readyz", None, None).await.0 == StatusCode::OK {
             return addr;

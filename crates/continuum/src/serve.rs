@@ -107,10 +107,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         data = %settings.server.data_dir.display(),
         store = ?settings.server.store,
         dev = settings.server.dev,
-        demo = settings.server.demo,
+        demo = settings.demo,
         "listening"
     );
-    continuum_server::run(settings.server, listener, shutdown).await.context("the server failed")?;
+    // The demo app is a layer above the API, mounted beside it only with --demo.
+    let demo = settings.demo;
+    let mounts = move |state: &continuum_server::AppState| match demo {
+        true => continuum_server::demo::router(state),
+        false => Default::default(),
+    };
+    continuum_server::run(settings.server, listener, shutdown, mounts).await.context("the server failed")?;
     tracing::info!("stopped");
     Ok(())
 }

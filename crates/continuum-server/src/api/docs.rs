@@ -14,6 +14,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::json_response;
+use crate::docs_state::DocError;
 use crate::error::{ApiError, Problem};
 use crate::extract::{BackendAuth, DocPath, JsonBody, VersionPath};
 use crate::state::AppState;
@@ -39,24 +40,25 @@ pub(crate) fn sync_error(error: SyncError) -> ApiError {
     }
 }
 
+/// Maps a document operation's error to an answer.
+pub(crate) fn doc_error(error: DocError) -> ApiError {
+    match error {
+        DocError::TooManyDocuments { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "too-many-documents", error.to_string())
+        }
+        DocError::Names(source) => ApiError::internal(source),
+        DocError::NotAnObject => ApiError::unprocessable("invalid-patch", error.to_string()),
+        DocError::Sync(source) => sync_error(source),
+    }
+}
+
 /// The live document, after checking the per-principal document limit when it does not exist yet.
 pub(crate) async fn open_doc(
     state: &AppState,
     key: &DocKey,
     creating: bool,
 ) -> Result<Arc<LiveDoc>, ApiError> {
-    if creating {
-        let names = state.doc_store().doc_names(&key.scope).await.map_err(ApiError::internal)?;
-        let max = state.sync_limits().max_docs_per_scope;
-        if !names.contains(&key.name) && names.len() >= max {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "too-many-documents",
-                format!("{} already has {max} documents, the most allowed", key.scope),
-            ));
-        }
-    }
-    state.registry().open(key).await.map_err(sync_error)
+    state.docs().open(key, creating).await.map_err(doc_error)
 }
 
 /// A named version.
@@ -129,23 +131,8 @@ pub async fn patch(
     DocPath(key): DocPath,
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let document = patch_doc(&state, &key, &patch).await?;
+    let document = state.docs().patch_json(&key, &patch).await.map_err(doc_error)?;
     Ok(json_response(StatusCode::OK, &document))
-}
-
-/// Applies `patch` (an object whose members name root maps, each an RFC 7396 merge patch) to
-/// the document as one change and returns the document after it, once the change is durable.
-/// `PATCH /v1/docs/...` and the server's own writers (the demo's background task) share it.
-pub(crate) async fn patch_doc(state: &AppState, key: &DocKey, patch: &Value) -> Result<Value, ApiError> {
-    if !patch.is_object() {
-        return Err(ApiError::unprocessable(
-            "invalid-patch",
-            "a document patch is a JSON object whose members name root maps",
-        ));
-    }
-    let doc = open_doc(state, key, true).await?;
-    doc.patch_json(patch).await.map_err(sync_error)?;
-    Ok(doc.to_json())
 }
 
 /// Name the document's current state as a version.

@@ -7,24 +7,16 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use continuum_core::handoff::CODE_TTL;
-use continuum_core::{Device, HandoffCode, NewSession, Principal, SessionId};
+use continuum_core::{Device, HandoffCode, NewSession};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{client_user_agent, json_response};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ClientSession, JsonBody};
+use crate::handoff_grant::HandoffGrant;
 use crate::state::AppState;
 use crate::views::{IssuedSession, Rfc3339, SessionView};
-
-/// What a handoff code grants.
-#[derive(Clone, Debug)]
-pub struct HandoffGrant {
-    /// The user the new device signs in as.
-    pub principal: Principal,
-    /// The session that asked for the code; the code dies with it.
-    pub issuer: SessionId,
-}
 
 /// `{code, expires_at}`.
 #[derive(Serialize, ToSchema, Debug)]

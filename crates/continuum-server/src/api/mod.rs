@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use continuum_core::{SessionRecord, Timestamp};
 use serde::Serialize;
 
-use crate::views::{SessionView, session_envelope_json};
+use crate::views::SessionView;
+use crate::views::session_json::session_envelope_json;
 
 /// `{"session": ...}` with the session's version as its `ETag` and its status as of `now`: the
 /// answer of validate, read, patch and `/v1/me`, written by [`session_envelope_json`].

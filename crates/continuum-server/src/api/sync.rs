@@ -17,8 +17,9 @@ use super::docs::open_doc;
 use super::json_response;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ClientSession, DocPath};
+use crate::sockets::SocketOwner;
 use crate::state::AppState;
-use crate::sync::{DocAccess, Opener, SocketOwner, serve_socket};
+use crate::sync::{DocAccess, Opener, serve_socket};
 use crate::views::Rfc3339;
 
 /// How long a sync ticket can be used.

@@ -5,14 +5,14 @@
 //! The loop's future is held for the socket's whole life, so it waits on as little as it can:
 //! the socket, the peer's queue and one token (the session's end, a child of the server's
 //! shutdown). Whether the session is still live is checked node-wide, once per session, by the
-//! [`SessionChecker`](super::SessionChecker).
+//! [`SessionChecker`](crate::sockets::SessionChecker).
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use continuum_sync::{Peer, SyncError};
 
-use super::limits::SocketSlot;
 use super::outbound::write_batch;
+use crate::sockets::SocketSlot;
 use crate::state::AppState;
 
 /// Close codes this server sends (4000-4999 are application codes).

@@ -1,4 +1,7 @@
 //! The JSON shapes the API sends and receives, with their OpenAPI schemas.
+//!
+//! [`session_json`] writes the hot path's `{"session": …}` by hand from a [`SessionView`]; it
+//! builds on these types, which do not know it.
 
 use continuum_core::{Device, Principal, SealedSession, SessionId, SessionRecord, Status, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -203,6 +206,4 @@ pub struct RevokeAllQuery {
     pub except: Option<String>,
 }
 
-mod session_json;
-
-pub use session_json::session_envelope_json;
+pub mod session_json;

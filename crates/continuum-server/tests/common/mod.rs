@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use continuum_server::{ServerConfig, run};
+use axum::Router;
+use continuum_server::{AppState, ServerConfig, run};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{HeaderMap, Method, Request, StatusCode};
@@ -54,6 +55,9 @@ impl Answer {
     }
 }
 
+/// Routes a test server serves beside the API, built from its state.
+pub type Mounts = fn(&AppState) -> Router<AppState>;
+
 /// A running server.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -78,24 +82,46 @@ impl TestServer {
 
     /// A server on a fresh data directory, its configuration adjusted by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
+        Self::start_mounting(adjust, |_| Router::new()).await
+    }
+
+    /// A server like [`TestServer::start_with`] that also serves the demo app, as
+    /// `continuum serve --demo` does.
+    pub async fn start_demo(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
+        Self::start_mounting(adjust, continuum_server::demo::router).await
+    }
+
+    /// A server on a fresh data directory, its configuration adjusted by `adjust`, with the
+    /// routes of `mounts` beside the API.
+    pub async fn start_mounting(adjust: impl FnOnce(&mut ServerConfig), mounts: Mounts) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = config(dir.path());
         adjust(&mut config);
-        let mut server = Self::start_config(config).await;
+        let mut server = Self::start_config_mounting(config, mounts).await;
         server._dir = Some(dir);
         server
     }
 
     /// A server with exactly this configuration.
     pub async fn start_config(config: ServerConfig) -> Self {
+        Self::start_config_mounting(config, |_| Router::new()).await
+    }
+
+    /// A server with exactly this configuration and the routes of `mounts` beside the API.
+    pub async fn start_config_mounting(config: ServerConfig, mounts: Mounts) -> Self {
         let data = config.data_dir.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            run(config, listener, async move {
-                let _ = stopped.await;
-            })
+            run(
+                config,
+                listener,
+                async move {
+                    let _ = stopped.await;
+                },
+                mounts,
+            )
             .await
             .expect("server runs");
         });

@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
     config.api_keys = vec![KEY.to_owned()];
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the server")?;
     let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { run(config, listener, std::future::pending()).await });
+    tokio::spawn(async move { run(config, listener, std::future::pending(), |_| axum::Router::new()).await });
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     eprintln!(

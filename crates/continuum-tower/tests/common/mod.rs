@@ -34,9 +34,14 @@ impl Continuum {
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            run(config, listener, async move {
-                let _ = stopped.await;
-            })
+            run(
+                config,
+                listener,
+                async move {
+                    let _ = stopped.await;
+                },
+                |_| axum::Router::new(),
+            )
             .await
             .expect("server runs");
         });

@@ -66,6 +66,9 @@ pub struct ServeSettings {
     pub listen: SocketAddr,
     /// The server's configuration.
     pub server: ServerConfig,
+    /// Mount the demo app at `/` (a multi-step form on the browser SDK) beside the API. Needs
+    /// guest sessions, which this configuration turns on with it.
+    pub demo: bool,
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -94,8 +97,8 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
     let mut server = ServerConfig::new(layer.data.take().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)));
     server.store = layer.store.take().unwrap_or(StoreConfig::Redb);
     server.dev = layer.dev.unwrap_or(server.dev);
-    server.demo = layer.demo.unwrap_or(false);
-    if server.demo && layer.guest_enabled == Some(false) {
+    let demo = layer.demo.unwrap_or(false);
+    if demo && layer.guest_enabled == Some(false) {
         return Err(invalid(
             "guest.enabled",
             "the demo signs visitors in as guests; it cannot be false with demo",
@@ -106,7 +109,7 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
 
     let guest = GuestConfig::default();
     server.guest = GuestConfig {
-        enabled: layer.guest_enabled.unwrap_or(guest.enabled || server.demo),
+        enabled: layer.guest_enabled.unwrap_or(guest.enabled || demo),
         per_minute: at_least_one("guest.per_minute", layer.guest_per_minute.unwrap_or(guest.per_minute))?,
         burst: at_least_one("guest.burst", layer.guest_burst.unwrap_or(guest.burst))?,
     };
@@ -143,7 +146,7 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
     if let Some(batch) = layer.sweep_batch {
         server.sweep_batch = at_least_one("sweeper.batch", batch)?;
     }
-    Ok(ServeSettings { listen, server })
+    Ok(ServeSettings { listen, server, demo })
 }
 
 fn policy(layer: &ConfigLayer, defaults: &SessionPolicy) -> Result<SessionPolicy, ConfigError> {
@@ -234,8 +237,8 @@ mod tests {
     fn demo_turns_guest_sessions_on_and_refuses_them_off() {
         let demo = ConfigLayer { demo: Some(true), ..ConfigLayer::default() };
         let settings = resolve(demo.clone()).unwrap();
-        assert!(settings.server.demo && settings.server.guest.enabled);
-        assert!(!resolve(ConfigLayer::default()).unwrap().server.demo);
+        assert!(settings.demo && settings.server.guest.enabled);
+        assert!(!resolve(ConfigLayer::default()).unwrap().demo);
         let refused = ConfigLayer { guest_enabled: Some(false), ..demo };
         assert!(resolve(refused).unwrap_err().to_string().contains("guest.enabled"));
     }

@@ -17,7 +17,7 @@ use continuum_store::Sessions;
 use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
-use super::limits::{Probe, SocketCounter};
+use super::counter::{Probe, SocketCounter};
 
 /// How often the sessions holding sync sockets are checked, by default. A revocation closes the
 /// session's sockets at once (through the relay, from this node's session events and the other
@@ -95,7 +95,7 @@ mod tests {
     use continuum_store::MemoryStore;
 
     use super::*;
-    use crate::sync::limits::SocketOwner;
+    use crate::sockets::counter::SocketOwner;
 
     async fn session(sessions: &Sessions) -> SessionId {
         let ask = NewSession { idle_timeout_secs: Some(10), ..NewSession::default() };
