@@ -28,8 +28,8 @@
 //! - [`sweeper`]: [`ExpirySweeper`], the task purging expired sessions.
 //! - [`events`]: [`EventFeed`](events::EventFeed), session events numbered and kept for
 //!   resumption by `GET /v1/events`.
-//! - [`relay`]: session events and document updates carried between this node's sockets and
-//!   documents and the other nodes (over the shared store's bus).
+//! - [`relay`]: this server as the cluster relay's local node (`/v1/events`, sockets); the
+//!   relay itself, between this node and the others, is `continuum_cluster`'s.
 //! - [`web`]: the admin page and the demo app, embedded, and the demo's long task.
 //! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.
 //!
