@@ -34,8 +34,8 @@ use crate::store::PostgresStore;
 pub const MAX_NOTICE_BYTES: usize = 7900;
 
 /// How many messages the listening connection's driver holds for the reader. Past it, the
-/// connection is treated as broken: dropped, reopened, and reported as a gap (see
-/// [`forward`]).
+/// connection is treated as broken: dropped, reopened, and reported as a gap (the module doc
+/// says why).
 pub const LISTEN_CAPACITY: usize = 1024;
 
 /// The statement that publishes.
