@@ -32,8 +32,8 @@
 //! - [`sweeper`]: [`ExpirySweeper`], the task purging expired sessions.
 //! - [`events`]: [`EventFeed`](events::EventFeed), session events numbered and kept for
 //!   resumption by `GET /v1/events`.
-//! - [`relay`]: session events and document updates carried between this node's sockets and
-//!   documents and the other nodes (over the shared store's bus).
+//! - [`relay`]: this server as the cluster relay's local node (`/v1/events`, sockets); the
+//!   relay itself, between this node and the others, is `continuum_cluster`'s.
 //! - [`web`]: the browser files, embedded, and the admin page's routes.
 //! - [`demo`]: the demo app's router, above the API; the binary mounts it with `--demo`.
 //! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.

@@ -1,5 +1,11 @@
-//! [`Bus`]: how the nodes of one deployment tell each other what changed, so a document update
-//! or a revocation made through node A reaches the sockets and caches of node B at once.
+//! [`Bus`]: the port through which the nodes of one deployment tell each other what changed, so
+//! a document update or a revocation made through node A reaches the sockets and caches of node
+//! B at once.
+//!
+//! The owner of what travels on it is `continuum-cluster`: its relay decides what a node
+//! announces and what it does with what it hears. This crate holds only the port — the trait,
+//! the notices, the wire format and the subscription loop — so that a shared store can
+//! implement it without depending on the cluster (and on the document engine behind it).
 //!
 //! A shared store brings its own bus (Redis pub/sub, PostgreSQL `LISTEN`/`NOTIFY`); the embedded
 //! and memory stores serve one node and need none. A bus is a notification channel, not a log:
@@ -58,8 +64,10 @@ pub enum Heard {
     Gap,
 }
 
-/// A channel between the nodes sharing one store. Notices are delivered to the *other* nodes,
-/// at most once and in no promised order across senders.
+/// A channel between the nodes of one deployment: a shared store's pub/sub, or any other
+/// source (`continuum_cluster::MemoryBus` in one process). Notices are delivered to the *other*
+/// nodes, at most once and in no promised order across senders. `continuum-cluster`'s relay is
+/// its one user: it publishes this node's changes and carries out what it hears.
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {
     /// Sends `notice` to the other nodes. `Ok` means the transport took it, not that anyone

@@ -20,8 +20,9 @@
 //!   [`SessionError`].
 //! - [`events`]: [`SessionEvent`], what [`Sessions`] announces: created, rotated, revoked,
 //!   expired.
-//! - [`bus`]: the [`Bus`] trait, how nodes sharing a store tell each other about session events
-//!   and document updates, and the notice format every transport carries.
+//! - [`bus`]: the [`Bus`] trait, the port through which nodes tell each other about session
+//!   events and document updates (`continuum-cluster` owns what travels on it), and the notice
+//!   format every transport carries.
 //! - [`epochs`]: [`EpochCache`], principals' epochs read through from a store with a bounded
 //!   staleness (1 s by default) and `invalidate` for cross-node events.
 //! - [`sealed`]: [`SealedSessions`], the sealed-cookie strategy: issue and validate sealed tokens

@@ -254,8 +254,8 @@ impl DocRegistry {
         })
     }
 
-    /// Registers the hook told of every update appended from now on (the server announces
-    /// them to the other nodes sharing the store). Call it before opening documents: documents
+    /// Registers the hook told of every update appended from now on (`continuum-cluster`'s
+    /// relay announces them to the other nodes). Call it before opening documents: documents
     /// already live keep running without it. Only the first call takes effect.
     pub fn on_append(&self, hook: AppendHook) {
         let _ = self.inner.on_append.set(hook);
