@@ -13,7 +13,6 @@
 //! - [`extract`]: extractors that refuse bad input (body, path, `If-Match`, credentials).
 //! - [`views`]: the JSON shapes of requests and answers.
 //! - [`error`]: [`ApiError`] and its problem+json rendering.
-//! - [`store_url`]: [`StoreConfig`], the store named by one string (`redb`, `redis://…`, …).
 //! - [`state`]: [`AppState`], shared by every handler.
 //! - [`api_keys`]: backend API keys and the key file.
 //! - [`sealing_keys`]: the sealing key file (`<data>/sealing-keys`): create, rotate, retire.
@@ -31,13 +30,16 @@
 //! - [`relay`]: session events and document updates carried between this node's sockets and
 //!   documents and the other nodes (over the shared store's bus).
 //! - [`web`]: the admin page and the demo app, embedded, and the demo's long task.
-//! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.
+//! - [`run`](mod@run): [`run()`], the server's life over ready stores, from start to draining
+//!   them.
 //!
 //! # Main flow
-//! `main` parses the configuration and binds a listener, then calls [`run()`], which opens the
-//! store, wraps it in a [`continuum_store::Sessions`] service, starts the [`ExpirySweeper`], the
-//! relay and the [`sync::SessionChecker`], and serves [`app()`] until the shutdown future
-//! completes.
+//! `main` parses the configuration, creates the [`Metrics`], opens the stores (the server names
+//! no backend: the caller hands it [`continuum_store::Stores`], and feeds the embedded store's
+//! commits to [`Metrics::observe_commit`]) and binds a listener, then calls [`run()`], which
+//! wraps the session store in a [`continuum_store::Sessions`] service, starts the
+//! [`ExpirySweeper`], the relay and the [`sync::SessionChecker`], serves [`app()`] until the
+//! shutdown future completes, and closes the stores.
 
 pub mod api;
 pub mod api_keys;
@@ -55,7 +57,6 @@ pub mod relay;
 pub mod run;
 pub mod sealing_keys;
 pub mod state;
-pub mod store_url;
 pub mod sweeper;
 pub mod sync;
 pub mod throttle;
@@ -63,9 +64,10 @@ pub mod views;
 pub mod web;
 
 pub use app::app;
-pub use config::{GuestConfig, ServerConfig, StoreConfig};
+pub use config::{GuestConfig, ServerConfig};
 pub use docs_state::{Docs, SyncLimits};
 pub use error::ApiError;
+pub use metrics::Metrics;
 pub use run::{ServerError, run};
 pub use state::AppState;
 pub use sweeper::ExpirySweeper;

@@ -4,9 +4,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use continuum_server::{ServerConfig, run};
+use continuum_backends::{OpenOptions, StoreConfig};
+use continuum_server::{Metrics, ServerConfig, run};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{HeaderMap, Method, Request, StatusCode};
@@ -70,6 +72,19 @@ pub fn config(data: &Path) -> ServerConfig {
     config
 }
 
+/// Fresh metrics and `store` opened for a server on `data`, its commits feeding the metrics.
+pub async fn open(store: &StoreConfig, data: &Path) -> (Arc<Metrics>, continuum_store::Stores) {
+    let metrics = Arc::new(Metrics::new());
+    let observer = Arc::clone(&metrics);
+    let options = OpenOptions {
+        on_commit: Some(Arc::new(move |stats: continuum_backends::CommitStats| {
+            observer.observe_commit(stats.ops, stats.duration.as_secs_f64());
+        })),
+    };
+    let stores = continuum_backends::open(store, data, options).await.expect("the store opens");
+    (metrics, stores)
+}
+
 impl TestServer {
     /// A server on a fresh data directory with the default test configuration.
     pub async fn start() -> Self {
@@ -86,14 +101,21 @@ impl TestServer {
         server
     }
 
-    /// A server with exactly this configuration.
+    /// A server with exactly this configuration, on the embedded store in its data directory.
     pub async fn start_config(config: ServerConfig) -> Self {
+        Self::start_on(config, &StoreConfig::Redb).await
+    }
+
+    /// A server with exactly this configuration, on `store`, opened as the binary opens it
+    /// (the embedded store's commits feed the server's metrics).
+    pub async fn start_on(config: ServerConfig, store: &StoreConfig) -> Self {
         let data = config.data_dir.clone();
+        let (metrics, stores) = open(store, &data).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            run(config, listener, async move {
+            run(config, stores, metrics, listener, async move {
                 let _ = stopped.await;
             })
             .await
