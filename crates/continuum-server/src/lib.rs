@@ -7,7 +7,7 @@
 //! guest sessions. Every error is RFC 9457 problem+json.
 //!
 //! # Layout
-//! - [`config`]: [`ServerConfig`], what [`run`] needs.
+//! - [`config`]: [`ServerConfig`], what [`run()`] needs.
 //! - [`app`](mod@app): [`app()`], the router over an [`AppState`].
 //! - [`api`]: the handlers, one file per route group.
 //! - [`extract`]: extractors that refuse bad input (body, path, `If-Match`, credentials).
