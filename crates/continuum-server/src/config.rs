@@ -7,7 +7,6 @@ use continuum_core::{Limits, SessionPolicy};
 use continuum_sync::SyncConfig;
 
 use crate::docs_state::SyncLimits;
-pub use crate::store_url::StoreConfig;
 
 /// Anonymous guest sessions from `POST /v1/guest`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,10 +28,9 @@ impl Default for GuestConfig {
 /// The configuration of one server.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// Directory for the store file and the generated API key file.
+    /// Directory for the generated API key and sealing key files (and, for the embedded store,
+    /// the store file its opener puts there).
     pub data_dir: PathBuf,
-    /// Which store keeps sessions.
-    pub store: StoreConfig,
     /// Plain-HTTP development mode: the cookie is `continuum` without `Secure` instead of
     /// `__Host-continuum`.
     pub dev: bool,
@@ -67,7 +65,6 @@ impl ServerConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
-            store: StoreConfig::Redb,
             dev: false,
             api_keys: Vec::new(),
             sealing_keys: Vec::new(),

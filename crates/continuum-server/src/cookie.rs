@@ -1,4 +1,5 @@
-//! The session cookie: its name, the `Set-Cookie` values that set and clear it, and reading it.
+//! The session cookie: its name (from [`SessionCookie::continuum`], shared with the gateway and
+//! the edge), the `Set-Cookie` values that set and clear it, and reading it.
 //!
 //! Reading a `Cookie` header is a split on `;` and `=` ([`continuum_core::cookie::find_cookie`]);
 //! a crate would add a dependency for ten lines.
@@ -7,13 +8,9 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use continuum_core::cookie::SessionCookie;
 use continuum_core::{SessionRecord, Timestamp, Token};
 
-/// The cookie's name in production: the `__Host-` prefix makes browsers insist on `Secure`,
-/// `Path=/` and no `Domain`.
-pub const SECURE_NAME: &str = "__Host-continuum";
-/// The cookie's name in plain-HTTP development mode.
-pub const DEV_NAME: &str = "continuum";
-
-/// How the server writes its cookie.
+/// How the server writes its cookie: [`SessionCookie::continuum`], `__Host-continuum` (the
+/// prefix makes browsers insist on `Secure`, `Path=/` and no `Domain`), or `continuum` in
+/// plain-HTTP development mode.
 #[derive(Clone, Copy, Debug)]
 pub struct CookieConfig {
     /// Plain-HTTP development mode: no `Secure`, no `__Host-` prefix.
@@ -22,7 +19,7 @@ pub struct CookieConfig {
 
 impl CookieConfig {
     fn cookie(&self) -> SessionCookie {
-        SessionCookie { secure_name: SECURE_NAME, dev_name: DEV_NAME, dev: self.dev }
+        SessionCookie::continuum(self.dev)
     }
 
     /// The cookie's name.

@@ -14,7 +14,6 @@
 //! - [`extract`]: extractors that refuse bad input (body, path, `If-Match`, credentials).
 //! - [`views`]: the JSON shapes of requests and answers.
 //! - [`error`]: [`ApiError`] and its problem+json rendering.
-//! - [`store_url`]: [`StoreConfig`], the store named by one string (`redb`, `redis://…`, …).
 //! - [`state`]: [`AppState`], shared by every handler.
 //! - [`api_keys`]: backend API keys and the key file.
 //! - [`sealing_keys`]: the sealing key file (`<data>/sealing-keys`): create, rotate, retire.
@@ -36,13 +35,17 @@
 //!   relay itself, between this node and the others, is `continuum_cluster`'s.
 //! - [`web`]: the browser files, embedded, and the admin page's routes.
 //! - [`demo`]: the demo app's router, above the API; the binary mounts it with `--demo`.
-//! - [`run`](mod@run): [`run()`], the server's life from opening the store to draining it.
+//! - [`run`](mod@run): [`run()`], the server's life over ready stores, from start to draining
+//!   them.
 //!
 //! # Main flow
-//! `main` parses the configuration and binds a listener, then calls [`run()`], which opens the
-//! store, wraps it in a [`continuum_store::Sessions`] service, starts the [`ExpirySweeper`], the
-//! relay and the [`sockets::SessionChecker`], and serves [`app()`] with the caller's mounts (the
-//! binary's `--demo` mounts [`demo::router`]) until the shutdown future completes.
+//! `main` parses the configuration, creates the [`Metrics`], opens the stores (the server names
+//! no backend: the caller hands it [`continuum_store::Stores`], and feeds the embedded store's
+//! commits to [`Metrics::observe_commit`]) and binds a listener, then calls [`run()`], which
+//! wraps the session store in a [`continuum_store::Sessions`] service, starts the
+//! [`ExpirySweeper`], the relay and the [`sockets::SessionChecker`], serves [`app()`] with the
+//! caller's mounts (the binary's `--demo` mounts [`demo::router`]) until the shutdown future
+//! completes, and closes the stores.
 
 pub mod api;
 pub mod api_keys;
@@ -63,7 +66,6 @@ pub mod run;
 pub mod sealing_keys;
 pub mod sockets;
 pub mod state;
-pub mod store_url;
 pub mod sweeper;
 pub mod sync;
 pub mod throttle;
@@ -71,9 +73,10 @@ pub mod views;
 pub mod web;
 
 pub use app::app;
-pub use config::{GuestConfig, ServerConfig, StoreConfig};
+pub use config::{GuestConfig, ServerConfig};
 pub use docs_state::{Docs, SyncLimits};
 pub use error::ApiError;
+pub use metrics::Metrics;
 pub use run::{ServerError, run};
 pub use state::AppState;
 pub use sweeper::ExpirySweeper;

@@ -33,7 +33,8 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
 }
 
-/// The server's metrics.
+/// The server's metrics. Whoever calls [`crate::run()`] creates them, so the store it opens can
+/// report its commits to [`Metrics::observe_commit`] before the server starts.
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,

@@ -19,7 +19,9 @@ impl Modify for Security {
         );
         components.add_security_scheme(
             "session_cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::cookie::SECURE_NAME))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                continuum_core::cookie::SessionCookie::continuum(false).name(),
+            ))),
         );
         components.add_security_scheme(
             "session_token",

@@ -1,5 +1,5 @@
-//! [`run`]: open the store, start the sweeper, the relay and the session checker, serve until
-//! shutdown, then drain.
+//! [`run`]: over stores its caller opened, start the sweeper, the relay and the session checker,
+//! serve until shutdown, then drain and close the stores.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,20 +11,14 @@ use axum::serve::ListenerExt as _;
 use continuum_core::KeyRing;
 use continuum_core::SystemClock;
 use continuum_core::seal::KeyError;
-use continuum_store::{
-    Bus, DocStore, MemoryDocStore, MemoryStore, SealedConfig, SealedSessions, SessionStore, Sessions,
-    StoreError,
-};
-use continuum_store_postgres::{PostgresBus, PostgresConfig, PostgresStore};
-use continuum_store_redb::{RedbConfig, RedbStore};
-use continuum_store_redis::{RedisBus, RedisConfig, RedisStore};
+use continuum_store::{SealedConfig, SealedSessions, Sessions, StoreError, Stores};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api_keys::{self, ApiKeys, KeyFileError};
 use crate::app::app_with;
-use crate::config::{ServerConfig, StoreConfig};
+use crate::config::ServerConfig;
 use crate::cookie::CookieConfig;
 use crate::docs_state::Docs;
 use crate::metrics::Metrics;
@@ -33,9 +27,6 @@ use crate::sealing_keys::{self, SealingKeyFileError};
 use crate::sockets::SessionChecker;
 use crate::state::AppState;
 use crate::sweeper::ExpirySweeper;
-
-/// The file of the embedded store inside the data directory.
-pub const STORE_FILE: &str = "continuum.redb";
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -58,8 +49,8 @@ pub enum ServerError {
     /// The configured sealing keys are not a key ring.
     #[error("invalid sealing keys in the configuration")]
     SealingKeys(#[source] KeyError),
-    /// The store cannot be opened or reached.
-    #[error("cannot open the store")]
+    /// The store failed to close: writes it had acknowledged may not all be durable.
+    #[error("cannot close the store")]
     Store(#[source] StoreError),
     /// Serving failed.
     #[error("the HTTP server failed")]
@@ -94,80 +85,42 @@ fn sealing_ring(config: &ServerConfig) -> Result<KeyRing, ServerError> {
     Ok(file.ring)
 }
 
-/// The session store, the document store (one redb file with one writer and shared group
-/// commits for both, or memory, or one shared store) and, for a shared store, the bus its nodes
-/// share.
-struct Stores {
-    sessions: Arc<dyn SessionStore>,
-    docs: Arc<dyn DocStore>,
-    bus: Option<Arc<dyn Bus>>,
+/// The data directory, the API keys and the sealing key ring, read (or first created) before
+/// serving.
+fn prepare(config: &ServerConfig) -> Result<(ApiKeys, KeyRing), ServerError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
+    Ok((api_keys(config)?, sealing_ring(config)?))
 }
 
-impl Stores {
-    fn local<S: SessionStore + DocStore>(store: Arc<S>) -> Self {
-        Self { sessions: Arc::clone(&store) as Arc<dyn SessionStore>, docs: store, bus: None }
-    }
-}
-
-async fn open_store(config: &ServerConfig, metrics: &Arc<Metrics>) -> Result<Stores, ServerError> {
-    let redb_dir = match &config.store {
-        StoreConfig::Memory => {
-            let (sessions, docs) = (Arc::new(MemoryStore::new()), Arc::new(MemoryDocStore::new()));
-            return Ok(Stores { sessions, docs, bus: None });
-        }
-        StoreConfig::Redb => config.data_dir.clone(),
-        StoreConfig::RedbAt(dir) => dir.clone(),
-        StoreConfig::Postgres(url) => {
-            tracing::info!(store = %config.store, "connecting to PostgreSQL");
-            let settings =
-                PostgresConfig::parse(url).map_err(|error| ServerError::Store(StoreError::backend(error)))?;
-            let store = PostgresStore::connect(settings.clone())
-                .await
-                .map_err(|error| ServerError::Store(StoreError::backend(error)))?;
-            let bus = PostgresBus::connect(&settings, &store).await.map_err(ServerError::Store)?;
-            return Ok(Stores { bus: Some(Arc::new(bus)), ..Stores::local(Arc::new(store)) });
-        }
-        StoreConfig::Redis(url) | StoreConfig::RedisCluster(url) => {
-            tracing::info!(store = %config.store, "connecting to Redis");
-            let store =
-                RedisStore::connect(RedisConfig::new(url.clone())).await.map_err(ServerError::Store)?;
-            let bus = RedisBus::connect(&store).await.map_err(ServerError::Store)?;
-            return Ok(Stores { bus: Some(Arc::new(bus)), ..Stores::local(Arc::new(store)) });
-        }
-    };
-    std::fs::create_dir_all(&redb_dir)
-        .map_err(|source| ServerError::DataDir { path: redb_dir.clone(), source })?;
-    let observer = Arc::clone(metrics);
-    let redb = RedbConfig {
-        on_commit: Some(Arc::new(move |stats: continuum_store_redb::CommitStats| {
-            observer.observe_commit(stats.ops, stats.duration.as_secs_f64());
-        })),
-        ..RedbConfig::default()
-    };
-    let path = redb_dir.join(STORE_FILE);
-    tracing::info!(path = %path.display(), "opening the embedded store");
-    let store = Arc::new(RedbStore::open(&path, redb).map_err(ServerError::Store)?);
-    Ok(Stores::local(store))
-}
-
-/// Serves Continuum on `listener` until `shutdown` completes, then finishes requests in flight,
-/// stops the sweeper and closes the store (which commits everything it acknowledged).
+/// Serves Continuum over `stores` on `listener` until `shutdown` completes, then finishes
+/// requests in flight, stops the sweeper and closes the session store (which commits everything
+/// it acknowledged). `metrics` are the ones `/metrics` shows; the caller creates them so the
+/// store it opened can report its commits there.
+///
+/// The stores are closed on every path out, including a start refused for a bad key file.
 ///
 /// `mounts` builds, from the app's state, routes served beside the API (see [`app_with`]):
 /// `|_| Router::new()` for none, [`crate::demo::router`] for the demo app. Their background
 /// tasks, spawned on [`AppState::socket_tasks`], are waited for before the store closes.
 pub async fn run(
     config: ServerConfig,
+    stores: Stores,
+    metrics: Arc<Metrics>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     mounts: impl FnOnce(&AppState) -> Router<AppState> + Send,
 ) -> Result<(), ServerError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
-    let keys = api_keys(&config)?;
-    let ring = sealing_ring(&config)?;
-    let metrics = Arc::new(Metrics::new());
-    let Stores { sessions: store, docs: doc_store, bus } = open_store(&config, &metrics).await?;
+    let Stores { sessions: store, docs: doc_store, bus } = stores;
+    let (keys, ring) = match prepare(&config) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            if let Err(closed) = store.close().await {
+                tracing::warn!(error = %closed, "the store did not close cleanly");
+            }
+            return Err(error);
+        }
+    };
     let clock: Arc<dyn continuum_core::Clock> = Arc::new(SystemClock);
     let docs = Docs::new(doc_store, Arc::clone(&clock), config.sync.clone(), config.sync_limits.clone());
     let cookies = CookieConfig { dev: config.dev };

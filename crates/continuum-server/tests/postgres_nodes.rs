@@ -1,11 +1,12 @@
 //! Two server nodes over one PostgreSQL database behave as one session service: a session made
 //! on one is valid on the other, a revocation on one is refused on the other at once, and a node
 //! restart loses nothing; live document updates and revocations cross nodes over LISTEN/NOTIFY.
+//! (An unreachable PostgreSQL refused at start: continuum-backends' `tests/open.rs` and the
+//! binary's `tests/serve.rs`.)
 
 mod common;
 
-use common::config;
-use continuum_server::StoreConfig;
+use continuum_backends::StoreConfig;
 
 fn base_url() -> String {
     std::env::var("CONTINUUM_TEST_POSTGRES")
@@ -59,17 +60,4 @@ async fn two_nodes_on_postgres_fan_out_document_updates_and_revocations() {
     let database = TestDatabase::create().await;
     common::nodes::two_nodes_fan_out_live(StoreConfig::Postgres(database.url())).await;
     database.drop_now().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_store_is_a_clear_error_at_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = config(dir.path());
-    config.store = StoreConfig::Postgres("postgres://postgres@127.0.0.1:1/test?connect_timeout=2".into());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let error = continuum_server::run(config, listener, std::future::pending(), |_| axum::Router::new())
-        .await
-        .expect_err("refused");
-    let text = format!("{error}");
-    assert!(text.contains("cannot open the store"), "{text}");
 }

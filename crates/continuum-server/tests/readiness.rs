@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{TestServer, config};
-use continuum_server::StoreConfig;
+use continuum_backends::StoreConfig;
 use hyper::StatusCode;
 
 /// A private redis-server on `port`, killed on drop.
@@ -54,9 +54,8 @@ async fn readiness_follows_the_store() {
     let redis = Redis::start(port);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = config(dir.path());
-    settings.store = StoreConfig::Redis(format!("redis://127.0.0.1:{port}"));
-    let server = TestServer::start_config(settings).await;
+    let store = StoreConfig::Redis(format!("redis://127.0.0.1:{port}"));
+    let server = TestServer::start_on(config(dir.path()), &store).await;
     assert!(ready_within(&server, StatusCode::OK, Duration::from_secs(2)).await);
 
     drop(redis);

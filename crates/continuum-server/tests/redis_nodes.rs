@@ -2,7 +2,7 @@
 
 mod common;
 
-use continuum_server::StoreConfig;
+use continuum_backends::StoreConfig;
 
 /// Redis database 9 of the test server is this test's alone; it is emptied before and after.
 fn url() -> String {

@@ -1,4 +1,5 @@
-//! What the embedded store acknowledged survives a server restart on the same data directory.
+//! What the embedded store acknowledged survives a server restart on the same data directory, and
+//! a start refused before serving closes the store it was handed.
 
 mod common;
 
@@ -62,5 +63,31 @@ async fn a_generated_api_key_is_reused_after_restart() {
     let server = TestServer::start_config(without_keys).await;
     let again = server.request(Method::POST, "/v1/sessions", &headers, Some(b"{}".to_vec())).await;
     assert_eq!(again.status, StatusCode::CREATED, "the same key works after a restart");
+    server.stop().await;
+}
+
+/// A start refused before serving (here: sealing keys that are no key ring) still closes the
+/// stores it was handed, as a stop does, and reopening the same directory works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_start_closes_the_stores_it_was_handed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = continuum_backends::StoreConfig::Redb;
+    let (metrics, stores) = common::open(&store, dir.path()).await;
+    let mut settings = config(dir.path());
+    settings.sealing_keys = vec!["sk_not-a-key".to_owned()];
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handed = stores.clone();
+    let error = continuum_server::run(settings, handed, metrics, listener, std::future::pending(), |_| {
+        axum::Router::new()
+    })
+    .await
+    .expect_err("refused");
+    assert!(error.to_string().contains("invalid sealing keys"), "{error}");
+    let doc = continuum_core::DocKey::parse("user:alice", "draft").unwrap();
+    let refused = stores.docs.append(&doc, vec![1]).await;
+    assert!(matches!(refused, Err(continuum_store::StoreError::Closed)), "{refused:?}");
+    drop(stores);
+
+    let server = TestServer::start_config(config(dir.path())).await;
     server.stop().await;
 }

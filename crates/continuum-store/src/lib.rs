@@ -27,6 +27,8 @@
 //!   staleness (1 s by default) and `invalidate` for cross-node events.
 //! - [`sealed`]: [`SealedSessions`], the sealed-cookie strategy: issue and validate sealed tokens
 //!   without storing sessions, and sign a principal out everywhere by bumping its epoch.
+//! - [`stores`]: [`Stores`], the session store, document store and bus one server runs on, as
+//!   its assembler opened them.
 //! - `testkit` (feature `testkit`): the conformance suites every store runs: sessions, and
 //!   `testkit::docs` for documents.
 
@@ -41,6 +43,7 @@ pub mod memory_docs;
 pub mod sealed;
 pub mod sessions;
 pub mod store;
+pub mod stores;
 pub mod table;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
@@ -55,4 +58,5 @@ pub use memory_docs::MemoryDocStore;
 pub use sealed::{SealedConfig, SealedError, SealedSessions, SealedValidation};
 pub use sessions::{SessionError, Sessions};
 pub use store::{PurgedSession, SessionStore, StoreError};
+pub use stores::Stores;
 pub use table::SessionTable;

@@ -4,11 +4,13 @@
 #![allow(missing_docs)]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use continuum_server::{ServerConfig, run};
+use continuum_backends::{OpenOptions, StoreConfig};
+use continuum_server::{Metrics, ServerConfig, run};
 use continuum_tower_sessions::{ATTRIBUTE, ContinuumStore, PRINCIPAL_PREFIX};
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
@@ -25,8 +27,10 @@ async fn continuum(dir: &std::path::Path) -> SocketAddr {
     config.api_keys = vec![KEY.to_owned()];
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let stores = continuum_backends::open(&StoreConfig::Redb, dir, OpenOptions::default()).await.unwrap();
+    let metrics = Arc::new(Metrics::new());
     tokio::spawn(async move {
-        run(config, listener, std::future::pending(), |_| axum::Router::new()).await.unwrap()
+        run(config, stores, metrics, listener, std::future::pending(), |_| axum::Router::new()).await.unwrap()
     });
     for _ in 0..100 {
         if fetch(addr, "/readyz", None, None).await.0 == StatusCode::OK {

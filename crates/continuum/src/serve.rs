@@ -1,9 +1,13 @@
-//! `continuum serve`: resolve the configuration, bind, run the server until Ctrl-C or SIGTERM.
+//! `continuum serve`: resolve the configuration, bind, open the store, run the server until
+//! Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
+use continuum_backends::{CommitObserver, CommitStats, OpenOptions};
+use continuum_server::Metrics;
 use tokio::net::TcpListener;
 
 use crate::config::{self, ConfigError, ConfigLayer, ServeSettings, StoreKind};
@@ -94,6 +98,12 @@ fn process_vars() -> impl Iterator<Item = (String, String)> {
         .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
 }
 
+/// The embedded store's group commits, as the server's `continuum_store_commit_*` histograms.
+fn commit_observer(metrics: &Arc<Metrics>) -> CommitObserver {
+    let metrics = Arc::clone(metrics);
+    Arc::new(move |stats: CommitStats| metrics.observe_commit(stats.ops, stats.duration.as_secs_f64()))
+}
+
 /// Runs `continuum serve` until a shutdown signal, then lets the server drain.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let settings = settings(&args, process_vars())?;
@@ -105,18 +115,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(
         %addr,
         data = %settings.server.data_dir.display(),
-        store = ?settings.server.store,
+        store = ?settings.store,
         dev = settings.server.dev,
         demo = settings.demo,
         "listening"
     );
+    let metrics = Arc::new(Metrics::new());
+    let options = OpenOptions { on_commit: Some(commit_observer(&metrics)) };
+    let stores = continuum_backends::open(&settings.store, &settings.server.data_dir, options)
+        .await
+        .context("the server failed")?;
     // The demo app is a layer above the API, mounted beside it only with --demo.
     let demo = settings.demo;
     let mounts = move |state: &continuum_server::AppState| match demo {
         true => continuum_server::demo::router(state),
         false => Default::default(),
     };
-    continuum_server::run(settings.server, listener, shutdown, mounts).await.context("the server failed")?;
+    continuum_server::run(settings.server, stores, metrics, listener, shutdown, mounts)
+        .await
+        .context("the server failed")?;
     tracing::info!("stopped");
     Ok(())
 }

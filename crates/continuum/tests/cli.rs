@@ -86,6 +86,17 @@ fn a_bad_environment_value_stops_serve_with_the_variable_name() {
 }
 
 #[test]
+fn an_unreachable_store_stops_serve_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = "postgres://postgres:s3cret@127.0.0.1:1/test?connect_timeout=2";
+    let output = run(&["serve", "--listen", "127.0.0.1:0", "--data", path(dir.path()), "--store", store]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("error: the server failed: cannot open the store"), "{message}");
+    assert!(!message.contains("s3cret"), "the password never shows: {message}");
+}
+
+#[test]
 fn keys_new_prints_the_key_and_path_prints_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(&["keys", "new", "--data", path(dir.path())]);

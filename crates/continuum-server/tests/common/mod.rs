@@ -4,10 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use continuum_server::{AppState, ServerConfig, run};
+use continuum_backends::{OpenOptions, StoreConfig};
+use continuum_server::{AppState, Metrics, ServerConfig, run};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{HeaderMap, Method, Request, StatusCode};
@@ -74,6 +76,19 @@ pub fn config(data: &Path) -> ServerConfig {
     config
 }
 
+/// Fresh metrics and `store` opened for a server on `data`, its commits feeding the metrics.
+pub async fn open(store: &StoreConfig, data: &Path) -> (Arc<Metrics>, continuum_store::Stores) {
+    let metrics = Arc::new(Metrics::new());
+    let observer = Arc::clone(&metrics);
+    let options = OpenOptions {
+        on_commit: Some(Arc::new(move |stats: continuum_backends::CommitStats| {
+            observer.observe_commit(stats.ops, stats.duration.as_secs_f64());
+        })),
+    };
+    let stores = continuum_backends::open(store, data, options).await.expect("the store opens");
+    (metrics, stores)
+}
+
 impl TestServer {
     /// A server on a fresh data directory with the default test configuration.
     pub async fn start() -> Self {
@@ -102,20 +117,35 @@ impl TestServer {
         server
     }
 
-    /// A server with exactly this configuration.
+    /// A server with exactly this configuration, on the embedded store in its data directory.
     pub async fn start_config(config: ServerConfig) -> Self {
         Self::start_config_mounting(config, |_| Router::new()).await
     }
 
-    /// A server with exactly this configuration and the routes of `mounts` beside the API.
+    /// A server with exactly this configuration and the routes of `mounts` beside the API, on
+    /// the embedded store in its data directory.
     pub async fn start_config_mounting(config: ServerConfig, mounts: Mounts) -> Self {
+        Self::start_on_mounting(config, &StoreConfig::Redb, mounts).await
+    }
+
+    /// A server with exactly this configuration, on `store`, opened as the binary opens it
+    /// (the embedded store's commits feed the server's metrics).
+    pub async fn start_on(config: ServerConfig, store: &StoreConfig) -> Self {
+        Self::start_on_mounting(config, store, |_| Router::new()).await
+    }
+
+    /// [`TestServer::start_on`] with the routes of `mounts` beside the API.
+    pub async fn start_on_mounting(config: ServerConfig, store: &StoreConfig, mounts: Mounts) -> Self {
         let data = config.data_dir.clone();
+        let (metrics, stores) = open(store, &data).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             run(
                 config,
+                stores,
+                metrics,
                 listener,
                 async move {
                     let _ = stopped.await;

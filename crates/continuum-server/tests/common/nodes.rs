@@ -1,6 +1,6 @@
 //! The multi-node scenario every shared store runs: two server nodes over one store.
 
-use continuum_server::StoreConfig;
+use continuum_backends::StoreConfig;
 use hyper::{Method, StatusCode};
 use serde_json::json;
 
@@ -10,13 +10,8 @@ use super::{TestServer, config};
 /// at once, and A's restart loses nothing.
 pub async fn two_nodes_share_sessions(store: StoreConfig) {
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let node = |dir: &std::path::Path| {
-        let mut config = config(dir);
-        config.store = store.clone();
-        config
-    };
-    let a = TestServer::start_config(node(dirs.0.path())).await;
-    let b = TestServer::start_config(node(dirs.1.path())).await;
+    let a = TestServer::start_on(config(dirs.0.path()), &store).await;
+    let b = TestServer::start_on(config(dirs.1.path()), &store).await;
 
     let (token, session) = a.create_session(json!({"principal": "alice", "attributes": {"step": 1}})).await;
     let sid = session["sid"].as_str().unwrap().to_owned();
@@ -37,7 +32,7 @@ pub async fn two_nodes_share_sessions(store: StoreConfig) {
 
     let (kept, _) = a.create_session(json!({"principal": "bob"})).await;
     a.stop().await;
-    let a = TestServer::start_config(node(dirs.0.path())).await;
+    let a = TestServer::start_on(config(dirs.0.path()), &store).await;
     let again = a.backend(Method::POST, "/v1/sessions/validate", Some(json!({ "token": kept }))).await;
     assert_eq!(again.status, StatusCode::OK, "nothing lost across a node restart");
     a.stop().await;
@@ -60,15 +55,14 @@ pub async fn two_nodes_fan_out_live(store: StoreConfig) {
     let ring = vec![continuum_core::seal::SealKey::generate().to_secret_text()];
     let node = |dir: &std::path::Path| {
         let mut config = config(dir);
-        config.store = store.clone();
         config.sealing_keys = ring.clone();
         config.sync_limits.session_check = Duration::from_secs(60);
         // Cached epochs would otherwise expire within a second; only the bus can beat a minute.
         config.epoch_ttl = Duration::from_secs(60);
         config
     };
-    let a = TestServer::start_config(node(dirs.0.path())).await;
-    let b = TestServer::start_config(node(dirs.1.path())).await;
+    let a = TestServer::start_on(node(dirs.0.path()), &store).await;
+    let b = TestServer::start_on(node(dirs.1.path()), &store).await;
     let (alice_a, alice_session) = a.create_session(json!({"principal": "alice"})).await;
     let (alice_b, _) = b.create_session(json!({"principal": "alice"})).await;
     let path = "/v1/sync/user:alice/draft";

@@ -31,8 +31,9 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::serve::ListenerExt as _;
 use client::Shape;
+use continuum_backends::{OpenOptions, StoreConfig};
 use continuum_core::seal::{KeyRing, SealKey};
-use continuum_server::{ServerConfig, run};
+use continuum_server::{Metrics, ServerConfig, run};
 use continuum_tower::{ContinuumLayer, CookieConfig, RemoteConfig, SealedConfig};
 
 const KEY: &str = "load-key";
@@ -98,7 +99,13 @@ async fn main() -> anyhow::Result<()> {
     config.api_keys = vec![KEY.to_owned()];
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the server")?;
     let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { run(config, listener, std::future::pending(), |_| axum::Router::new()).await });
+    let stores = continuum_backends::open(&StoreConfig::Redb, dir.path(), OpenOptions::default())
+        .await
+        .context("opening the embedded store")?;
+    let metrics = std::sync::Arc::new(Metrics::new());
+    tokio::spawn(async move {
+        run(config, stores, metrics, listener, std::future::pending(), |_| axum::Router::new()).await
+    });
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     eprintln!(

@@ -4,9 +4,11 @@
 #![allow(dead_code, missing_docs)]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use continuum_server::{ServerConfig, run};
+use continuum_backends::{OpenOptions, StoreConfig};
+use continuum_server::{Metrics, ServerConfig, run};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode};
@@ -30,12 +32,18 @@ impl Continuum {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = ServerConfig::new(dir.path());
         config.api_keys = vec![KEY.to_owned()];
+        let stores = continuum_backends::open(&StoreConfig::Redb, dir.path(), OpenOptions::default())
+            .await
+            .expect("the embedded store opens");
+        let metrics = Arc::new(Metrics::new());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             run(
                 config,
+                stores,
+                metrics,
                 listener,
                 async move {
                     let _ = stopped.await;

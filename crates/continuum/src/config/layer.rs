@@ -3,9 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Which store `serve` keeps sessions and documents in: the server's own parser of
+/// Which store `serve` keeps sessions and documents in: continuum-backends' parser of
 /// `redb`, `redb:<dir>`, `memory`, `redis://…`, `redis+cluster://…`, `postgres://…`.
-pub use continuum_server::StoreConfig as StoreKind;
+pub use continuum_backends::StoreConfig as StoreKind;
 
 /// What one source (flags, environment, file) says; `None` leaves the decision to a lower layer.
 ///

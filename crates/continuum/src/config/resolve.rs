@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use continuum_backends::StoreConfig;
 use continuum_core::{Limits, SessionPolicy};
-use continuum_server::{GuestConfig, ServerConfig, StoreConfig};
+use continuum_server::{GuestConfig, ServerConfig};
 
 use super::layer::ConfigLayer;
 
@@ -64,6 +65,8 @@ pub enum ConfigError {
 pub struct ServeSettings {
     /// The address to bind.
     pub listen: SocketAddr,
+    /// Which store keeps sessions and documents (`redb` in the data directory unless told).
+    pub store: StoreConfig,
     /// The server's configuration.
     pub server: ServerConfig,
     /// Mount the demo app at `/` (a multi-step form on the browser SDK) beside the API. Needs
@@ -95,7 +98,7 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
         None => DEFAULT_LISTEN.parse().expect("the default listen address parses"),
     };
     let mut server = ServerConfig::new(layer.data.take().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)));
-    server.store = layer.store.take().unwrap_or(StoreConfig::Redb);
+    let store = layer.store.take().unwrap_or(StoreConfig::Redb);
     server.dev = layer.dev.unwrap_or(server.dev);
     let demo = layer.demo.unwrap_or(false);
     if demo && layer.guest_enabled == Some(false) {
@@ -146,7 +149,7 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
     if let Some(batch) = layer.sweep_batch {
         server.sweep_batch = at_least_one("sweeper.batch", batch)?;
     }
-    Ok(ServeSettings { listen, server, demo })
+    Ok(ServeSettings { listen, store, server, demo })
 }
 
 fn policy(layer: &ConfigLayer, defaults: &SessionPolicy) -> Result<SessionPolicy, ConfigError> {
@@ -224,7 +227,7 @@ mod tests {
         let defaults = ServerConfig::new(DEFAULT_DATA);
         assert_eq!(settings.listen, DEFAULT_LISTEN.parse().unwrap());
         assert_eq!(settings.server.data_dir, defaults.data_dir);
-        assert_eq!(settings.server.store, StoreConfig::Redb);
+        assert_eq!(settings.store, StoreConfig::Redb);
         assert!(!settings.server.dev && settings.server.api_keys.is_empty());
         assert_eq!(settings.server.guest, defaults.guest);
         assert_eq!(settings.server.policy, defaults.policy);
@@ -277,7 +280,7 @@ mod tests {
             ..ConfigLayer::default()
         };
         let settings = resolve(layer).unwrap();
-        assert_eq!(settings.server.store, StoreConfig::Memory);
+        assert_eq!(settings.store, StoreConfig::Memory);
         assert_eq!(settings.server.api_keys, vec![key]);
     }
 

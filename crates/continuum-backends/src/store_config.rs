@@ -1,6 +1,6 @@
 //! [`StoreConfig`]: which store keeps sessions and documents, named by one string —
 //! `redb`, `redb:<dir>`, `memory`, `redis://…`, `redis+cluster://host:port,host:port`,
-//! `postgres://…` — as the `--store` flag, `CONTINUUM_STORE` and the TOML key `store` take it.
+//! `postgres://…` — as the binary's `--store` flag, `CONTINUUM_STORE` and the TOML key `store` take it.
 
 use std::fmt;
 use std::path::PathBuf;

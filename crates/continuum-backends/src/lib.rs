@@ -1,0 +1,21 @@
+//! Continuum's stores, named and opened: the one crate that knows every backend, so the server
+//! serves over [`Stores`](continuum_store::Stores) without depending on any of them.
+//!
+//! # Layout
+//! - [`store_config`]: [`StoreConfig`], the store named by one string (`redb`, `redb:<dir>`,
+//!   `memory`, `redis://…`, `redis+cluster://…`, `postgres://…`), parsed strictly and shown with
+//!   passwords hidden.
+//! - [`open`](mod@open): [`open()`], a [`StoreConfig`] to ready stores, with [`OpenOptions`]
+//!   (the embedded store's commit observer) and [`OpenError`].
+//!
+//! # Main flow
+//! The binary parses `--store` / `CONTINUUM_STORE` / the TOML key `store` into a
+//! [`StoreConfig`], calls [`open()`] with the data directory, and hands the stores to
+//! `continuum_server::run`, which closes them when it stops.
+
+pub mod open;
+pub mod store_config;
+
+pub use continuum_store_redb::{CommitObserver, CommitStats};
+pub use open::{OpenError, OpenOptions, STORE_FILE, open};
+pub use store_config::{StoreConfig, StoreUrlError, redact};

@@ -1,0 +1,82 @@
+//! [`open`]: a [`StoreConfig`] to the [`Stores`] a server runs on, connected and ready.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use continuum_store::{StoreError, Stores};
+use continuum_store_postgres::{PostgresBus, PostgresConfig, PostgresStore};
+use continuum_store_redb::{CommitObserver, RedbConfig, RedbStore};
+use continuum_store_redis::{RedisBus, RedisConfig, RedisStore};
+
+use crate::store_config::StoreConfig;
+
+/// The file of the embedded store inside its directory (the data directory for `redb`).
+pub const STORE_FILE: &str = "continuum.redb";
+
+/// What [`open`] passes on to the store it opens, beyond the store string.
+#[derive(Clone, Default)]
+pub struct OpenOptions {
+    /// Called after each group commit of the embedded store (the server's metrics feed on it);
+    /// the other stores have no group commit and ignore it.
+    pub on_commit: Option<CommitObserver>,
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("on_commit", &self.on_commit.as_ref().map(|_| "Fn(CommitStats)"))
+            .finish()
+    }
+}
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The embedded store's directory cannot be created.
+    #[error("cannot create the data directory {path}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store cannot be opened or reached.
+    #[error("cannot open the store")]
+    Store(#[source] StoreError),
+}
+
+/// Opens the store `config` names: the embedded store in `data_dir` (or its own directory),
+/// memory, or a connection pool and a bus to Redis or PostgreSQL. A shared store is reached
+/// before this returns, so an unreachable one is an error at start rather than at the first
+/// request.
+pub async fn open(config: &StoreConfig, data_dir: &Path, options: OpenOptions) -> Result<Stores, OpenError> {
+    let redb_dir = match config {
+        StoreConfig::Memory => return Ok(Stores::memory()),
+        StoreConfig::Redb => data_dir.to_owned(),
+        StoreConfig::RedbAt(dir) => dir.clone(),
+        StoreConfig::Postgres(url) => {
+            tracing::info!(store = %config, "connecting to PostgreSQL");
+            let settings =
+                PostgresConfig::parse(url).map_err(|error| OpenError::Store(StoreError::backend(error)))?;
+            let store = PostgresStore::connect(settings.clone())
+                .await
+                .map_err(|error| OpenError::Store(StoreError::backend(error)))?;
+            let bus = PostgresBus::connect(&settings, &store).await.map_err(OpenError::Store)?;
+            return Ok(Stores::shared(Arc::new(store), Arc::new(bus)));
+        }
+        StoreConfig::Redis(url) | StoreConfig::RedisCluster(url) => {
+            tracing::info!(store = %config, "connecting to Redis");
+            let store = RedisStore::connect(RedisConfig::new(url.clone())).await.map_err(OpenError::Store)?;
+            let bus = RedisBus::connect(&store).await.map_err(OpenError::Store)?;
+            return Ok(Stores::shared(Arc::new(store), Arc::new(bus)));
+        }
+    };
+    std::fs::create_dir_all(&redb_dir)
+        .map_err(|source| OpenError::DataDir { path: redb_dir.clone(), source })?;
+    let redb = RedbConfig { on_commit: options.on_commit, ..RedbConfig::default() };
+    let path = redb_dir.join(STORE_FILE);
+    tracing::info!(path = %path.display(), "opening the embedded store");
+    let store = RedbStore::open(&path, redb).map_err(OpenError::Store)?;
+    Ok(Stores::local(Arc::new(store)))
+}
