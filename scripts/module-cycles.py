@@ -20,6 +20,8 @@ Following re-exports to the origin is what keeps a re-exporting parent from hidi
 between two of its children, and from making up one with every module that imports through it.
 
 The graph is at file granularity: an inline module (`mod tests { .. }`) belongs to its file.
+Modules declared under `#[cfg(test)]` (inline or in their own file) are left out unless
+`--tests` is given: a unit test is a consumer of its crate, free to use any layer, not a layer.
 An edge from a module to one of its own descendants is dropped: a parent declares, re-exports
 and uses its children, and that is composition, not a layer reaching up. With `--top`, every
 module is collapsed to its top-level module (`crate::x`), the level reported for
@@ -153,8 +155,9 @@ class FileParse:
     def __init__(self, module_path):
         self.module_path = module_path
         self.modules = {module_path: Module(module_path, module_path)}
-        self.file_children = []  # (scope, name, path attribute or None)
+        self.file_children = []  # (scope, name, path attribute or None, under #[cfg(test)])
         self.references = []
+        self.test_modules = set()  # inline modules declared under #[cfg(test)]
 
 
 def parse_use_tree(tokens, i, prefix):
@@ -198,6 +201,7 @@ def parse_file(text, module_path):
     depth = 0
     pending_mod = None
     pending_path = None
+    pending_test = False  # a `#[cfg(test)]` waiting for the item it applies to
     i = 0
     while i < len(tokens) - 1:
         tok = tokens[i]
@@ -211,7 +215,10 @@ def parse_file(text, module_path):
                 inner = scope + (pending_mod,)
                 parse.modules.setdefault(inner, Module(inner, module_path))
                 scopes.append((inner, depth))
+                if pending_test:
+                    parse.test_modules.add(inner)
                 pending_mod = None
+            pending_test = False
             i += 1
             continue
         if tok.text == "}":
@@ -220,6 +227,12 @@ def parse_file(text, module_path):
             depth -= 1
             i += 1
             continue
+        if tok.text == "#" and [t.text for t in tokens[i + 1 : i + 7]] == ["[", "cfg", "(", "test", ")", "]"]:
+            pending_test = True
+            i += 7
+            continue
+        if tok.text == ";":
+            pending_test = False
         if tok.text == "#" and [t.text for t in tokens[i + 1 : i + 4]] == ["[", "path", "="]:
             if tokens[i + 4].kind == "string" and tokens[i + 5].text == "]":
                 pending_path = tokens[i + 4].text
@@ -234,7 +247,8 @@ def parse_file(text, module_path):
             if at_module_level:
                 module.children.add(name)
             if after == ";":
-                parse.file_children.append((scope, name, pending_path))
+                parse.file_children.append((scope, name, pending_path, pending_test))
+                pending_test = False
             elif after == "{":
                 pending_mod = name
             pending_path = None
@@ -283,8 +297,10 @@ def parse_file(text, module_path):
 
 
 class Crate:
-    def __init__(self, root_file):
+    def __init__(self, root_file, tests=False):
         self.root_file = root_file
+        self.tests = tests
+        self.test_modules = set()  # module paths under #[cfg(test)], left out unless `tests`
         self.modules = {}  # path -> Module
         self.files = {}  # file module path -> file name
         self.references = []  # (file module path, Reference)
@@ -296,13 +312,16 @@ class Crate:
             parse = parse_file(source.read(), module_path)
         self.files[module_path] = file
         self.modules.update(parse.modules)
+        self.test_modules |= parse.test_modules
         self.references += [(module_path, ref) for ref in parse.references]
         directory = os.path.dirname(file)
         own_dir = os.path.basename(file) in {"lib.rs", "main.rs", "mod.rs"} or module_path == ()
         base = directory if own_dir else os.path.join(directory, os.path.basename(file)[:-3])
-        for scope, name, path_attr in parse.file_children:
+        for scope, name, path_attr, under_test in parse.file_children:
             inline = scope[len(module_path) :]
             child = scope + (name,)
+            if under_test:
+                self.test_modules.add(child)
             if path_attr is not None:
                 candidates = [os.path.join(directory, path_attr)]
             else:
@@ -373,6 +392,10 @@ class Crate:
             return current, False
         return current, True
 
+    def in_test(self, path):
+        """Whether `path` is, or is inside, a module declared under `#[cfg(test)]`."""
+        return any(tuple(path[:n]) in self.test_modules for n in range(1, len(path) + 1))
+
     def file_of(self, path):
         """The file module an (inline or file) module belongs to."""
         path = tuple(path)
@@ -384,6 +407,8 @@ class Crate:
         """{(from, to): [(file, line, text)]} over file modules (or top-level ones)."""
         edges = defaultdict(list)
         for file_module, ref in self.references:
+            if not self.tests and self.in_test(ref.scope):
+                continue
             target = self.absolute(ref.scope, ref.segments)
             if target is None:
                 continue
@@ -465,7 +490,7 @@ def crate_roots(crate_dir):
 def report(crate, crate_dir, top, show_edges):
     root_file = crate.root_file
     edges = crate.edges(top)
-    nodes = {path[:1] if top else path for path in crate.files}
+    nodes = {path[:1] if top else path for path in crate.files if crate.tests or not crate.in_test(path)}
     relative = os.path.relpath(root_file, crate_dir)
     level = "top-level modules" if top else "modules"
     print(f"{os.path.basename(os.path.abspath(crate_dir))} ({relative}): {len(nodes)} {level}, {len(edges)} edges")
@@ -493,11 +518,12 @@ def main():
     parser.add_argument("crate_dir", help="the crate's directory (the one holding Cargo.toml and src/)")
     parser.add_argument("--top", action="store_true", help="collapse modules to their top-level module (crate::x)")
     parser.add_argument("--edges", action="store_true", help="also print every edge of the graph")
+    parser.add_argument("--tests", action="store_true", help="also count modules under #[cfg(test)]")
     args = parser.parse_args()
     roots = crate_roots(args.crate_dir)
     if not roots:
         parser.error(f"no src/lib.rs, src/main.rs or src/bin/ in {args.crate_dir}")
-    crates = [Crate(root) for root in roots]
+    crates = [Crate(root, args.tests) for root in roots]
     found = False
     for crate in crates:
         found |= report(crate, args.crate_dir, args.top, args.edges)
