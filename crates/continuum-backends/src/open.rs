@@ -72,7 +72,7 @@ pub async fn open(config: &StoreConfig, data_dir: &Path, options: OpenOptions) -
             return Ok(Stores::shared(Arc::new(store), Arc::new(bus)));
         }
     };
-    std::fs::create_dir_all(&redb_dir)
+    continuum_store::private_fs::ensure_private_dir(&redb_dir)
         .map_err(|source| OpenError::DataDir { path: redb_dir.clone(), source })?;
     let redb = RedbConfig { on_commit: options.on_commit, ..RedbConfig::default() };
     let path = redb_dir.join(STORE_FILE);

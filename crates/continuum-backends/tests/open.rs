@@ -105,3 +105,16 @@ async fn redis_brings_its_bus() {
     stores.sessions.ping().await.unwrap();
     stores.sessions.close().await.unwrap();
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn redb_creates_its_directory_and_file_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let stores = open(&StoreConfig::Redb, &data, OpenOptions::default()).await.unwrap();
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join(STORE_FILE)), 0o600);
+    stores.sessions.close().await.unwrap();
+}

@@ -43,7 +43,7 @@ impl Scope {
     /// Parses `user:<principal>` or `session:<sid>`.
     pub fn parse(text: &str) -> Result<Self, DocNameError> {
         if let Some(principal) = text.strip_prefix("user:") {
-            return Ok(Scope::User(Principal::parse_any(principal)?));
+            return Ok(Scope::User(Principal::lookup(principal)?));
         }
         if let Some(sid) = text.strip_prefix("session:") {
             return Ok(Scope::Session(SessionId::parse(sid)?));

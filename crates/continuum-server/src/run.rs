@@ -85,10 +85,10 @@ fn sealing_ring(config: &ServerConfig) -> Result<KeyRing, ServerError> {
     Ok(file.ring)
 }
 
-/// The data directory, the API keys and the sealing key ring, read (or first created) before
-/// serving.
+/// The data directory (created `0700`, see [`continuum_store::private_fs`]), the API keys and
+/// the sealing key ring, read (or first created) before serving.
 fn prepare(config: &ServerConfig) -> Result<(ApiKeys, KeyRing), ServerError> {
-    std::fs::create_dir_all(&config.data_dir)
+    continuum_store::private_fs::ensure_private_dir(&config.data_dir)
         .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
     Ok((api_keys(config)?, sealing_ring(config)?))
 }

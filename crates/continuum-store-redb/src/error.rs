@@ -11,6 +11,8 @@ use std::sync::Arc;
 pub enum RedbStoreError {
     /// The database file could not be opened: missing directory, permissions, another process
     /// holding it ([`redb::DatabaseError::DatabaseAlreadyOpen`]), or a file that is not redb.
+    /// A missing file that cannot be created private is reported here too, its I/O error as
+    /// [`redb::StorageError::Io`].
     #[error("cannot open the session database at {}", path.display())]
     Open {
         /// The file asked for.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
 use continuum_store::{PurgedSession, SessionStore, SessionTable, StoreError, cas};
-use redb::{Database, ReadableTable};
+use redb::{Database, DatabaseError, ReadableTable, StorageError};
 
 use crate::apply::{PurgeReport, WriteOp};
 use crate::config::RedbConfig;
@@ -59,16 +59,18 @@ struct Inner {
 }
 
 impl RedbStore {
-    /// Opens the database at `path`, creating the file (not its directory) and the tables if
-    /// they are missing, loads every session into memory and starts the writer thread.
+    /// Opens the database at `path`, creating the file (not its directory; `0600`, see
+    /// [`continuum_store::private_fs`]) and the tables if they are missing, loads every session into memory and starts the writer thread.
     ///
     /// Blocking: it reads the whole file. Call it before starting the runtime or inside
     /// `tokio::task::spawn_blocking`. Fails with [`RedbStoreError::Open`] (as the source of
     /// [`StoreError::Backend`]) if another process has the file open.
     pub fn open(path: &Path, config: RedbConfig) -> Result<Self, StoreError> {
         config.validate().map_err(StoreError::backend)?;
-        let db = Database::create(path)
-            .map_err(|source| StoreError::backend(RedbStoreError::Open { path: path.to_owned(), source }))?;
+        let open_error = |source| StoreError::backend(RedbStoreError::Open { path: path.to_owned(), source });
+        continuum_store::private_fs::ensure_private_file(path)
+            .map_err(|io| open_error(DatabaseError::Storage(StorageError::Io(io))))?;
+        let db = Database::create(path).map_err(open_error)?;
         let mirror = Arc::new(load(&db).map_err(StoreError::backend)?);
         tracing::info!(path = %path.display(), sessions = mirror.len(), "opened the redb session store");
         let writer = Writer::spawn(db, Arc::clone(&mirror), &config).map_err(StoreError::backend)?;

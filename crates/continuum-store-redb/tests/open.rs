@@ -40,3 +40,21 @@ fn a_missing_directory_is_an_open_error() {
     let StoreError::Backend(cause) = &error else { panic!("expected a backend error, got {error:?}") };
     assert!(matches!(cause.downcast_ref::<RedbStoreError>(), Some(RedbStoreError::Open { .. })));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_file_is_private_and_an_existing_one_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.redb");
+    let store = RedbStore::open(&path, RedbConfig::default()).expect("open");
+    assert_eq!(mode(&path), 0o600, "created owner-only");
+    store.close().await.expect("close");
+    drop(store);
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let store = RedbStore::open(&path, RedbConfig::default()).expect("reopen");
+    assert_eq!(mode(&path), 0o640, "an existing file is not changed, only warned about");
+    store.close().await.expect("close");
+}

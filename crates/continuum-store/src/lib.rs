@@ -40,6 +40,7 @@ pub mod epochs;
 pub mod events;
 pub mod memory;
 pub mod memory_docs;
+pub mod private_fs;
 pub mod sealed;
 pub mod sessions;
 pub mod store;

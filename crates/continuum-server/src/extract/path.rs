@@ -23,7 +23,8 @@ impl<S: Send + Sync> FromRequestParts<S> for SidPath {
     }
 }
 
-/// A `{principal}` path segment that is a valid principal (anonymous ones included).
+/// A `{principal}` path segment that is a valid principal to look up (anonymous ones included,
+/// in NFC, or the exact text of one stored before the present rules: see [`Principal::lookup`]).
 #[derive(Debug)]
 pub struct PrincipalPath(pub Principal);
 
@@ -34,7 +35,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PrincipalPath {
         let Path(text) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|error| ApiError::bad_request("invalid-path", error.body_text()))?;
-        Principal::parse_any(&text).map(PrincipalPath).map_err(|error| {
+        Principal::lookup(&text).map(PrincipalPath).map_err(|error| {
             ApiError::bad_request("invalid-principal", format!("invalid principal: {error}"))
         })
     }
