@@ -23,12 +23,11 @@ CONTINUUM_GUEST_ENABLED, CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS, CONTINUUM_LIMITS_
 CONTINUUM_SWEEPER_INTERVAL_SECS, and so on: CONTINUUM_<TABLE>_<KEY> in capitals.
 
 The TOML file takes listen, data, store, dev, demo, api_keys = [..], sealing_keys = [..],
-allowed_origins = [..] and the
-tables [guest] (enabled, per_minute, burst), [sessions] (idle_timeout_secs, absolute_timeout_secs,
-max_idle_secs, max_absolute_secs, touch_fraction, rotation_grace_secs), [limits] (max_body_bytes,
-max_attributes_bytes, max_json_depth, max_label_bytes, max_user_agent_bytes) and [sweeper]
-(interval_secs, batch). An unknown key is an error. A relative `data` in the file is taken from
-the file's directory.
+allowed_origins = [..] and the tables [guest] (enabled, per_minute, burst), [sessions]
+(idle_timeout_secs, absolute_timeout_secs, max_idle_secs, max_absolute_secs, touch_fraction,
+rotation_grace_secs), [limits] (max_body_bytes, max_attributes_bytes, max_json_depth,
+max_label_bytes, max_user_agent_bytes) and [sweeper] (interval_secs, batch). An unknown key is
+an error. A relative `data` in the file is taken from the file's directory.
 
 With no API key configured, the first start writes one to <data>/api-keys (mode 0600) and logs
 the file's path, never the key. Likewise with no sealing key: <data>/sealing-keys. Nodes that
