@@ -65,10 +65,11 @@ impl FromStr for Origin {
         if authority.is_empty() || !authority.chars().all(valid) || authority.starts_with(':') {
             return Err(shape());
         }
-        if let Some((host, port)) = split_port(authority) {
-            if host.is_empty() || port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) {
-                return Err(shape());
-            }
+        let bad_port = split_port(authority).is_some_and(|(host, port)| {
+            host.is_empty() || port.is_empty() || !port.chars().all(|c| c.is_ascii_digit())
+        });
+        if bad_port {
+            return Err(shape());
         }
         let authority = authority.strip_suffix(default_port).unwrap_or(authority);
         Ok(Origin(format!("{scheme}://{authority}")))
