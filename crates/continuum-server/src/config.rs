@@ -7,6 +7,7 @@ use continuum_core::{Limits, SessionPolicy};
 use continuum_sync::SyncConfig;
 
 use crate::docs_state::SyncLimits;
+use crate::origin::Origin;
 
 /// Anonymous guest sessions from `POST /v1/guest`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +35,10 @@ pub struct ServerConfig {
     /// Plain-HTTP development mode: the cookie is `continuum` without `Secure` instead of
     /// `__Host-continuum`.
     pub dev: bool,
+    /// Origins besides the server's own that may use the session cookie on unsafe requests and
+    /// sync sockets (see [`crate::origin`]): the server's own is `https://<Host>`, or
+    /// `http://<Host>` with `dev`.
+    pub allowed_origins: Vec<Origin>,
     /// API keys for the backend plane. When empty, keys are read from (or first created in)
     /// `<data_dir>/api-keys`.
     pub api_keys: Vec<String>,
@@ -66,6 +71,7 @@ impl ServerConfig {
         Self {
             data_dir: data_dir.into(),
             dev: false,
+            allowed_origins: Vec::new(),
             api_keys: Vec::new(),
             sealing_keys: Vec::new(),
             epoch_ttl: continuum_store::epochs::DEFAULT_EPOCH_TTL,

@@ -105,6 +105,13 @@ impl ApiError {
     }
 }
 
+impl From<crate::origin::OriginRefused> for ApiError {
+    /// The session cookie from an origin that may not use it: 403 `origin-not-allowed`, naming it.
+    fn from(refused: crate::origin::OriginRefused) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "origin-not-allowed", refused.to_string())
+    }
+}
+
 impl From<crate::one_time::Full> for ApiError {
     /// Too many one-time codes are outstanding: 503, retry shortly.
     fn from(full: crate::one_time::Full) -> Self {

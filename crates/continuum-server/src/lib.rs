@@ -18,6 +18,8 @@
 //! - [`api_keys`]: backend API keys and the key file.
 //! - [`sealing_keys`]: the sealing key file (`<data>/sealing-keys`): create, rotate, retire.
 //! - [`cookie`]: the session cookie.
+//! - [`origin`]: which origins may use the session cookie, decided without I/O.
+//! - [`no_store`]: `Cache-Control: no-store` on the answers that carry a session, token or code.
 //! - [`metrics`]: Prometheus metrics and the request middleware.
 //! - [`openapi`]: the OpenAPI document generated from the handlers.
 //! - [`one_time`]: single-use, short-lived codes: handoff codes and sync tickets.
@@ -59,8 +61,10 @@ pub mod events;
 pub mod extract;
 pub mod handoff_grant;
 pub mod metrics;
+pub mod no_store;
 pub mod one_time;
 pub mod openapi;
+pub mod origin;
 pub mod relay;
 pub mod run;
 pub mod sealing_keys;

@@ -123,7 +123,7 @@ pub async fn run(
     };
     let clock: Arc<dyn continuum_core::Clock> = Arc::new(SystemClock);
     let docs = Docs::new(doc_store, Arc::clone(&clock), config.sync.clone(), config.sync_limits.clone());
-    let cookies = CookieConfig { dev: config.dev };
+    let cookies = CookieConfig { dev: config.dev, allowed_origins: config.allowed_origins.clone() };
     let sealed = SealedSessions::new(
         ring,
         Arc::clone(&store),

@@ -222,7 +222,11 @@ async fn client_plane_me_devices_logout() {
 
     // Log out clears the cookie and revokes the session.
     let phone_cookie = format!("__Host-continuum={phone}");
-    let logout = server.request(Method::DELETE, "/v1/me", &[("cookie", &phone_cookie)], None).await;
+    // A browser names its page's origin on a DELETE; the cookie is accepted only from this one.
+    let own_origin = format!("https://{}", server.addr);
+    let logout = server
+        .request(Method::DELETE, "/v1/me", &[("cookie", &phone_cookie), ("origin", &own_origin)], None)
+        .await;
     assert_eq!(logout.status, StatusCode::NO_CONTENT);
     let cleared = logout.header("set-cookie").unwrap();
     assert!(cleared.starts_with("__Host-continuum=;") && cleared.contains("Max-Age=0"), "{cleared}");

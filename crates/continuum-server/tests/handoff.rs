@@ -124,7 +124,7 @@ async fn a_code_expires_after_two_minutes() {
         sealed,
         Docs::in_memory(Arc::new(clock.clone())),
         ApiKeys::new(&["key-0123456789abcdef"]),
-        CookieConfig { dev: false },
+        CookieConfig::new(false),
         &GuestConfig::default(),
         Arc::new(Metrics::new()),
     );

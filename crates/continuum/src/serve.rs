@@ -18,15 +18,16 @@ Settings come from, highest first: these flags, CONTINUUM_* environment variable
 of --config, built-in defaults. Every TOML key has a variable: CONTINUUM_LISTEN, CONTINUUM_DATA,
 CONTINUUM_STORE (see --store), CONTINUUM_DEV, CONTINUUM_DEMO, CONTINUUM_API_KEY (comma-separated keys),
 CONTINUUM_SEALING_KEYS (comma-separated sk_… keys, the first seals),
+CONTINUUM_ALLOWED_ORIGINS (comma-separated, like --allowed-origin),
 CONTINUUM_GUEST_ENABLED, CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS, CONTINUUM_LIMITS_MAX_BODY_BYTES,
 CONTINUUM_SWEEPER_INTERVAL_SECS, and so on: CONTINUUM_<TABLE>_<KEY> in capitals.
 
-The TOML file takes listen, data, store, dev, demo, api_keys = [..], sealing_keys = [..] and the
-tables [guest] (enabled, per_minute, burst), [sessions] (idle_timeout_secs, absolute_timeout_secs,
-max_idle_secs, max_absolute_secs, touch_fraction, rotation_grace_secs), [limits] (max_body_bytes,
-max_attributes_bytes, max_json_depth, max_label_bytes, max_user_agent_bytes) and [sweeper]
-(interval_secs, batch). An unknown key is an error. A relative `data` in the file is taken from
-the file's directory.
+The TOML file takes listen, data, store, dev, demo, api_keys = [..], sealing_keys = [..],
+allowed_origins = [..] and the tables [guest] (enabled, per_minute, burst), [sessions]
+(idle_timeout_secs, absolute_timeout_secs, max_idle_secs, max_absolute_secs, touch_fraction,
+rotation_grace_secs), [limits] (max_body_bytes, max_attributes_bytes, max_json_depth,
+max_label_bytes, max_user_agent_bytes) and [sweeper] (interval_secs, batch). An unknown key is
+an error. A relative `data` in the file is taken from the file's directory.
 
 With no API key configured, the first start writes one to <data>/api-keys (mode 0600) and logs
 the file's path, never the key. Likewise with no sealing key: <data>/sealing-keys. Nodes that
@@ -59,6 +60,11 @@ pub struct ServeArgs {
     /// Keep sessions in memory instead of the embedded store (same as --store memory)
     #[arg(long, conflicts_with = "store")]
     pub memory: bool,
+    /// An origin (https://host[:port]) whose pages may use the session cookie to change
+    /// something or open a sync socket, besides the server's own (https://<Host>, or
+    /// http://<Host> with --dev); repeatable
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
 }
 
 impl ServeArgs {
@@ -71,6 +77,7 @@ impl ServeArgs {
             store: self.store.clone().or(self.memory.then_some(StoreKind::Memory)),
             dev: self.dev.then_some(true),
             demo: self.demo.then_some(true),
+            allowed_origins: (!self.allowed_origins.is_empty()).then(|| self.allowed_origins.clone()),
             ..ConfigLayer::default()
         }
     }
@@ -168,6 +175,30 @@ mod tests {
         assert_eq!(settings.listen.port(), 3);
         assert_eq!(settings.server.sweep_batch, 4);
         assert!(settings.server.dev);
+    }
+
+    #[test]
+    fn allowed_origins_repeat_as_flags_and_replace_the_lower_layers() {
+        use clap::Parser as _;
+        let cli = crate::cli::Cli::try_parse_from([
+            "continuum",
+            "serve",
+            "--allowed-origin",
+            "https://a.example",
+            "--allowed-origin",
+            "https://b.example:8443",
+        ])
+        .unwrap();
+        let crate::cli::Command::Serve(args) = cli.command else { panic!("parsed as serve") };
+        let vars = [("CONTINUUM_ALLOWED_ORIGINS".to_owned(), "https://env.example".to_owned())];
+        let origins = |settings: ServeSettings| -> Vec<String> {
+            settings.server.allowed_origins.iter().map(|origin| origin.to_string()).collect()
+        };
+        assert_eq!(
+            origins(settings(&args, vars.clone()).unwrap()),
+            ["https://a.example", "https://b.example:8443"]
+        );
+        assert_eq!(origins(settings(&ServeArgs::default(), vars).unwrap()), ["https://env.example"]);
     }
 
     #[test]

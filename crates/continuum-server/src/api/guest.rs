@@ -1,4 +1,6 @@
-//! Client plane: anonymous guest sessions, when enabled, rate limited per client address.
+//! Client plane: anonymous guest sessions, when enabled, rate limited per client address. A
+//! browser's request must come from an allowed origin, and a browser already holding a live
+//! session is answered 409 rather than silently given another one.
 
 use std::net::SocketAddr;
 
@@ -6,24 +8,39 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use continuum_core::{Device, NewSession};
+use continuum_core::{Device, NewSession, Token};
+use continuum_store::SessionError;
 use governor::clock::{Clock as _, DefaultClock};
 
 use super::client_user_agent;
 use crate::error::{ApiError, Problem};
+use crate::extract::BrowserOrigin;
 use crate::state::AppState;
 use crate::views::{SessionEnvelope, SessionView};
 
 /// Start an anonymous session; the token is set as the session cookie and not returned.
+/// A request with a `Cookie` or an `Origin` header (a browser's) must come from an allowed
+/// origin (403 otherwise); one whose session cookie is live is refused with 409 (sign out
+/// first), so a page cannot replace a visitor's session with a guest one.
 #[utoipa::path(post, path = "/v1/guest", operation_id = "create_guest", tag = "client",
-    responses((status = 201, body = SessionEnvelope), (status = 404, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 201, body = SessionEnvelope), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
+    _: BrowserOrigin,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let limiter =
         state.guest().ok_or_else(|| ApiError::not_found("guest sessions are disabled on this server"))?;
+    if has_live_cookie(&state, &headers).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already-signed-in",
+            "this browser's session cookie holds a live session; sign out (DELETE /v1/me) before \
+             starting a guest session",
+        ));
+    }
     if let Err(not_until) = limiter.check_key(&peer.ip()) {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         return Err(ApiError::rate_limited("too many guest sessions from this address", wait));
@@ -35,4 +52,18 @@ pub async fn create(
     let cookie = state.cookies().for_session(&token, &record, now);
     let body = Json(SessionEnvelope { session: SessionView::new(&record, now) });
     Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie)], body).into_response())
+}
+
+/// Whether the request's session cookie opens a live session. A cookie that opens nothing
+/// (malformed, forged, expired, revoked, sealed) is no reason to refuse: the new cookie
+/// replaces a dead one.
+async fn has_live_cookie(state: &AppState, headers: &HeaderMap) -> Result<bool, ApiError> {
+    let Some(token) = state.cookies().read(headers).and_then(|text| Token::parse(text.trim()).ok()) else {
+        return Ok(false);
+    };
+    match state.sessions().validate_at(&token, state.sessions().now()).await {
+        Ok(_) => Ok(true),
+        Err(SessionError::Rejected(_)) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
 }

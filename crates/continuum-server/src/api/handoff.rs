@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::{client_user_agent, json_response};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ClientSession, JsonBody};
+use crate::extract::{BrowserOrigin, ClientSession, JsonBody};
 use crate::handoff_grant::HandoffGrant;
 use crate::state::AppState;
 use crate::views::{IssuedSession, Rfc3339, SessionView};
@@ -40,7 +40,8 @@ pub struct RedeemRequest {
 /// Ask for a code another device can redeem within two minutes, once.
 #[utoipa::path(post, path = "/v1/me/handoff", tag = "client",
     security(("session_cookie" = []), ("session_token" = [])),
-    responses((status = 201, body = HandoffOffer), (status = 401, body = Problem), (status = 503, body = Problem)))]
+    responses((status = 201, body = HandoffOffer), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 503, body = Problem)))]
 pub async fn offer(State(state): State<AppState>, session: ClientSession) -> Result<Response, ApiError> {
     let now = state.sessions().now();
     let code = HandoffCode::generate();
@@ -51,13 +52,16 @@ pub async fn offer(State(state): State<AppState>, session: ClientSession) -> Res
     Ok(json_response(StatusCode::CREATED, &offer))
 }
 
-/// Redeem a code: a new session for the same principal on this device, set as its cookie.
-/// Failed attempts are rate limited per client address.
+/// Redeem a code: a new session for the same principal on this device, set as its cookie
+/// (replacing the cookie's session, if any: redeeming is signing in). Failed attempts are rate
+/// limited per client address. A request with a `Cookie` or an `Origin` header (a browser's)
+/// must come from an allowed origin.
 #[utoipa::path(post, path = "/v1/handoff/redeem", tag = "client", request_body = RedeemRequest,
-    responses((status = 201, body = IssuedSession), (status = 400, body = Problem),
+    responses((status = 201, body = IssuedSession), (status = 400, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 429, body = Problem)))]
 pub async fn redeem(
     State(state): State<AppState>,
+    _: BrowserOrigin,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<RedeemRequest>,

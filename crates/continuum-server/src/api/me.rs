@@ -20,7 +20,7 @@ pub async fn me(session: ClientSession) -> Response {
 
 /// Log out: revoke the caller's session and clear its cookie.
 #[utoipa::path(delete, path = "/v1/me", tag = "client", security(("session_cookie" = []), ("session_token" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn logout(State(state): State<AppState>, session: ClientSession) -> Result<Response, ApiError> {
     state.sessions().revoke(&session.record.sid).await?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, state.cookies().clear())]).into_response())
@@ -40,7 +40,8 @@ pub async fn devices(State(state): State<AppState>, session: ClientSession) -> R
 #[utoipa::path(delete, path = "/v1/me/devices/{sid}", tag = "client",
     security(("session_cookie" = []), ("session_token" = [])),
     params(("sid" = String, Path, description = "the device's session id")),
-    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
 pub async fn revoke_device(
     State(state): State<AppState>,
     SidPath(sid): SidPath,

@@ -39,7 +39,7 @@ pub struct SyncTicket {
 /// can set neither a cookie nor a header on a WebSocket. The session token never goes in a URL.
 #[utoipa::path(post, path = "/v1/sync/ticket", tag = "client",
     security(("session_cookie" = []), ("session_token" = [])),
-    responses((status = 201, body = SyncTicket), (status = 401, body = Problem)))]
+    responses((status = 201, body = SyncTicket), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn ticket(State(state): State<AppState>, session: ClientSession) -> Result<Response, ApiError> {
     let now = state.sessions().now();
     let mut bytes = [0u8; 32];
@@ -52,7 +52,9 @@ pub async fn ticket(State(state): State<AppState>, session: ClientSession) -> Re
 
 /// Open a continuity document as a y-websocket: sync step 1/2, updates and awareness, so the
 /// stock `y-websocket` client works unmodified. Add `?acks=1` to receive durability acks
-/// (message type 100, see docs/design.md).
+/// (message type 100, see docs/design.md). Opened with the session cookie, the upgrade must
+/// come from an allowed origin (403 `origin-not-allowed` otherwise), as a page anywhere can
+/// start one.
 #[utoipa::path(get, path = "/v1/sync/{scope}/{name}", tag = "client",
     security(("session_cookie" = []), ("session_token" = []), ("api_key" = [])),
     params(("scope" = String, Path, description = "`user:<principal>` or `session:<sid>`"),

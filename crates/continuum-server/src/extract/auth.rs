@@ -9,6 +9,7 @@ use continuum_core::seal::SEALED_PREFIX;
 use continuum_core::{SessionRecord, Timestamp, Token};
 use continuum_store::SessionError;
 
+use crate::cookie::needs_allowed_origin;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -34,7 +35,10 @@ impl FromRequestParts<AppState> for BackendAuth {
 }
 
 /// The client's own session, from the session cookie or `Authorization: Session <token>`,
-/// validated (and touched) like any token.
+/// validated (and touched) like any token. A request that the cookie authenticates and that
+/// changes something or opens a socket ([`needs_allowed_origin`]) must come from an allowed
+/// origin ([`CookieConfig::check_origin`](crate::cookie::CookieConfig::check_origin)), or it is
+/// refused with 403 `origin-not-allowed` before the token is looked at.
 #[derive(Debug)]
 pub struct ClientSession {
     /// The session.
@@ -69,6 +73,10 @@ impl FromRequestParts<AppState> for ClientSession {
                 )));
             }
         };
+        // Before the token is even read, so a page elsewhere can neither use nor clear it.
+        if from_cookie && needs_allowed_origin(&parts.method, &parts.headers) {
+            state.cookies().check_origin(parts)?;
+        }
         // A cookie that opens nothing is cleared, so the browser stops sending it.
         let refuse = |error: ApiError| match from_cookie {
             true => error.with_header(header::SET_COOKIE, state.cookies().clear()),

@@ -4,10 +4,12 @@ mod auth;
 mod doc_path;
 mod if_match;
 mod json;
+mod origin;
 mod path;
 
 pub use auth::{BackendAuth, ClientSession};
 pub use doc_path::{DocPath, VersionPath};
 pub use if_match::IfMatch;
 pub use json::JsonBody;
+pub use origin::BrowserOrigin;
 pub use path::{PrincipalPath, SidPath};

@@ -3,7 +3,8 @@
 //! Each TOML key has a variable: `CONTINUUM_` followed by the table and key in capitals, e.g.
 //! `listen` is `CONTINUUM_LISTEN` and `[sessions] idle_timeout_secs` is
 //! `CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS`. `api_keys` is `CONTINUUM_API_KEY`, comma-separated;
-//! `sealing_keys` is `CONTINUUM_SEALING_KEYS`, comma-separated.
+//! `sealing_keys` is `CONTINUUM_SEALING_KEYS`, comma-separated; `allowed_origins` is
+//! `CONTINUUM_ALLOWED_ORIGINS`, comma-separated.
 //! Booleans are `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`.
 
 use std::str::FromStr;
@@ -15,7 +16,7 @@ use super::resolve::ConfigError;
 const OTHER_VARIABLES: [&str; 3] = ["CONTINUUM_LOG", "CONTINUUM_SERVER", "CONTINUUM_CONFIG"];
 
 /// Every variable [`from_vars`] understands, in the order of the TOML file.
-pub const VARIABLES: [&str; 23] = [
+pub const VARIABLES: [&str; 24] = [
     "CONTINUUM_LISTEN",
     "CONTINUUM_DATA",
     "CONTINUUM_STORE",
@@ -23,6 +24,7 @@ pub const VARIABLES: [&str; 23] = [
     "CONTINUUM_DEMO",
     "CONTINUUM_API_KEY",
     "CONTINUUM_SEALING_KEYS",
+    "CONTINUUM_ALLOWED_ORIGINS",
     "CONTINUUM_GUEST_ENABLED",
     "CONTINUUM_GUEST_PER_MINUTE",
     "CONTINUUM_GUEST_BURST",
@@ -65,6 +67,7 @@ where
             "CONTINUUM_DEMO" => layer.demo = Some(parse_bool(&name, value)?),
             "CONTINUUM_API_KEY" => layer.api_keys = Some(split_keys(value)),
             "CONTINUUM_SEALING_KEYS" => layer.sealing_keys = Some(split_keys(value)),
+            "CONTINUUM_ALLOWED_ORIGINS" => layer.allowed_origins = Some(split_keys(value)),
             "CONTINUUM_GUEST_ENABLED" => layer.guest_enabled = Some(parse_bool(&name, value)?),
             "CONTINUUM_GUEST_PER_MINUTE" => layer.guest_per_minute = Some(parse(&name, value)?),
             "CONTINUUM_GUEST_BURST" => layer.guest_burst = Some(parse(&name, value)?),
@@ -142,6 +145,7 @@ mod tests {
             ("CONTINUUM_STORE", "memory"),
             ("CONTINUUM_DEV", "Yes"),
             ("CONTINUUM_API_KEY", "ck_a, ck_b,"),
+            ("CONTINUUM_ALLOWED_ORIGINS", "https://a.example, http://localhost:3000"),
             ("CONTINUUM_GUEST_ENABLED", "0"),
             ("CONTINUUM_SESSIONS_TOUCH_FRACTION", "0.25"),
             ("CONTINUUM_SWEEPER_BATCH", "7"),
@@ -155,6 +159,10 @@ mod tests {
         assert_eq!(layer.store, Some(StoreKind::Memory));
         assert_eq!(layer.dev, Some(true));
         assert_eq!(layer.api_keys, Some(vec!["ck_a".to_owned(), "ck_b".to_owned()]));
+        assert_eq!(
+            layer.allowed_origins,
+            Some(vec!["https://a.example".to_owned(), "http://localhost:3000".to_owned()])
+        );
         assert_eq!(layer.guest_enabled, Some(false));
         assert_eq!(layer.touch_fraction, Some(0.25));
         assert_eq!(layer.sweep_batch, Some(7));

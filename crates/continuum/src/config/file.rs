@@ -8,6 +8,7 @@
 //! demo = false                   # serve the demo app at / (turns guest sessions on)
 //! api_keys = ["ck_..."]          # backend-plane keys; none: the key file in the data directory
 //! sealing_keys = ["sk_..."]      # sealed-session key ring, the first seals; none: <data>/sealing-keys
+//! allowed_origins = ["https://app.example"] # besides the server's own, may use the session cookie
 //!
 //! [guest]                        # anonymous sessions from POST /v1/guest
 //! enabled = false
@@ -63,6 +64,8 @@ pub struct FileConfig {
     pub api_keys: Option<Vec<String>>,
     /// The sealing key ring, the first key sealing.
     pub sealing_keys: Option<Vec<String>>,
+    /// Origins besides the server's own whose pages may use the session cookie.
+    pub allowed_origins: Option<Vec<String>>,
     /// `[guest]`.
     #[serde(default)]
     pub guest: GuestTable,
@@ -150,6 +153,7 @@ impl FileConfig {
             demo: self.demo,
             api_keys: self.api_keys,
             sealing_keys: self.sealing_keys,
+            allowed_origins: self.allowed_origins,
             guest_enabled: self.guest.enabled,
             guest_per_minute: self.guest.per_minute,
             guest_burst: self.guest.burst,
@@ -193,6 +197,7 @@ dev = false
 demo = false
 api_keys = ["ck_one", "ck_two"]
 sealing_keys = ["sk_one"]
+allowed_origins = ["https://app.example"]
 
 [guest]
 enabled = false
@@ -227,6 +232,7 @@ batch = 1000
         assert_eq!(layer.store, Some(StoreKind::Redb));
         assert_eq!(layer.api_keys, Some(vec!["ck_one".to_owned(), "ck_two".to_owned()]));
         assert_eq!(layer.sealing_keys, Some(vec!["sk_one".to_owned()]));
+        assert_eq!(layer.allowed_origins, Some(vec!["https://app.example".to_owned()]));
         assert_eq!(layer.guest_per_minute, Some(10));
         assert_eq!(layer.touch_fraction, Some(0.05));
         assert_eq!(layer.max_user_agent_bytes, Some(512));

@@ -28,6 +28,8 @@ pub struct ConfigLayer {
     /// `sealing_keys`: the sealing key ring (`sk_…`, the first seals); none means the key file in
     /// the data directory.
     pub sealing_keys: Option<Vec<String>>,
+    /// `allowed_origins`: origins besides the server's own that may use the session cookie.
+    pub allowed_origins: Option<Vec<String>>,
     /// `guest.enabled`.
     pub guest_enabled: Option<bool>,
     /// `guest.per_minute`.
@@ -75,6 +77,7 @@ impl ConfigLayer {
             demo: self.demo.or(lower.demo),
             api_keys: self.api_keys.or(lower.api_keys),
             sealing_keys: self.sealing_keys.or(lower.sealing_keys),
+            allowed_origins: self.allowed_origins.or(lower.allowed_origins),
             guest_enabled: self.guest_enabled.or(lower.guest_enabled),
             guest_per_minute: self.guest_per_minute.or(lower.guest_per_minute),
             guest_burst: self.guest_burst.or(lower.guest_burst),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use continuum_backends::StoreConfig;
 use continuum_core::{Limits, SessionPolicy};
+use continuum_server::origin::OriginError;
 use continuum_server::{GuestConfig, ServerConfig};
 
 use super::layer::ConfigLayer;
@@ -91,7 +92,8 @@ fn secs(value: u64) -> Duration {
 
 /// Fills what `layer` leaves open with the defaults of [`ServerConfig::new`] and checks the
 /// result: positive sizes and intervals, default timeouts within their maxima, a touch fraction
-/// in `[0, 1]`, API keys of at least [`MIN_API_KEY_CHARS`] printable characters.
+/// in `[0, 1]`, API keys of at least [`MIN_API_KEY_CHARS`] printable characters, allowed
+/// origins that are `http(s)://host[:port]`.
 pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
     let listen = match layer.listen {
         Some(listen) => listen,
@@ -109,6 +111,15 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
     }
     server.api_keys = check_keys(layer.api_keys.take().unwrap_or_default())?;
     server.sealing_keys = check_sealing_keys(layer.sealing_keys.take().unwrap_or_default())?;
+    server.allowed_origins = layer
+        .allowed_origins
+        .take()
+        .unwrap_or_default()
+        .iter()
+        .map(|origin| {
+            origin.parse().map_err(|error: OriginError| invalid("allowed_origins", error.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
 
     let guest = GuestConfig::default();
     server.guest = GuestConfig {
@@ -317,6 +328,21 @@ mod tests {
         assert!(error.starts_with("`sealing_keys`") && error.contains("same key id"), "{error}");
         let error = refused(keys(vec!["sk_tooshort".into()]));
         assert!(error.contains("sk_") && !error.contains(&key), "{error}");
+    }
+
+    #[test]
+    fn allowed_origins_are_parsed_and_checked() {
+        let origins = |list: &[&str]| ConfigLayer {
+            allowed_origins: Some(list.iter().map(|o| o.to_string()).collect()),
+            ..ConfigLayer::default()
+        };
+        let settings = resolve(origins(&["HTTPS://App.Example:443/", "http://localhost:3000"])).unwrap();
+        let texts: Vec<_> = settings.server.allowed_origins.iter().map(|o| o.to_string()).collect();
+        assert_eq!(texts, vec!["https://app.example", "http://localhost:3000"]);
+        assert!(resolve(ConfigLayer::default()).unwrap().server.allowed_origins.is_empty());
+        let error = refused(origins(&["https://app.example/path"]));
+        assert!(error.starts_with("`allowed_origins`") && error.contains("/path"), "{error}");
+        assert!(refused(origins(&["app.example"])).contains("http://"));
     }
 
     #[test]
