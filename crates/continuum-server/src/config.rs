@@ -26,6 +26,58 @@ impl Default for GuestConfig {
     }
 }
 
+/// Limits per session and per principal on the client plane, so that no single client can
+/// exhaust a table every user shares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Outstanding handoff codes one session may hold; past it `POST /v1/me/handoff` is 429
+    /// until one is used or expires.
+    pub handoff_codes_per_session: usize,
+    /// Outstanding sync tickets one session may hold; past it `POST /v1/sync/ticket` is 429.
+    pub tickets_per_session: usize,
+    /// Successful handoff redemptions per principal per hour; past it redeem is 429.
+    pub redemptions_per_principal_per_hour: u32,
+    /// Live stored sessions one principal may have: a session created past it (backend create,
+    /// handoff redeem) signs out that principal's oldest ones. Sealed sessions hold no state
+    /// here and are not counted.
+    pub sessions_per_principal: usize,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self {
+            handoff_codes_per_session: 5,
+            tickets_per_session: 16,
+            redemptions_per_principal_per_hour: 20,
+            sessions_per_principal: 100,
+        }
+    }
+}
+
+/// How long a connection may stay silent, and how many may be open at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From the first byte of a request (or from the connection's start) to the end of its
+    /// header; a connection that takes longer is closed.
+    pub header_read_timeout: Duration,
+    /// How long a keep-alive connection may wait between one answer and the next request.
+    /// Long-lived answers (sync sockets, event streams) are never idle.
+    pub idle_timeout: Duration,
+    /// Connections served at once (sync sockets included); past it the server stops accepting
+    /// until one closes, and new ones wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+        }
+    }
+}
+
 /// The configuration of one server.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -63,6 +115,10 @@ pub struct ServerConfig {
     pub sync: SyncConfig,
     /// Sync sockets per session and documents per scope.
     pub sync_limits: SyncLimits,
+    /// Codes, tickets, redemptions and sessions per session or principal.
+    pub client_limits: ClientLimits,
+    /// Connection timeouts and the connection cap.
+    pub connections: ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -82,6 +138,8 @@ impl ServerConfig {
             sweep_batch: 1000,
             sync: SyncConfig::default(),
             sync_limits: SyncLimits::default(),
+            client_limits: ClientLimits::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }

@@ -112,11 +112,19 @@ impl From<crate::origin::OriginRefused> for ApiError {
     }
 }
 
-impl From<crate::one_time::Full> for ApiError {
-    /// Too many one-time codes are outstanding: 503, retry shortly.
-    fn from(full: crate::one_time::Full) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", full.to_string())
-            .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
+impl From<crate::one_time::IssueError> for ApiError {
+    /// The session holds as many one-time codes as it may: 429 until its oldest expires. The
+    /// node holds as many as it may: 503, retry shortly.
+    fn from(error: crate::one_time::IssueError) -> Self {
+        match error {
+            crate::one_time::IssueError::IssuerFull { retry_after, .. } => {
+                Self::rate_limited(&error.to_string(), retry_after)
+            }
+            crate::one_time::IssueError::Full { .. } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string())
+                    .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
+            }
+        }
     }
 }
 

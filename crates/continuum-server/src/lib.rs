@@ -17,6 +17,7 @@
 //! - [`state`]: [`AppState`], shared by every handler.
 //! - [`api_keys`]: backend API keys and the key file.
 //! - [`sealing_keys`]: the sealing key file (`<data>/sealing-keys`): create, rotate, retire.
+//! - [`conn`]: serving connections: the connection cap, header read and idle timeouts.
 //! - [`cookie`]: the session cookie.
 //! - [`origin`]: which origins may use the session cookie, decided without I/O.
 //! - [`no_store`]: `Cache-Control: no-store` on the answers that carry a session, token or code.
@@ -24,7 +25,9 @@
 //! - [`openapi`]: the OpenAPI document generated from the handlers.
 //! - [`one_time`]: single-use, short-lived codes: handoff codes and sync tickets.
 //! - [`handoff_grant`]: [`HandoffGrant`](handoff_grant::HandoffGrant), what a handoff code grants.
-//! - [`throttle`]: per-address failure counting (failed handoff redemptions).
+//! - [`principal_cap`]: the live-session cap per principal, applied when a session is created.
+//! - [`throttle`]: events counted per key (failed redemptions per address, successful ones per
+//!   principal).
 //! - [`docs_state`]: [`Docs`], the live documents, their store and limits, and opening and
 //!   patching one for every writer.
 //! - [`sockets`]: sync sockets per session and the node-wide session check that closes those
@@ -53,6 +56,7 @@ pub mod api;
 pub mod api_keys;
 pub mod app;
 pub mod config;
+pub mod conn;
 pub mod cookie;
 pub mod demo;
 pub mod docs_state;
@@ -65,6 +69,7 @@ pub mod no_store;
 pub mod one_time;
 pub mod openapi;
 pub mod origin;
+pub mod principal_cap;
 pub mod relay;
 pub mod run;
 pub mod sealing_keys;
@@ -77,7 +82,7 @@ pub mod views;
 pub mod web;
 
 pub use app::app;
-pub use config::{GuestConfig, ServerConfig};
+pub use config::{ClientLimits, ConnectionLimits, GuestConfig, ServerConfig};
 pub use docs_state::{Docs, SyncLimits};
 pub use error::ApiError;
 pub use metrics::Metrics;

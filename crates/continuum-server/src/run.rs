@@ -2,12 +2,10 @@
 //! serve until shutdown, then drain and close the stores.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::serve::ListenerExt as _;
 use continuum_core::KeyRing;
 use continuum_core::SystemClock;
 use continuum_core::seal::KeyError;
@@ -137,8 +135,16 @@ pub async fn run(
     );
     let sessions =
         Sessions::with_config(Arc::clone(&store), clock, config.policy.clone(), config.limits.clone());
-    let state =
-        AppState::new(sessions.clone(), sealed, docs, keys, cookies, &config.guest, Arc::clone(&metrics));
+    let state = AppState::with_limits(
+        sessions.clone(),
+        sealed,
+        docs,
+        keys,
+        cookies,
+        &config.guest,
+        Arc::clone(&metrics),
+        &config.client_limits,
+    );
 
     let cancel = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -155,13 +161,6 @@ pub async fn run(
         tracing::info!(%addr, dev = config.dev, "continuum is listening");
     }
     let state_for_shutdown = state.clone();
-    // Answers are single writes; without TCP_NODELAY a sync socket's ack can wait ~40 ms behind
-    // the client's delayed ACK of a relayed update (Nagle), measured by `continuum bench`.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %error, "TCP_NODELAY not set");
-        }
-    });
     // Long-lived answers (event streams, sync sockets) end as soon as shutdown begins; the
     // graceful shutdown would otherwise wait for them forever.
     let ending = state.shutdown().clone();
@@ -170,9 +169,7 @@ pub async fn run(
         ending.cancel();
     };
     let mounted = mounts(&state);
-    let app = app_with(state, mounted).into_make_service_with_connect_info::<SocketAddr>();
-    let served =
-        axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServerError::Serve);
+    crate::conn::serve(listener, app_with(state, mounted), &config.connections, shutdown).await;
     // Sockets first (their documents persist what they hold), then the sweeper, then the store.
     state_for_shutdown.socket_tasks().close();
     state_for_shutdown.socket_tasks().wait().await;
@@ -182,6 +179,5 @@ pub async fn run(
     tasks.wait().await;
     let closed = store.close().await;
     tracing::info!("continuum stopped");
-    served?;
     closed.map_err(ServerError::Store)
 }

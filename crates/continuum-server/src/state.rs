@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api_keys::ApiKeys;
-use crate::config::GuestConfig;
+use crate::config::{ClientLimits, GuestConfig};
 use crate::cookie::CookieConfig;
 use crate::docs_state::{Docs, SyncLimits};
 use crate::events::EventFeed;
@@ -23,7 +23,7 @@ use crate::handoff_grant::HandoffGrant;
 use crate::metrics::Metrics;
 use crate::one_time::OneTimeCodes;
 use crate::sockets::SocketCounter;
-use crate::throttle::ClientThrottle;
+use crate::throttle::{ClientThrottle, PrincipalThrottle};
 
 /// Per-address limiter for guest sessions.
 pub type GuestLimiter = DefaultKeyedRateLimiter<IpAddr>;
@@ -32,8 +32,11 @@ pub type GuestLimiter = DefaultKeyedRateLimiter<IpAddr>;
 pub const REDEEM_FAILURES: u32 = 5;
 /// The window of [`REDEEM_FAILURES`].
 pub const REDEEM_WINDOW: Duration = Duration::from_secs(60);
-/// Outstanding handoff codes (and, separately, sync tickets) one node holds at most.
+/// Outstanding handoff codes (and, separately, sync tickets) one node holds at most; one
+/// session holds at most [`ClientLimits::handoff_codes_per_session`] of them.
 pub const MAX_OUTSTANDING_CODES: usize = 100_000;
+/// The window of [`ClientLimits::redemptions_per_principal_per_hour`].
+pub const REDEMPTION_WINDOW: Duration = Duration::from_secs(3600);
 
 struct Inner {
     sessions: Sessions,
@@ -44,6 +47,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     handoffs: OneTimeCodes<HandoffCode, HandoffGrant>,
     redeem_throttle: ClientThrottle,
+    redemptions: PrincipalThrottle,
+    client_limits: ClientLimits,
     docs: Docs,
     tickets: OneTimeCodes<String, SessionId>,
     sockets: Arc<SocketCounter>,
@@ -63,8 +68,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over a session service and a sealed-session service. Guest sessions are served
-    /// only when `guest.enabled`.
+    /// State over a session service and a sealed-session service, with the default
+    /// [`ClientLimits`]. Guest sessions are served only when `guest.enabled`.
     pub fn new(
         sessions: Sessions,
         sealed: SealedSessions,
@@ -73,6 +78,21 @@ impl AppState {
         cookies: CookieConfig,
         guest: &GuestConfig,
         metrics: Arc<Metrics>,
+    ) -> Self {
+        Self::with_limits(sessions, sealed, docs, api_keys, cookies, guest, metrics, &ClientLimits::default())
+    }
+
+    /// [`AppState::new`] with the given per-session and per-principal limits.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_limits(
+        sessions: Sessions,
+        sealed: SealedSessions,
+        docs: Docs,
+        api_keys: ApiKeys,
+        cookies: CookieConfig,
+        guest: &GuestConfig,
+        metrics: Arc<Metrics>,
+        limits: &ClientLimits,
     ) -> Self {
         let guest = guest.enabled.then(|| {
             let per_minute = NonZeroU32::new(guest.per_minute.max(1)).expect("at least one");
@@ -88,10 +108,15 @@ impl AppState {
                 cookies,
                 guest,
                 metrics,
-                handoffs: OneTimeCodes::new(MAX_OUTSTANDING_CODES),
+                handoffs: OneTimeCodes::new(MAX_OUTSTANDING_CODES, limits.handoff_codes_per_session),
                 redeem_throttle: ClientThrottle::new(REDEEM_FAILURES, REDEEM_WINDOW),
+                redemptions: PrincipalThrottle::new(
+                    limits.redemptions_per_principal_per_hour,
+                    REDEMPTION_WINDOW,
+                ),
+                client_limits: limits.clone(),
                 docs,
-                tickets: OneTimeCodes::new(MAX_OUTSTANDING_CODES),
+                tickets: OneTimeCodes::new(MAX_OUTSTANDING_CODES, limits.tickets_per_session),
                 // A socket's `ended` token is a child of `shutdown`: its loop waits on one token.
                 sockets: Arc::new(SocketCounter::new(shutdown.clone())),
                 shutdown,
@@ -134,6 +159,16 @@ impl AppState {
     /// Failed handoff redemptions by client address.
     pub fn redeem_throttle(&self) -> &ClientThrottle {
         &self.inner.redeem_throttle
+    }
+
+    /// Successful handoff redemptions by principal.
+    pub fn redemptions(&self) -> &PrincipalThrottle {
+        &self.inner.redemptions
+    }
+
+    /// Codes, tickets, redemptions and sessions per session or principal.
+    pub fn client_limits(&self) -> &ClientLimits {
+        &self.inner.client_limits
     }
 
     /// Continuity documents: the live ones, their store, limits and shared operations.

@@ -284,6 +284,29 @@ impl Sessions {
         Ok(revoked)
     }
 
+    /// Keeps `principal` within `max` live sessions: revokes its oldest ones beyond `max`, never
+    /// `keep` (the session just created); returns how many it revoked. One list by principal
+    /// and a revoke per session over the cap, so callers run it when a session is created, never
+    /// on validation. Concurrent callers converge: each revokes the oldest, and revoking twice
+    /// is a no-op.
+    pub async fn sign_out_beyond(
+        &self,
+        principal: &Principal,
+        max: usize,
+        keep: &SessionId,
+    ) -> Result<usize, SessionError> {
+        let live = self.list(principal).await?;
+        let mut revoked = 0;
+        for sid in oldest_beyond(&live, max, keep) {
+            match self.revoke(&sid).await {
+                Ok(true) => revoked += 1,
+                Ok(false) | Err(SessionError::NotFound) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(revoked)
+    }
+
     /// Deletes up to `limit` sessions past their purge time; returns how many. Announces an
     /// `expired` event for each that was active (a revoked session's tombstone was announced
     /// when it was revoked).
@@ -336,6 +359,13 @@ impl Sessions {
         }
         Err(SessionError::Contention)
     }
+}
+
+/// Of `live` (oldest first), the sessions to sign out so that at most `max` are left, `keep`
+/// always among them.
+fn oldest_beyond(live: &[Arc<SessionRecord>], max: usize, keep: &SessionId) -> Vec<SessionId> {
+    let excess = live.len().saturating_sub(max.max(1));
+    live.iter().map(|record| record.sid).filter(|sid| sid != keep).take(excess).collect()
 }
 
 #[cfg(test)]
@@ -396,5 +426,28 @@ mod tests {
         let touched = sessions.validate_at(&token, just_before).await.expect("live a moment before its end");
         assert_eq!(touched.last_seen_at, just_before, "the touch is dated at the time given");
         assert_eq!(clock.now(), Timestamp::from_millis(1_000_000), "the clock did not move");
+    }
+
+    #[tokio::test]
+    async fn a_principal_past_its_cap_loses_its_oldest_sessions_and_keeps_the_new_one() {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_000_000)));
+        let sessions = Sessions::new(Arc::new(MemoryStore::new()), Arc::clone(&clock) as Arc<dyn Clock>);
+        let mut created = Vec::new();
+        for _ in 0..4 {
+            created.push(sessions.create(ask("carol")).await.unwrap().0);
+            clock.advance(std::time::Duration::from_secs(1));
+        }
+        let (other, _) = sessions.create(ask("dave")).await.unwrap();
+        let newest = created[3].sid;
+        let principal = created[0].principal.clone();
+        assert_eq!(sessions.sign_out_beyond(&principal, 2, &newest).await.unwrap(), 2);
+        let left: Vec<_> = sessions.list(&principal).await.unwrap().iter().map(|r| r.sid).collect();
+        assert_eq!(left, [created[2].sid, newest], "the two oldest were signed out");
+        assert_eq!(sessions.sign_out_beyond(&principal, 2, &newest).await.unwrap(), 0, "within the cap");
+        assert_eq!(sessions.list(&other.principal).await.unwrap().len(), 1, "other principals untouched");
+        // `keep` stays even if it is the oldest.
+        assert_eq!(sessions.sign_out_beyond(&principal, 1, &created[2].sid).await.unwrap(), 1);
+        let left: Vec<_> = sessions.list(&principal).await.unwrap().iter().map(|r| r.sid).collect();
+        assert_eq!(left, [created[2].sid]);
     }
 }

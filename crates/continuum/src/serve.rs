@@ -26,8 +26,11 @@ The TOML file takes listen, data, store, dev, demo, api_keys = [..], sealing_key
 allowed_origins = [..] and the tables [guest] (enabled, per_minute, burst), [sessions]
 (idle_timeout_secs, absolute_timeout_secs, max_idle_secs, max_absolute_secs, touch_fraction,
 rotation_grace_secs), [limits] (max_body_bytes, max_attributes_bytes, max_json_depth,
-max_label_bytes, max_user_agent_bytes) and [sweeper] (interval_secs, batch). An unknown key is
-an error. A relative `data` in the file is taken from the file's directory.
+max_label_bytes, max_user_agent_bytes, max_handoff_codes_per_session, max_tickets_per_session,
+max_redemptions_per_principal_per_hour, max_sessions_per_principal,
+max_sync_sockets_per_session), [http] (header_read_timeout_secs, idle_timeout_secs,
+max_connections) and [sweeper] (interval_secs, batch). An unknown key is an error. A relative
+`data` in the file is taken from the file's directory.
 
 With no API key configured, the first start writes one to <data>/api-keys (mode 0600) and logs
 the file's path, never the key. Likewise with no sealing key: <data>/sealing-keys. Nodes that

@@ -40,22 +40,23 @@ pub struct RedeemRequest {
 /// Ask for a code another device can redeem within two minutes, once.
 #[utoipa::path(post, path = "/v1/me/handoff", tag = "client",
     security(("session_cookie" = []), ("session_token" = [])),
-    responses((status = 201, body = HandoffOffer), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 201, body = HandoffOffer), (status = 401, body = Problem), (status = 403, body = Problem), (status = 429, body = Problem),
               (status = 503, body = Problem)))]
 pub async fn offer(State(state): State<AppState>, session: ClientSession) -> Result<Response, ApiError> {
     let now = state.sessions().now();
     let code = HandoffCode::generate();
     let expires_at = now + CODE_TTL;
     let grant = HandoffGrant { principal: session.record.principal.clone(), issuer: session.record.sid };
-    state.handoffs().insert(code.clone(), grant, expires_at, now)?;
+    state.handoffs().insert(code.clone(), grant, session.record.sid, expires_at, now)?;
     let offer = HandoffOffer { code: code.to_string(), expires_at: Rfc3339(expires_at) };
     Ok(json_response(StatusCode::CREATED, &offer))
 }
 
 /// Redeem a code: a new session for the same principal on this device, set as its cookie
 /// (replacing the cookie's session, if any: redeeming is signing in). Failed attempts are rate
-/// limited per client address. A request with a `Cookie` or an `Origin` header (a browser's)
-/// must come from an allowed origin.
+/// limited per client address, successful ones per principal (each is a new session); past the
+/// principal's session cap its oldest sessions are signed out. A request with a `Cookie` or an
+/// `Origin` header (a browser's) must come from an allowed origin.
 #[utoipa::path(post, path = "/v1/handoff/redeem", tag = "client", request_body = RedeemRequest,
     responses((status = 201, body = IssuedSession), (status = 400, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 429, body = Problem)))]
@@ -69,12 +70,12 @@ pub async fn redeem(
     let now = state.sessions().now();
     let throttle = state.redeem_throttle();
     throttle
-        .check(peer.ip(), now)
+        .check(&peer.ip(), now)
         .map_err(|wait| ApiError::rate_limited("too many failed handoff codes from this address", wait))?;
     let code = match HandoffCode::parse(&body.code) {
         Ok(code) => code,
         Err(error) => {
-            throttle.record_failure(peer.ip(), now);
+            throttle.record(peer.ip(), now);
             return Err(ApiError::bad_request("invalid-code", format!("invalid handoff code: {error}")));
         }
     };
@@ -84,11 +85,14 @@ pub async fn redeem(
         None => false,
     };
     let Some(grant) = grant.filter(|_| issuer_live) else {
-        throttle.record_failure(peer.ip(), now);
+        throttle.record(peer.ip(), now);
         return Err(ApiError::not_found(
             "this handoff code is not valid: it expired, was used, or was never issued",
         ));
     };
+    state.redemptions().check(&grant.principal, now).map_err(|wait| {
+        ApiError::rate_limited("this user has redeemed too many handoff codes in the last hour", wait)
+    })?;
     let user_agent = client_user_agent(&headers, state.sessions().limits());
     let ask = NewSession {
         principal: Some(grant.principal),
@@ -96,6 +100,8 @@ pub async fn redeem(
         ..NewSession::default()
     };
     let (record, token) = state.sessions().create(ask).await?;
+    state.redemptions().record(record.principal.clone(), now);
+    crate::principal_cap::enforce(&state, &record).await;
     let cookie = state.cookies().for_session(&token, &record, now);
     let body = IssuedSession { token: token.to_string(), session: SessionView::new(&record, now) };
     let mut response = json_response(StatusCode::CREATED, &body);

@@ -19,6 +19,7 @@ use crate::views::{
 /// Create a session for a principal (or an anonymous one).
 ///
 /// With `"sealed": true` the token is a sealed one carrying the session, and nothing is stored.
+/// A stored session past the principal's session cap signs out its oldest sessions.
 #[utoipa::path(post, path = "/v1/sessions", operation_id = "create_session", tag = "backend", security(("api_key" = [])),
     request_body = CreateSession,
     responses((status = 201, body = IssuedSession), (status = 401, body = Problem), (status = 413, body = Problem),
@@ -48,6 +49,7 @@ pub async fn create(
         return Ok(json_response(StatusCode::CREATED, &IssuedSession { token, session: view }));
     }
     let (record, token) = state.sessions().create(ask).await?;
+    crate::principal_cap::enforce(&state, &record).await;
     let view = SessionView::new(&record, state.sessions().now());
     let mut response =
         json_response(StatusCode::CREATED, &IssuedSession { token: token.to_string(), session: view });

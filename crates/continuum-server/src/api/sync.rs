@@ -39,14 +39,15 @@ pub struct SyncTicket {
 /// can set neither a cookie nor a header on a WebSocket. The session token never goes in a URL.
 #[utoipa::path(post, path = "/v1/sync/ticket", tag = "client",
     security(("session_cookie" = []), ("session_token" = [])),
-    responses((status = 201, body = SyncTicket), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = SyncTicket), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 429, body = Problem), (status = 503, body = Problem)))]
 pub async fn ticket(State(state): State<AppState>, session: ClientSession) -> Result<Response, ApiError> {
     let now = state.sessions().now();
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
     let ticket = URL_SAFE_NO_PAD.encode(bytes);
     let expires_at = now + TICKET_TTL;
-    state.tickets().insert(ticket.clone(), session.record.sid, expires_at, now)?;
+    state.tickets().insert(ticket.clone(), session.record.sid, session.record.sid, expires_at, now)?;
     Ok(json_response(StatusCode::CREATED, &SyncTicket { ticket, expires_at: Rfc3339(expires_at) }))
 }
 

@@ -16,7 +16,7 @@ use super::resolve::ConfigError;
 const OTHER_VARIABLES: [&str; 3] = ["CONTINUUM_LOG", "CONTINUUM_SERVER", "CONTINUUM_CONFIG"];
 
 /// Every variable [`from_vars`] understands, in the order of the TOML file.
-pub const VARIABLES: [&str; 24] = [
+pub const VARIABLES: [&str; 32] = [
     "CONTINUUM_LISTEN",
     "CONTINUUM_DATA",
     "CONTINUUM_STORE",
@@ -39,8 +39,16 @@ pub const VARIABLES: [&str; 24] = [
     "CONTINUUM_LIMITS_MAX_JSON_DEPTH",
     "CONTINUUM_LIMITS_MAX_LABEL_BYTES",
     "CONTINUUM_LIMITS_MAX_USER_AGENT_BYTES",
+    "CONTINUUM_LIMITS_MAX_HANDOFF_CODES_PER_SESSION",
+    "CONTINUUM_LIMITS_MAX_TICKETS_PER_SESSION",
+    "CONTINUUM_LIMITS_MAX_REDEMPTIONS_PER_PRINCIPAL_PER_HOUR",
+    "CONTINUUM_LIMITS_MAX_SESSIONS_PER_PRINCIPAL",
+    "CONTINUUM_LIMITS_MAX_SYNC_SOCKETS_PER_SESSION",
     "CONTINUUM_SWEEPER_INTERVAL_SECS",
     "CONTINUUM_SWEEPER_BATCH",
+    "CONTINUUM_HTTP_HEADER_READ_TIMEOUT_SECS",
+    "CONTINUUM_HTTP_IDLE_TIMEOUT_SECS",
+    "CONTINUUM_HTTP_MAX_CONNECTIONS",
 ];
 
 /// The layer the variables in `vars` describe, and the names of `CONTINUUM_*` variables that
@@ -92,6 +100,26 @@ where
             }
             "CONTINUUM_SWEEPER_INTERVAL_SECS" => layer.sweep_interval_secs = Some(parse(&name, value)?),
             "CONTINUUM_SWEEPER_BATCH" => layer.sweep_batch = Some(parse(&name, value)?),
+            "CONTINUUM_LIMITS_MAX_HANDOFF_CODES_PER_SESSION" => {
+                layer.max_handoff_codes_per_session = Some(parse(&name, value)?)
+            }
+            "CONTINUUM_LIMITS_MAX_TICKETS_PER_SESSION" => {
+                layer.max_tickets_per_session = Some(parse(&name, value)?)
+            }
+            "CONTINUUM_LIMITS_MAX_REDEMPTIONS_PER_PRINCIPAL_PER_HOUR" => {
+                layer.max_redemptions_per_principal_per_hour = Some(parse(&name, value)?)
+            }
+            "CONTINUUM_LIMITS_MAX_SESSIONS_PER_PRINCIPAL" => {
+                layer.max_sessions_per_principal = Some(parse(&name, value)?)
+            }
+            "CONTINUUM_LIMITS_MAX_SYNC_SOCKETS_PER_SESSION" => {
+                layer.max_sync_sockets_per_session = Some(parse(&name, value)?)
+            }
+            "CONTINUUM_HTTP_HEADER_READ_TIMEOUT_SECS" => {
+                layer.http_header_read_timeout_secs = Some(parse(&name, value)?)
+            }
+            "CONTINUUM_HTTP_IDLE_TIMEOUT_SECS" => layer.http_idle_timeout_secs = Some(parse(&name, value)?),
+            "CONTINUUM_HTTP_MAX_CONNECTIONS" => layer.http_max_connections = Some(parse(&name, value)?),
             other if OTHER_VARIABLES.contains(&other) => {}
             _ => unknown.push(name),
         }
@@ -182,6 +210,10 @@ mod tests {
         assert_eq!(layer.sweep_interval_secs, Some(1));
         assert_eq!(layer.demo, Some(true));
         assert_eq!(layer.max_user_agent_bytes, Some(1));
+        assert_eq!(layer.max_sessions_per_principal, Some(1));
+        assert_eq!(layer.max_sync_sockets_per_session, Some(1));
+        assert_eq!(layer.http_idle_timeout_secs, Some(1));
+        assert_eq!(layer.http_max_connections, Some(1));
     }
 
     #[test]

@@ -29,6 +29,16 @@
 //! max_json_depth = 16
 //! max_label_bytes = 128
 //! max_user_agent_bytes = 512
+//! max_handoff_codes_per_session = 5             # outstanding; past it 429
+//! max_tickets_per_session = 16                  # outstanding sync tickets; past it 429
+//! max_redemptions_per_principal_per_hour = 20   # successful handoff redemptions; past it 429
+//! max_sessions_per_principal = 100              # live; a new one signs out the oldest
+//! max_sync_sockets_per_session = 16             # open at once; past it 429
+//!
+//! [http]                         # connections
+//! header_read_timeout_secs = 10  # to receive a request's header (or a first byte)
+//! idle_timeout_secs = 60         # a keep-alive connection waiting for its next request
+//! max_connections = 10000        # served at once, sync sockets included
 //!
 //! [sweeper]
 //! interval_secs = 30
@@ -78,6 +88,9 @@ pub struct FileConfig {
     /// `[sweeper]`.
     #[serde(default)]
     pub sweeper: SweeperTable,
+    /// `[http]`.
+    #[serde(default)]
+    pub http: HttpTable,
 }
 
 /// `[guest]`: anonymous guest sessions.
@@ -124,6 +137,28 @@ pub struct LimitsTable {
     pub max_label_bytes: Option<usize>,
     /// Longest user agent, bytes.
     pub max_user_agent_bytes: Option<usize>,
+    /// Outstanding handoff codes per session.
+    pub max_handoff_codes_per_session: Option<usize>,
+    /// Outstanding sync tickets per session.
+    pub max_tickets_per_session: Option<usize>,
+    /// Successful handoff redemptions per principal per hour.
+    pub max_redemptions_per_principal_per_hour: Option<u32>,
+    /// Live stored sessions per principal.
+    pub max_sessions_per_principal: Option<usize>,
+    /// Sync sockets open at once per session.
+    pub max_sync_sockets_per_session: Option<usize>,
+}
+
+/// `[http]`: connection timeouts and the connection cap.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpTable {
+    /// Seconds to receive a request's header.
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a keep-alive connection may wait for its next request.
+    pub idle_timeout_secs: Option<u64>,
+    /// Connections served at once.
+    pub max_connections: Option<usize>,
 }
 
 /// `[sweeper]`: the expiry sweeper.
@@ -170,6 +205,14 @@ impl FileConfig {
             max_user_agent_bytes: self.limits.max_user_agent_bytes,
             sweep_interval_secs: self.sweeper.interval_secs,
             sweep_batch: self.sweeper.batch,
+            max_handoff_codes_per_session: self.limits.max_handoff_codes_per_session,
+            max_tickets_per_session: self.limits.max_tickets_per_session,
+            max_redemptions_per_principal_per_hour: self.limits.max_redemptions_per_principal_per_hour,
+            max_sessions_per_principal: self.limits.max_sessions_per_principal,
+            max_sync_sockets_per_session: self.limits.max_sync_sockets_per_session,
+            http_header_read_timeout_secs: self.http.header_read_timeout_secs,
+            http_idle_timeout_secs: self.http.idle_timeout_secs,
+            http_max_connections: self.http.max_connections,
         }
     }
 }
@@ -218,6 +261,16 @@ max_attributes_bytes = 16384
 max_json_depth = 16
 max_label_bytes = 128
 max_user_agent_bytes = 512
+max_handoff_codes_per_session = 5
+max_tickets_per_session = 16
+max_redemptions_per_principal_per_hour = 20
+max_sessions_per_principal = 100
+max_sync_sockets_per_session = 16
+
+[http]
+header_read_timeout_secs = 10
+idle_timeout_secs = 60
+max_connections = 10000
 
 [sweeper]
 interval_secs = 30
@@ -237,6 +290,14 @@ batch = 1000
         assert_eq!(layer.touch_fraction, Some(0.05));
         assert_eq!(layer.max_user_agent_bytes, Some(512));
         assert_eq!(layer.sweep_batch, Some(1000));
+        assert_eq!(layer.max_handoff_codes_per_session, Some(5));
+        assert_eq!(layer.max_tickets_per_session, Some(16));
+        assert_eq!(layer.max_redemptions_per_principal_per_hour, Some(20));
+        assert_eq!(layer.max_sessions_per_principal, Some(100));
+        assert_eq!(layer.max_sync_sockets_per_session, Some(16));
+        assert_eq!(layer.http_header_read_timeout_secs, Some(10));
+        assert_eq!(layer.http_idle_timeout_secs, Some(60));
+        assert_eq!(layer.http_max_connections, Some(10000));
     }
 
     #[test]

@@ -62,6 +62,22 @@ pub struct ConfigLayer {
     pub sweep_interval_secs: Option<u64>,
     /// `sweeper.batch`.
     pub sweep_batch: Option<usize>,
+    /// `limits.max_handoff_codes_per_session`: outstanding handoff codes per session.
+    pub max_handoff_codes_per_session: Option<usize>,
+    /// `limits.max_tickets_per_session`: outstanding sync tickets per session.
+    pub max_tickets_per_session: Option<usize>,
+    /// `limits.max_redemptions_per_principal_per_hour`: successful handoff redemptions per principal per hour.
+    pub max_redemptions_per_principal_per_hour: Option<u32>,
+    /// `limits.max_sessions_per_principal`: live stored sessions per principal; past it the oldest are signed out.
+    pub max_sessions_per_principal: Option<usize>,
+    /// `limits.max_sync_sockets_per_session`: sync sockets one session may hold open.
+    pub max_sync_sockets_per_session: Option<usize>,
+    /// `http.header_read_timeout_secs`: seconds to receive a request's header.
+    pub http_header_read_timeout_secs: Option<u64>,
+    /// `http.idle_timeout_secs`: seconds a keep-alive connection may wait for its next request.
+    pub http_idle_timeout_secs: Option<u64>,
+    /// `http.max_connections`: connections served at once.
+    pub http_max_connections: Option<usize>,
 }
 
 impl ConfigLayer {
@@ -94,6 +110,22 @@ impl ConfigLayer {
             max_user_agent_bytes: self.max_user_agent_bytes.or(lower.max_user_agent_bytes),
             sweep_interval_secs: self.sweep_interval_secs.or(lower.sweep_interval_secs),
             sweep_batch: self.sweep_batch.or(lower.sweep_batch),
+            max_handoff_codes_per_session: self
+                .max_handoff_codes_per_session
+                .or(lower.max_handoff_codes_per_session),
+            max_tickets_per_session: self.max_tickets_per_session.or(lower.max_tickets_per_session),
+            max_redemptions_per_principal_per_hour: self
+                .max_redemptions_per_principal_per_hour
+                .or(lower.max_redemptions_per_principal_per_hour),
+            max_sessions_per_principal: self.max_sessions_per_principal.or(lower.max_sessions_per_principal),
+            max_sync_sockets_per_session: self
+                .max_sync_sockets_per_session
+                .or(lower.max_sync_sockets_per_session),
+            http_header_read_timeout_secs: self
+                .http_header_read_timeout_secs
+                .or(lower.http_header_read_timeout_secs),
+            http_idle_timeout_secs: self.http_idle_timeout_secs.or(lower.http_idle_timeout_secs),
+            http_max_connections: self.http_max_connections.or(lower.http_max_connections),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use continuum_backends::StoreConfig;
 use continuum_core::{Limits, SessionPolicy};
 use continuum_server::origin::OriginError;
-use continuum_server::{GuestConfig, ServerConfig};
+use continuum_server::{ClientLimits, ConnectionLimits, GuestConfig, ServerConfig};
 
 use super::layer::ConfigLayer;
 
@@ -154,6 +154,13 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
         )?,
     };
 
+    server.client_limits = client_limits(&layer)?;
+    server.sync_limits.max_sockets_per_session = at_least_one(
+        "limits.max_sync_sockets_per_session",
+        layer.max_sync_sockets_per_session.unwrap_or(server.sync_limits.max_sockets_per_session),
+    )?;
+    server.connections = connections(&layer)?;
+
     if let Some(interval) = layer.sweep_interval_secs {
         server.sweep_interval = secs(at_least_one("sweeper.interval_secs", interval)?);
     }
@@ -161,6 +168,50 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
         server.sweep_batch = at_least_one("sweeper.batch", batch)?;
     }
     Ok(ServeSettings { listen, store, server, demo })
+}
+
+fn client_limits(layer: &ConfigLayer) -> Result<ClientLimits, ConfigError> {
+    let defaults = ClientLimits::default();
+    Ok(ClientLimits {
+        handoff_codes_per_session: at_least_one(
+            "limits.max_handoff_codes_per_session",
+            layer.max_handoff_codes_per_session.unwrap_or(defaults.handoff_codes_per_session),
+        )?,
+        tickets_per_session: at_least_one(
+            "limits.max_tickets_per_session",
+            layer.max_tickets_per_session.unwrap_or(defaults.tickets_per_session),
+        )?,
+        redemptions_per_principal_per_hour: at_least_one(
+            "limits.max_redemptions_per_principal_per_hour",
+            layer
+                .max_redemptions_per_principal_per_hour
+                .unwrap_or(defaults.redemptions_per_principal_per_hour),
+        )?,
+        sessions_per_principal: at_least_one(
+            "limits.max_sessions_per_principal",
+            layer.max_sessions_per_principal.unwrap_or(defaults.sessions_per_principal),
+        )?,
+    })
+}
+
+fn connections(layer: &ConfigLayer) -> Result<ConnectionLimits, ConfigError> {
+    let defaults = ConnectionLimits::default();
+    let pick = |key: &'static str, value: Option<u64>, default: Duration| match value {
+        Some(value) => at_least_one(key, value).map(secs),
+        None => Ok(default),
+    };
+    Ok(ConnectionLimits {
+        header_read_timeout: pick(
+            "http.header_read_timeout_secs",
+            layer.http_header_read_timeout_secs,
+            defaults.header_read_timeout,
+        )?,
+        idle_timeout: pick("http.idle_timeout_secs", layer.http_idle_timeout_secs, defaults.idle_timeout)?,
+        max_connections: at_least_one(
+            "http.max_connections",
+            layer.http_max_connections.unwrap_or(defaults.max_connections),
+        )?,
+    })
 }
 
 fn policy(layer: &ConfigLayer, defaults: &SessionPolicy) -> Result<SessionPolicy, ConfigError> {
@@ -245,6 +296,45 @@ mod tests {
         assert_eq!(settings.server.limits, defaults.limits);
         assert_eq!(settings.server.sweep_interval, defaults.sweep_interval);
         assert_eq!(settings.server.sweep_batch, defaults.sweep_batch);
+        assert_eq!(settings.server.client_limits, defaults.client_limits);
+        assert_eq!(settings.server.sync_limits, defaults.sync_limits);
+        assert_eq!(settings.server.connections, defaults.connections);
+    }
+
+    #[test]
+    fn client_and_connection_limits_are_carried_over_and_must_be_positive() {
+        let layer = ConfigLayer {
+            max_handoff_codes_per_session: Some(2),
+            max_tickets_per_session: Some(3),
+            max_redemptions_per_principal_per_hour: Some(4),
+            max_sessions_per_principal: Some(5),
+            max_sync_sockets_per_session: Some(6),
+            http_header_read_timeout_secs: Some(7),
+            http_idle_timeout_secs: Some(8),
+            http_max_connections: Some(9),
+            ..ConfigLayer::default()
+        };
+        let server = resolve(layer).unwrap().server;
+        let limits = ClientLimits {
+            handoff_codes_per_session: 2,
+            tickets_per_session: 3,
+            redemptions_per_principal_per_hour: 4,
+            sessions_per_principal: 5,
+        };
+        assert_eq!(server.client_limits, limits);
+        assert_eq!(server.sync_limits.max_sockets_per_session, 6);
+        let connections =
+            ConnectionLimits { header_read_timeout: secs(7), idle_timeout: secs(8), max_connections: 9 };
+        assert_eq!(server.connections, connections);
+        let zero = |layer: ConfigLayer| refused(layer);
+        let error = zero(ConfigLayer { max_sessions_per_principal: Some(0), ..ConfigLayer::default() });
+        assert!(error.contains("limits.max_sessions_per_principal"), "{error}");
+        let error = zero(ConfigLayer { max_sync_sockets_per_session: Some(0), ..ConfigLayer::default() });
+        assert!(error.contains("limits.max_sync_sockets_per_session"), "{error}");
+        let error = zero(ConfigLayer { http_idle_timeout_secs: Some(0), ..ConfigLayer::default() });
+        assert!(error.contains("http.idle_timeout_secs"), "{error}");
+        let error = zero(ConfigLayer { http_max_connections: Some(0), ..ConfigLayer::default() });
+        assert!(error.contains("http.max_connections"), "{error}");
     }
 
     #[test]
