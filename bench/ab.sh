@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Compares two builds of `continuum serve` in one run: BEFORE and AFTER (paths to release
-# binaries) take turns, each on a fresh server and data directory, RUNS times, measured by the
-# same load generator (AFTER's `continuum bench`), so a slow stretch of the shared machine falls
-# on both. Prints one line per run and server: validate/hello, and the burst's server CPU per
+# Compares builds of `continuum serve` in one run: two or more release binaries (before first,
+# the newest last) take turns, each on a fresh server and data directory, RUNS times, measured by
+# the same load generator (the last binary's `continuum bench`), so a slow stretch of the shared
+# machine falls on all of them. Prints one line per run and server: validate/hello, and the burst's server CPU per
 # delivered update; and the server's CPU time per hello and per validate, each run alone.
 #
 #   bash bench/ab.sh target-before/release/continuum target/release/continuum
+#
+# Each line is labelled with the binary's file name.
 #
 # Environment (all optional):
 #   RUNS=6             turns of each server
@@ -18,8 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BEFORE=${1:?usage: bench/ab.sh BEFORE_BIN AFTER_BIN}
-AFTER=${2:?usage: bench/ab.sh BEFORE_BIN AFTER_BIN}
+if [ $# -lt 2 ]; then echo "usage: bench/ab.sh BEFORE_BIN AFTER_BIN [MORE_BINS...]" >&2; exit 2; fi
+BINS=("$@")
 RUNS=${RUNS:-6}
 DURATION=${DURATION:-6s}
 ROUNDS=${ROUNDS:-6}
@@ -39,10 +41,10 @@ TICK=$(getconf CLK_TCK)
 # utime + stime of process $1, in clock ticks.
 server_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 use_bench_key
-LOAD=$AFTER
+LOAD=${BINS[-1]}
 
 log "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), $(rustc --version)"
-log "before: $BEFORE; after: $AFTER; load generator: $LOAD"
+log "builds: ${BINS[*]}; load generator: $LOAD"
 
 # One scenario's figure from the bench's JSON lines: field `$2` of scenario `$1`.
 field() { python3 -c '
@@ -56,8 +58,8 @@ for line in sys.stdin:
 ' "$1" "$2"; }
 
 for run in $(seq "$RUNS"); do
-  for side in before after; do
-    if [ "$side" = before ]; then BIN=$BEFORE; else BIN=$AFTER; fi
+  for BIN in "${BINS[@]}"; do
+    side=$(basename "$BIN")
     start_server "$side-$run-load"
     load=$("$LOAD" bench --url "http://$ADDR" --scenario hello,validate --rounds "$ROUNDS" \
       --connections "$CONNECTIONS" --duration "$DURATION" --warmup 250ms --json)
@@ -88,7 +90,7 @@ hello, validate, b = rows["hello"]["rps"], rows["validate"]["rps"], rows["burst"
 per_request = lambda ticks, row: int(ticks) / float(tick) * 1e6 / max(json.loads(row)["requests"], 1)
 per_update, delivered, closed = (b.get(k) for k in ("cpu_per_delivered_update_us", "delivered_updates", "closed_by_server"))
 cpu_hello, cpu_validate = per_request(hello_ticks, hello_row), per_request(validate_ticks, validate_row)
-print(f"run {run} {side:6} hello {hello:7.0f} validate {validate:7.0f} ratio {validate / hello:.3f}"
+print(f"run {run} {side:18} hello {hello:7.0f} validate {validate:7.0f} ratio {validate / hello:.3f}"
       f" | server cpu hello {cpu_hello:.2f} us validate {cpu_validate:.2f} us ratio {cpu_hello / cpu_validate:.3f}"
       f" | burst cpu/update {per_update or 0:.2f} us delivered {delivered} closed {closed}")
 ' "$run" "$side" "$load" "$burst" "$TICK" "${ticks[hello]}" "${rows[hello]}" "${ticks[validate]}" "${rows[validate]}"
