@@ -11,36 +11,67 @@ use hyper::body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 
-use super::phase::{Phase, Timeouts};
+use super::phase::{Phase, Timeouts, wakes_watcher};
 
 /// One connection's phase, shared by its reads, its answers and its watcher.
 #[derive(Debug)]
 pub struct Activity {
-    phase: Mutex<Phase>,
-    /// Woken when the deadline may have moved earlier; a wake with no waiter is kept for the
-    /// next wait, so none is lost.
+    watch: Mutex<Watch>,
+    timeouts: Timeouts,
+    /// Woken when the deadline came earlier than the watcher's timer; a wake with no waiter is
+    /// kept for the next wait, so none is lost.
     changed: Notify,
 }
 
+/// The phase and the time the watcher's timer is armed for.
+#[derive(Debug)]
+struct Watch {
+    phase: Phase,
+    armed: Option<Instant>,
+}
+
 impl Activity {
-    /// A connection accepted at `now`.
-    pub fn new(now: Instant) -> Self {
-        Self { phase: Mutex::new(Phase::new(now)), changed: Notify::new() }
+    /// A connection accepted at `now`, closed by `timeouts`.
+    pub fn new(now: Instant, timeouts: Timeouts) -> Self {
+        Self {
+            watch: Mutex::new(Watch { phase: Phase::new(now), armed: None }),
+            timeouts,
+            changed: Notify::new(),
+        }
     }
 
-    fn update<T>(&self, change: impl FnOnce(&mut Phase) -> T) -> T {
-        let mut phase = self.phase.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        change(&mut phase)
+    fn update<T>(&self, change: impl FnOnce(&mut Watch) -> T) -> T {
+        let mut watch = self.watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        change(&mut watch)
+    }
+
+    /// Applies a phase change and wakes the watcher if the deadline came earlier than its timer.
+    fn transition(&self, change: impl FnOnce(&mut Phase) -> bool) {
+        let wake = self.update(|watch| {
+            change(&mut watch.phase) && wakes_watcher(watch.phase.deadline(&self.timeouts), watch.armed)
+        });
+        if wake {
+            self.changed.notify_one();
+        }
     }
 
     /// The phase now.
     pub fn phase(&self) -> Phase {
-        self.update(|phase| *phase)
+        self.update(|watch| watch.phase)
     }
 
-    /// When the connection must close if nothing happens; `None` while busy.
-    pub fn deadline(&self, timeouts: &Timeouts) -> Option<Instant> {
-        self.phase().deadline(timeouts)
+    /// When the connection must close if nothing happens (`None` while busy), recorded as the
+    /// time the watcher arms its timer for.
+    pub fn arm(&self) -> Option<Instant> {
+        self.update(|watch| {
+            watch.armed = watch.phase.deadline(&self.timeouts);
+            watch.armed
+        })
+    }
+
+    /// The timeouts this connection is held to.
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
     }
 
     /// Resolves when the deadline may have moved earlier.
@@ -50,14 +81,12 @@ impl Activity {
 
     /// A request was dispatched: the returned guard marks its answer finished when dropped.
     pub fn request(self: &Arc<Self>) -> Answered {
-        self.update(Phase::on_request);
+        self.update(|watch| watch.phase.on_request());
         Answered { activity: Arc::clone(self) }
     }
 
     fn read(&self) {
-        if self.update(|phase| phase.on_read(Instant::now())) {
-            self.changed.notify_one();
-        }
+        self.transition(|phase| phase.on_read(Instant::now()));
     }
 }
 
@@ -69,9 +98,7 @@ pub struct Answered {
 
 impl Drop for Answered {
     fn drop(&mut self) {
-        if self.activity.update(|phase| phase.on_answered(Instant::now())) {
-            self.activity.changed.notify_one();
-        }
+        self.activity.transition(|phase| phase.on_answered(Instant::now()));
     }
 }
 

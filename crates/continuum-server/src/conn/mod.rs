@@ -109,7 +109,7 @@ impl Connection {
     /// is upgraded, or shutdown has let its answer finish.
     async fn serve(self, tcp: TcpStream, place: OwnedSemaphorePermit) {
         let Connection { router, peer, timeouts, closing } = self;
-        let activity = Arc::new(Activity::new(Instant::now()));
+        let activity = Arc::new(Activity::new(Instant::now(), timeouts));
         let io = TokioIo::new(WatchedIo::new(tcp, Arc::clone(&activity), place));
         let requests = Arc::clone(&activity);
         let service = service_fn(move |mut request: hyper::Request<Incoming>| {
@@ -124,8 +124,15 @@ impl Connection {
         let connection = http1::Builder::new().serve_connection(io, service).with_upgrades();
         let mut connection = std::pin::pin!(connection);
         let mut shutting_down = false;
+        // One timer for the connection's life, re-armed only when it fires early or the
+        // deadline came earlier (see `phase::wakes_watcher`), not on every request.
+        let timer = tokio::time::sleep(Duration::ZERO);
+        let mut timer = std::pin::pin!(timer);
         loop {
-            let deadline = activity.deadline(&timeouts);
+            let deadline = activity.arm();
+            if let Some(deadline) = deadline {
+                timer.as_mut().reset(deadline.into());
+            }
             tokio::select! {
                 biased;
                 served = connection.as_mut() => {
@@ -139,20 +146,14 @@ impl Connection {
                     shutting_down = true;
                 }
                 () = activity.changed() => {}
-                () = sleep_until(deadline), if deadline.is_some() => {
+                () = timer.as_mut(), if deadline.is_some() => {
                     let phase = activity.phase();
-                    if phase.deadline(&timeouts).is_some_and(|due| due <= Instant::now()) {
+                    if phase.deadline(activity.timeouts()).is_some_and(|due| due <= Instant::now()) {
                         tracing::debug!(%peer, reason = phase.reason(), "closing a connection");
                         return;
                     }
                 }
             }
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    if let Some(deadline) = deadline {
-        tokio::time::sleep_until(deadline.into()).await;
     }
 }
