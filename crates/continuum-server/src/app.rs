@@ -59,7 +59,7 @@ pub fn app_with(state: AppState, mounts: Router<AppState>) -> Router {
                 "this endpoint does not take this method",
             )
         })
-        .layer(axum::middleware::from_fn(crate::no_store::no_store))
+        .layer(crate::no_store::NoStoreLayer)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(state.metrics()), crate::metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

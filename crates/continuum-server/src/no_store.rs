@@ -1,15 +1,19 @@
 //! `Cache-Control: no-store` on every answer that can carry a session, a token or a code, so
-//! no browser or shared cache keeps one: [`is_private`] says which paths, [`no_store`] is the
-//! middleware.
+//! no browser or shared cache keeps one: [`is_private`] says which paths, [`NoStoreLayer`] is
+//! the layer.
 //!
 //! The rule is by path, errors included, so a route added under these prefixes is covered
 //! without anyone remembering to: all of `/v1/sessions*`, `/v1/me*`, `/v1/principals/*`,
 //! `/v1/guest`, `/v1/handoff*` and `/v1/sync/ticket`.
 
+use std::task::{Context, Poll};
+
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
+use futures_util::FutureExt as _;
+use futures_util::future::Map;
+use tower::{Layer, Service};
 
 /// Whether answers on `path` may carry a session, a token or a code.
 pub fn is_private(path: &str) -> bool {
@@ -23,15 +27,57 @@ pub fn is_private(path: &str) -> bool {
         || path == "/v1/sync/ticket"
 }
 
-/// Middleware: adds `Cache-Control: no-store` to the answer when [`is_private`] says so of the
-/// request's path.
-pub async fn no_store(request: Request, next: Next) -> Response {
-    let private = is_private(request.uri().path());
-    let mut response = next.run(request).await;
-    if private {
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+/// The layer adding `Cache-Control: no-store` to the answers of [`is_private`] paths. A plain
+/// tower layer rather than `axum::middleware::from_fn`, whose boxed future and service clone
+/// every request would pay.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoStoreLayer;
+
+impl<S> Layer<S> for NoStoreLayer {
+    type Service = NoStore<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        NoStore { inner }
     }
-    response
+}
+
+/// The service of [`NoStoreLayer`].
+#[derive(Clone, Debug)]
+pub struct NoStore<S> {
+    inner: S,
+}
+
+/// What the answer becomes: marked private, or left as it is.
+type Finish<E> = fn(Result<Response, E>) -> Result<Response, E>;
+
+fn mark_private<E>(answer: Result<Response, E>) -> Result<Response, E> {
+    answer.map(|mut response| {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    })
+}
+
+fn unchanged<E>(answer: Result<Response, E>) -> Result<Response, E> {
+    answer
+}
+
+impl<S> Service<Request> for NoStore<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Map<S::Future, Finish<S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let finish: Finish<S::Error> =
+            if is_private(request.uri().path()) { mark_private } else { unchanged };
+        self.inner.call(request).map(finish)
+    }
 }
 
 #[cfg(test)]
