@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Continuum check on this machine: formatting, lints and all tests.
 # Installs what the checks need when it is missing: the Rust toolchain and its components,
-# Node.js and the npm packages of tests/node, sdk/browser and tests/browser, Debian's chromium,
+# Node.js and the npm packages of tests/node, sdk/browser and tests/browser, python3, Debian's chromium,
 # Redis and PostgreSQL (scripts/services.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq nodejs npm
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+  log "installing python3 (Debian package) for the import-cycle check"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq python3
 fi
 log "services: Redis and PostgreSQL for the store tests"
 source scripts/services.sh
