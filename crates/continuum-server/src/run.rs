@@ -50,9 +50,6 @@ pub enum ServerError {
     /// The store failed to close: writes it had acknowledged may not all be durable.
     #[error("cannot close the store")]
     Store(#[source] StoreError),
-    /// Serving failed.
-    #[error("the HTTP server failed")]
-    Serve(#[source] std::io::Error),
 }
 
 fn api_keys(config: &ServerConfig) -> Result<ApiKeys, ServerError> {
