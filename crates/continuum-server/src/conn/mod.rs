@@ -5,7 +5,7 @@
 //! # Layout
 //! - [`phase`]: [`Phase`](phase::Phase), the pure decision when a connection between requests
 //!   must be closed.
-//! - [`activity`]: [`Activity`](activity::Activity), a connection's phase fed by its reads and
+//! - [`activity`]: [`Activity`], a connection's phase fed by its reads and
 //!   answers.
 //!
 //! `axum::serve` has no timeouts and no cap, so the server drives hyper itself here, as
