@@ -21,6 +21,9 @@
 //! - `hear`: what the other nodes announce, carried out on this node.
 //! - [`metrics`]: [`RelayMetrics`], the relay's counters.
 //! - [`memory_bus`]: [`MemoryBus`], a bus between the nodes of one process (tests, examples).
+//! - [`replication`]: the replicated strategy: nodes that hold the sessions and documents
+//!   themselves, a primary and `k` backups per key, presented to the server as one more
+//!   session store, document store and bus ([`replication::start`]).
 //!
 //! # Main flow
 //! The server builds a [`Relay`] over its session services, its document registry, its bus
@@ -36,6 +39,7 @@ pub mod local;
 pub mod memory_bus;
 pub mod metrics;
 pub mod relay;
+pub mod replication;
 mod unsent;
 
 pub use local::LocalNode;

@@ -18,6 +18,7 @@
 
 use crate::DocKey;
 use crate::id::SessionId;
+use crate::principal::Principal;
 
 /// The live nodes and their precomputed hashes, ready to rank keys.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -107,6 +108,14 @@ impl PlacementKey {
         Self(key)
     }
 
+    /// A principal's key: `p`, a 0 byte and the principal's UTF-8 bytes, for what is kept per
+    /// principal rather than per session (the sign-out-everywhere epoch).
+    pub fn principal(principal: &Principal) -> Self {
+        let mut key = b"p\0".to_vec();
+        key.extend_from_slice(principal.as_str().as_bytes());
+        Self(key)
+    }
+
     /// A document's key: `d`, a 0 byte, and [`DocKey::storage_key`], so every socket of one
     /// document meets on the same node.
     pub fn doc(doc: &DocKey) -> Self {
@@ -136,6 +145,13 @@ fn mix(mut x: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     x ^ (x >> 33)
+}
+
+/// The specified 64-bit hash placement ranks with (FNV-1a 64, then Murmur3's fmix64): the same
+/// for the same bytes on every build, so nodes built apart agree on what it names (a view's
+/// fingerprint, a lock stripe).
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    hash(bytes)
 }
 
 fn hash(bytes: &[u8]) -> u64 {

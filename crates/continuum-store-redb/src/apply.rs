@@ -23,6 +23,9 @@ pub(crate) enum WriteOp {
     /// [`continuum_store::SessionStore::purge_expired`]; what it deletes is added to `report`
     /// (read it once the write returned `Ok`).
     Purge { now: Timestamp, limit: usize, report: PurgeReport },
+    /// [`continuum_store::SessionStore::purge_sessions`]: deletes those of `sids` due at `now`,
+    /// added to `report`.
+    PurgeIds { now: Timestamp, sids: Vec<SessionId>, report: PurgeReport },
     /// [`continuum_store::SessionStore::bump_principal_epoch`].
     BumpEpoch { principal: String },
     /// [`continuum_store::DocStore::append`]; `key` is the document's storage key.
@@ -62,6 +65,9 @@ pub(crate) fn apply(
         WriteOp::Purge { now, limit, report } => {
             return purge(batch, tables, now, limit, &report).map(|n| Ok(n as u64));
         }
+        WriteOp::PurgeIds { now, sids, report } => {
+            return purge_ids(batch, tables, now, &sids, &report).map(|n| Ok(n as u64));
+        }
         WriteOp::BumpEpoch { principal } => return tables.bump_epoch(&principal).map(Ok),
         WriteOp::Append { key, update } => return tables.docs()?.append(&key, &update).map(Ok),
         WriteOp::Compact { key, snapshot, through_seq } => {
@@ -78,6 +84,27 @@ pub(crate) fn apply(
         }
         Err(refused) => Ok(Err(refused)),
     }
+}
+
+/// Deletes those of `sids` that are due at `now`, with their expiry index entries.
+fn purge_ids(
+    batch: &mut Batch<'_>,
+    tables: &mut Tables<'_>,
+    now: Timestamp,
+    sids: &[SessionId],
+    report: &PurgeReport,
+) -> Result<usize, redb::Error> {
+    let mut purged = 0;
+    for sid in sids {
+        let Some(change) = batch.purge(sid, now) else { continue };
+        if let Change::Delete { record } = &change {
+            tables.remove_expiry(crate::schema::expiry_key(record))?;
+            report.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(PurgedSession::of(record));
+        }
+        tables.apply(&change)?;
+        purged += 1;
+    }
+    Ok(purged)
 }
 
 /// Deletes up to `limit` sessions due at `now`, walking the expiry index from its start.

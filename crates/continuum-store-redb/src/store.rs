@@ -172,6 +172,20 @@ impl SessionStore for RedbStore {
         Ok(std::mem::take(&mut *report.lock().unwrap_or_else(|poisoned| poisoned.into_inner())))
     }
 
+    async fn purge_sessions(
+        &self,
+        sids: &[SessionId],
+        now: Timestamp,
+    ) -> Result<Vec<PurgedSession>, StoreError> {
+        if sids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let report = PurgeReport::default();
+        let op = WriteOp::PurgeIds { now, sids: sids.to_vec(), report: Arc::clone(&report) };
+        self.inner.writer.write(op).await?;
+        Ok(std::mem::take(&mut *report.lock().unwrap_or_else(|poisoned| poisoned.into_inner())))
+    }
+
     /// A read transaction on a blocking thread (epochs are not mirrored: the sealed-token path
     /// caches them, see `continuum_store::EpochCache`).
     async fn principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError> {
@@ -197,6 +211,14 @@ impl SessionStore for RedbStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         Ok(self.inner.mirror.len() as u64)
+    }
+
+    async fn scan(
+        &self,
+        after: Option<SessionId>,
+        limit: usize,
+    ) -> Result<Vec<Arc<SessionRecord>>, StoreError> {
+        Ok(self.inner.mirror.scan(after, limit))
     }
 
     async fn close(&self) -> Result<(), StoreError> {

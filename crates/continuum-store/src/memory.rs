@@ -86,6 +86,21 @@ impl SessionStore for MemoryStore {
         })
     }
 
+    async fn purge_sessions(
+        &self,
+        sids: &[SessionId],
+        now: Timestamp,
+    ) -> Result<Vec<PurgedSession>, StoreError> {
+        self.write(|table| {
+            Ok(sids
+                .iter()
+                .filter(|sid| table.get(sid).is_some_and(|record| record.purge_at() <= now))
+                .filter_map(|sid| table.remove(sid))
+                .map(|record| PurgedSession::of(&record))
+                .collect())
+        })
+    }
+
     async fn principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError> {
         Ok(self.epochs.get(principal).map_or(0, |epoch| *epoch))
     }
@@ -99,6 +114,14 @@ impl SessionStore for MemoryStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         Ok(self.table.len() as u64)
+    }
+
+    async fn scan(
+        &self,
+        after: Option<SessionId>,
+        limit: usize,
+    ) -> Result<Vec<Arc<SessionRecord>>, StoreError> {
+        Ok(self.table.scan(after, limit))
     }
 }
 

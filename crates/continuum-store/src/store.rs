@@ -28,6 +28,12 @@ pub enum StoreError {
     /// The store is shutting down and takes no more writes.
     #[error("the store is closed")]
     Closed,
+    /// The store cannot answer now but may soon: a replicated cluster without a quorum here, or
+    /// whose owners of the key could not be reached while membership settled. A write that
+    /// fails so may or may not have been applied; retrying it is safe (its compare-and-swap
+    /// says which).
+    #[error("the session store is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The backend failed (I/O, connection, corruption); the cause is kept.
     #[error("the session store failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -90,6 +96,18 @@ pub trait SessionStore: Send + Sync + 'static {
     /// returns what it deleted.
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<Vec<PurgedSession>, StoreError>;
 
+    /// Deletes those of `sids` whose [`SessionRecord::purge_at`] is at or before `now`; returns
+    /// what it deleted. How a replicated cluster purges one session on each of its owners.
+    /// Stores that cannot refuse with [`StoreError::InvalidWrite`]; the default does.
+    async fn purge_sessions(
+        &self,
+        sids: &[SessionId],
+        now: Timestamp,
+    ) -> Result<Vec<PurgedSession>, StoreError> {
+        let _ = (sids, now);
+        Err(StoreError::InvalidWrite("this store cannot purge sessions by id"))
+    }
+
     /// The principal's epoch: how many times it signed out everywhere (0 if never). A sealed
     /// token is valid only while the epoch it carries is the current one.
     async fn principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError>;
@@ -97,6 +115,29 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Adds one to the principal's epoch, atomically, and returns the new value, so every sealed
     /// token issued before is refused. Concurrent bumps each return a different value.
     async fn bump_principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError>;
+
+    /// Raises the principal's epoch to at least `at_least` and returns the epoch afterwards: how
+    /// a replica applies a bump its primary made. The default bumps until it gets there.
+    async fn raise_principal_epoch(&self, principal: &Principal, at_least: u64) -> Result<u64, StoreError> {
+        let mut epoch = self.principal_epoch(principal).await?;
+        while epoch < at_least {
+            epoch = self.bump_principal_epoch(principal).await?;
+        }
+        Ok(epoch)
+    }
+
+    /// Up to `limit` sessions with an id after `after` (from the first when `None`), in id
+    /// order, tombstones included: how a node walks what it holds (a replica's transfer, a
+    /// count of what it owns). Stores that cannot walk their sessions refuse with
+    /// [`StoreError::InvalidWrite`]; the default does.
+    async fn scan(
+        &self,
+        after: Option<SessionId>,
+        limit: usize,
+    ) -> Result<Vec<Arc<SessionRecord>>, StoreError> {
+        let _ = (after, limit);
+        Err(StoreError::InvalidWrite("this store cannot walk its sessions"))
+    }
 
     /// How many sessions the store holds, tombstones included.
     async fn count(&self) -> Result<u64, StoreError>;

@@ -85,6 +85,16 @@ impl SessionTable {
         index.iter().take_while(|(at, _)| *at <= now).take(limit).map(|(_, sid)| *sid).collect()
     }
 
+    /// Up to `limit` sessions with an id after `after`, in id order. It sorts every id, so a
+    /// walk of `n` sessions in pages of `p` costs `n / p` sorts: take large pages.
+    pub fn scan(&self, after: Option<SessionId>, limit: usize) -> Vec<Arc<SessionRecord>> {
+        let sessions = self.sessions.pin();
+        let mut sids: Vec<SessionId> =
+            sessions.keys().filter(|sid| after.is_none_or(|after| **sid > after)).copied().collect();
+        sids.sort_unstable();
+        sids.into_iter().take(limit).filter_map(|sid| sessions.get(&sid).cloned()).collect()
+    }
+
     /// How many sessions the table holds.
     pub fn len(&self) -> usize {
         self.sessions.len()

@@ -1,0 +1,147 @@
+//! [`Membership`]: who is live, from `chitchat` (gossip with phi-accrual failure detection),
+//! turned into this node's [`View`].
+//!
+//! Each node gossips on its `--cluster-listen` address (UDP) and publishes its wire version
+//! there; replication uses the same port over TCP. A node that speaks another wire version is
+//! left out of the view (and logged), never misread.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chitchat::transport::Transport;
+use chitchat::{ChitchatConfig, ChitchatHandle, ChitchatId, FailureDetectorConfig, NodeState};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::error::ReplicationError;
+use super::metrics::ReplicationMetrics;
+use super::view::{Member, View};
+use super::wire::WIRE_VERSION;
+
+/// The key under which a node publishes its wire version.
+const WIRE_KEY: &str = "continuum.wire";
+
+/// How membership is gossiped.
+#[derive(Clone, Debug)]
+pub struct MembershipConfig {
+    /// This node's id.
+    pub node_id: String,
+    /// The cluster's name: nodes of another cluster are not peers.
+    pub cluster: String,
+    /// Gossip (UDP) and replication (TCP) address.
+    pub listen: SocketAddr,
+    /// Other nodes to contact first.
+    pub peers: Vec<SocketAddr>,
+    /// How often a node gossips.
+    pub gossip_interval: Duration,
+    /// The phi-accrual threshold above which a silent node is taken for dead.
+    pub phi_threshold: f64,
+}
+
+/// The running membership: its gossip task and the view it maintains.
+pub struct Membership {
+    handle: ChitchatHandle,
+    view: watch::Receiver<Arc<View>>,
+}
+
+impl Membership {
+    /// Starts gossiping on `config.listen` through `transport` (UDP in production; a transport
+    /// that drops packets to inject a partition in tests). The view's task ends with `cancel`.
+    pub async fn start(
+        config: &MembershipConfig,
+        transport: &dyn Transport,
+        metrics: Arc<ReplicationMetrics>,
+        tasks: &TaskTracker,
+        cancel: CancellationToken,
+    ) -> Result<Self, ReplicationError> {
+        let generation =
+            SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64);
+        let chitchat_id = ChitchatId::new(config.node_id.clone(), generation, config.listen);
+        let failure_detector_config = FailureDetectorConfig {
+            phi_threshold: config.phi_threshold,
+            initial_interval: config.gossip_interval,
+            ..FailureDetectorConfig::default()
+        };
+        let chitchat_config = ChitchatConfig {
+            chitchat_id,
+            cluster_id: config.cluster.clone(),
+            gossip_interval: config.gossip_interval,
+            listen_addr: config.listen,
+            seed_nodes: config.peers.iter().map(ToString::to_string).collect(),
+            failure_detector_config,
+            marked_for_deletion_grace_period: Duration::from_secs(3600),
+            catchup_callback: None,
+            extra_liveness_predicate: None,
+            protocol_version: chitchat::ProtocolVersion::V0,
+        };
+        let initial = vec![(WIRE_KEY.to_owned(), WIRE_VERSION.to_string())];
+        let handle = chitchat::spawn_chitchat(chitchat_config, initial, transport)
+            .await
+            .map_err(|error| ReplicationError::Membership(format!("{error:#}")))?;
+        let me = Member { id: config.node_id.clone(), peer_addr: config.listen };
+        // Quorum is counted against the configured cluster (this node and its seeds) or the most
+        // nodes ever seen live, whichever is larger; never against a view shrunk by failures.
+        let configured: HashSet<SocketAddr> = config.peers.iter().copied().chain([config.listen]).collect();
+        let mut expected = configured.len();
+        let (sender, view) = watch::channel(Arc::new(View::new(vec![me.clone()], expected)));
+        let mut live = handle.chitchat().lock().await.live_nodes_watcher();
+        tasks.spawn(async move {
+            loop {
+                let members = members_of(&live.borrow_and_update(), &me);
+                expected = expected.max(members.len());
+                metrics.members.set(members.len() as i64);
+                let next = View::new(members, expected);
+                if next.fingerprint() != sender.borrow().fingerprint() {
+                    tracing::info!(
+                        members = ?next.members().iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+                        expected = next.expected(),
+                        quorum = next.has_quorum(),
+                        "the cluster's membership changed"
+                    );
+                    sender.send_replace(Arc::new(next));
+                }
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    changed = live.changed() => if changed.is_err() { break },
+                }
+            }
+        });
+        Ok(Self { handle, view })
+    }
+
+    /// The view, updated as members come and go.
+    pub fn view(&self) -> watch::Receiver<Arc<View>> {
+        self.view.clone()
+    }
+
+    /// Stops gossiping (the others see this node leave once their failure detector says so).
+    pub async fn shutdown(self) {
+        if let Err(error) = self.handle.shutdown().await {
+            tracing::debug!(error = %format!("{error:#}"), "membership stopped with an error");
+        }
+    }
+}
+
+/// The live nodes that speak this wire version, and this node.
+fn members_of(live: &BTreeMap<ChitchatId, NodeState>, me: &Member) -> Vec<Member> {
+    let mut members = vec![me.clone()];
+    for (id, state) in live {
+        if *id.node_id == *me.id {
+            continue;
+        }
+        match state.get(WIRE_KEY) {
+            Some(version) if version == WIRE_VERSION.to_string() => {
+                members.push(Member { id: id.node_id.to_string(), peer_addr: id.gossip_advertise_addr });
+            }
+            other => tracing::warn!(
+                node = %id.node_id,
+                version = ?other,
+                "left a node out of the cluster: it speaks another wire version (this node speaks {WIRE_VERSION})"
+            ),
+        }
+    }
+    members
+}

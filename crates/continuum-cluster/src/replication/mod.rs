@@ -1,0 +1,50 @@
+//! Replication between nodes: a cluster of `continuum serve` nodes that hold the sessions and
+//! documents themselves and copy them to each other, so a small cluster needs no shared store.
+//!
+//! Each key (a session by sid, a principal's epoch, a document by scope and name) has owners
+//! from the rendezvous ranking of `continuum_core::placement` over the live members: a primary
+//! and `k` backups (or every node). Any node takes any request; one that does not own the key
+//! forwards it to the primary in one hop. The primary copies a write to its backups, waits
+//! until each has it in its own store, then applies it itself and answers. Writes carry the
+//! view's fingerprint: a node whose view differs refuses, so a deposed primary cannot overwrite
+//! its successor. A node without a quorum of the cluster serves nothing.
+//!
+//! # Layout
+//! - [`view`]: [`View`], [`Replicas`], [`Route`] — membership as ownership, without I/O.
+//! - [`merge`]: which of two copies of a session is kept, without I/O.
+//! - [`wire`]: the versioned node-to-node format.
+//! - [`membership`]: [`Membership`], the live members from chitchat.
+//! - [`peers`]: [`Peers`], the connections to the other nodes.
+//! - [`listener`]: the peer listener and its [`listener::Handler`].
+//! - [`node`]: [`ReplicaNode`], the shared machinery (retry, copy, forward).
+//! - `session_ops`, `doc_ops`: the operations, routed per key.
+//! - `serve`: what a node answers its peers.
+//! - [`stores`]: [`ReplicatedSessions`], [`ReplicatedDocs`], [`PeerBus`]: the node as the
+//!   server's stores and bus.
+//! - [`metrics`]: the counters, [`ReplicationMetrics`].
+//! - [`error`]: what fails, [`ReplicationError`].
+//! - [`start`](mod@start): [`ReplicationConfig`] and [`start()`], the entry point.
+
+mod doc_ops;
+pub mod error;
+pub mod listener;
+pub mod membership;
+pub mod merge;
+pub mod metrics;
+pub mod node;
+pub mod peers;
+mod serve;
+mod session_ops;
+pub mod start;
+pub mod stores;
+pub mod view;
+pub mod wire;
+
+pub use error::ReplicationError;
+pub use membership::Membership;
+pub use metrics::ReplicationMetrics;
+pub use node::ReplicaNode;
+pub use peers::Peers;
+pub use start::{ReplicatedNode, ReplicationConfig, start, start_with};
+pub use stores::{PeerBus, ReplicatedDocs, ReplicatedSessions};
+pub use view::{Replicas, Route, View};

@@ -1,0 +1,211 @@
+//! [`ReplicaNode`]: one node of a replicated cluster — its own copies (a local store), its view
+//! of the members, its connections to them — and the machinery every operation shares: retry
+//! while membership settles, copy to the backups, forward to the primary in one hop.
+//!
+//! The operations themselves are in `session_ops` and `doc_ops`; what the node answers its
+//! peers is in `serve`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use continuum_core::Clock;
+use continuum_core::placement::{PlacementKey, stable_hash};
+use continuum_store::bus::Inbox;
+use continuum_store::{DocStore, SessionStore, StoreError};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::error::{ReplicationError, refusal_step};
+use super::metrics::ReplicationMetrics;
+use super::peers::Peers;
+use super::view::{Replicas, View};
+use super::wire::{Reply, Request};
+
+/// How long one attempt waits for the view to change before it is tried again.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+/// Lock stripes serializing a primary's writes per key.
+const STRIPES: usize = 256;
+
+/// Why one attempt at an operation did not finish.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Membership is changing (views differ, an owner is unreachable, no quorum): try again
+    /// under the next view, until the settle timeout.
+    Retry(&'static str),
+    /// A final answer: the operation failed so.
+    Fail(StoreError),
+}
+
+impl From<StoreError> for Step {
+    fn from(error: StoreError) -> Self {
+        Self::Fail(error)
+    }
+}
+
+/// What a node is made of.
+pub struct NodeParts {
+    /// This node's id.
+    pub me: String,
+    /// How many nodes hold each key.
+    pub replicas: Replicas,
+    /// This node's copies of sessions.
+    pub sessions: Arc<dyn SessionStore>,
+    /// This node's copies of documents.
+    pub docs: Arc<dyn DocStore>,
+    /// The live members as membership sees them.
+    pub view: watch::Receiver<Arc<View>>,
+    /// The connections to the other nodes.
+    pub peers: Arc<Peers>,
+    /// Where notices from peers are delivered (the bus's subscribers).
+    pub inbox: Arc<Inbox>,
+    /// The clock (purge times of copies).
+    pub clock: Arc<dyn Clock>,
+    /// The counters.
+    pub metrics: Arc<ReplicationMetrics>,
+    /// How long an operation waits for membership to settle before it fails as unavailable.
+    pub settle_timeout: Duration,
+}
+
+/// One node of a replicated cluster. The session store, document store and bus the server
+/// runs on are views of it (`ReplicatedSessions`, `ReplicatedDocs`, `PeerBus`).
+pub struct ReplicaNode {
+    pub(crate) me: String,
+    pub(crate) replicas: Replicas,
+    pub(crate) sessions: Arc<dyn SessionStore>,
+    pub(crate) docs: Arc<dyn DocStore>,
+    view: watch::Receiver<Arc<View>>,
+    pub(crate) peers: Arc<Peers>,
+    pub(crate) inbox: Arc<Inbox>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) metrics: Arc<ReplicationMetrics>,
+    settle_timeout: Duration,
+    stripes: Box<[tokio::sync::Mutex<()>]>,
+}
+
+impl ReplicaNode {
+    /// A node of these parts.
+    pub fn new(parts: NodeParts) -> Self {
+        Self {
+            me: parts.me,
+            replicas: parts.replicas,
+            sessions: parts.sessions,
+            docs: parts.docs,
+            view: parts.view,
+            peers: parts.peers,
+            inbox: parts.inbox,
+            clock: parts.clock,
+            metrics: parts.metrics,
+            settle_timeout: parts.settle_timeout,
+            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> &str {
+        &self.me
+    }
+
+    /// The current view.
+    pub fn view(&self) -> Arc<View> {
+        Arc::clone(&self.view.borrow())
+    }
+
+    /// The lock that serializes this node's writes of `key` as its primary (and its copies of
+    /// it as a backup), so a compare-and-swap and the copies it sends are one step.
+    pub(crate) fn stripe(&self, key: &PlacementKey) -> &tokio::sync::Mutex<()> {
+        &self.stripes[(stable_hash(key.as_bytes()) % STRIPES as u64) as usize]
+    }
+
+    /// Runs `once` under the current view until it finishes or fails for good; while it asks to
+    /// be retried, waits for the view to change (at most [`RETRY_PAUSE`] a time) up to the
+    /// settle timeout, then fails as [`StoreError::Unavailable`].
+    pub(crate) async fn attempt<T, F, Fut>(&self, mut once: F) -> Result<T, StoreError>
+    where
+        F: FnMut(Arc<View>) -> Fut,
+        Fut: Future<Output = Result<T, Step>>,
+    {
+        let deadline = Instant::now() + self.settle_timeout;
+        let mut views = self.view.clone();
+        loop {
+            let view = Arc::clone(&views.borrow_and_update());
+            match once(view).await {
+                Ok(value) => return Ok(value),
+                Err(Step::Fail(error)) => return Err(error),
+                Err(Step::Retry(why)) => {
+                    self.metrics.retries.inc();
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(StoreError::Unavailable(Box::new(ReplicationError::Unsettled { why })));
+                    }
+                    let pause = RETRY_PAUSE.min(deadline - now);
+                    if let Ok(Err(_)) = tokio::time::timeout(pause, views.changed()).await {
+                        tokio::time::sleep(pause).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends `request` to every backup and waits until each has it (durably, in its own store).
+    pub(crate) async fn copy_to(
+        &self,
+        view: &View,
+        backups: &[&str],
+        request: Request,
+        body: &[u8],
+    ) -> Result<(), Step> {
+        if backups.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let calls = backups.iter().map(|backup| {
+            let request = request.clone();
+            async move {
+                let Some(member) = view.member(backup) else { return Err(Step::Retry("a backup left")) };
+                match self.peers.call(member, request, body).await {
+                    Ok((Ok(_), _)) => Ok(()),
+                    Ok((Err(refusal), _)) => Err(refusal_step(refusal)),
+                    Err(error) => {
+                        tracing::debug!(%error, "a backup did not take a copy");
+                        Err(Step::Retry("a backup is unreachable"))
+                    }
+                }
+            }
+        });
+        for result in futures_util::future::join_all(calls).await {
+            result?;
+        }
+        self.metrics.replication_wait_micros.inc_by(started.elapsed().as_micros() as u64);
+        self.metrics.replicated_writes.inc();
+        Ok(())
+    }
+
+    /// Sends `request` to `owner` (a key's primary, or another owner for a read) and returns
+    /// its answer.
+    pub(crate) async fn forward(
+        &self,
+        view: &View,
+        owner: &str,
+        request: Request,
+        body: &[u8],
+    ) -> Result<(Reply, Bytes), Step> {
+        let Some(member) = view.member(owner) else { return Err(Step::Retry("the owner left")) };
+        self.metrics.forwarded.inc();
+        match self.peers.call(member, request, body).await {
+            Ok((Ok(reply), body)) => Ok((reply, body)),
+            Ok((Err(refusal), _)) => Err(refusal_step(refusal)),
+            Err(error) => {
+                tracing::debug!(%error, "an owner did not answer a forwarded request");
+                Err(Step::Retry("the owner is unreachable"))
+            }
+        }
+    }
+}
+
+/// The step for a reply of another kind than the request asks for (a peer of a newer build
+/// that still speaks this wire version would not send one).
+pub(crate) fn unexpected(reply: &Reply) -> Step {
+    Step::Fail(StoreError::backend(ReplicationError::UnexpectedReply { reply: format!("{reply:?}") }))
+}
