@@ -3,10 +3,11 @@
 //!
 //! # Layout
 //! - [`store_config`]: [`StoreConfig`], the store named by one string (`redb`, `redb:<dir>`,
-//!   `memory`, `redis://…`, `redis+cluster://…`, `postgres://…`), parsed strictly and shown with
+//!   `memory`, `replicated`, `redis://…`, `redis+cluster://…`, `postgres://…`), parsed strictly and shown with
 //!   passwords hidden.
 //! - [`open`](mod@open): [`open()`], a [`StoreConfig`] to ready stores, with [`OpenOptions`]
-//!   (the embedded store's commit observer) and [`OpenError`].
+//!   (the embedded store's commit observer, the cluster of a replicated store) and
+//!   [`OpenError`]; [`open_counted`] also returns replication's counters.
 //!
 //! # Main flow
 //! The binary parses `--store` / `CONTINUUM_STORE` / the TOML key `store` into a
@@ -17,5 +18,5 @@ pub mod open;
 pub mod store_config;
 
 pub use continuum_store_redb::{CommitObserver, CommitStats};
-pub use open::{OpenError, OpenOptions, STORE_FILE, open};
+pub use open::{OpenError, OpenOptions, Opened, STORE_FILE, open, open_counted};
 pub use store_config::{StoreConfig, StoreUrlError, redact};

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use continuum_cluster::replication::{self, ReplicationConfig, ReplicationError, ReplicationMetrics};
+use continuum_core::SystemClock;
 use continuum_store::{StoreError, Stores};
 use continuum_store_postgres::{PostgresBus, PostgresConfig, PostgresStore};
 use continuum_store_redb::{CommitObserver, RedbConfig, RedbStore};
@@ -19,12 +21,24 @@ pub struct OpenOptions {
     /// Called after each group commit of the embedded store (the server's metrics feed on it);
     /// the other stores have no group commit and ignore it.
     pub on_commit: Option<CommitObserver>,
+    /// How this node joins its cluster, for [`StoreConfig::Replicated`] (which refuses to open
+    /// without it); the other stores ignore it.
+    pub cluster: Option<ReplicationConfig>,
+}
+
+/// What [`open`] opened: the stores, and replication's counters when the store is replicated.
+pub struct Opened {
+    /// The stores to serve over.
+    pub stores: Stores,
+    /// Replication's counters, for `/metrics`.
+    pub replication: Option<Arc<ReplicationMetrics>>,
 }
 
 impl std::fmt::Debug for OpenOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenOptions")
             .field("on_commit", &self.on_commit.as_ref().map(|_| "Fn(CommitStats)"))
+            .field("cluster", &self.cluster)
             .finish()
     }
 }
@@ -44,6 +58,12 @@ pub enum OpenError {
     /// The store cannot be opened or reached.
     #[error("cannot open the store")]
     Store(#[source] StoreError),
+    /// `replicated` without the cluster's configuration.
+    #[error("the replicated store needs --node-id and --cluster-listen (and --peers to join others)")]
+    NoCluster,
+    /// This node could not join its cluster.
+    #[error("cannot join the cluster")]
+    Cluster(#[source] ReplicationError),
 }
 
 /// Opens the store `config` names: the embedded store in `data_dir` (or its own directory),
@@ -51,9 +71,40 @@ pub enum OpenError {
 /// before this returns, so an unreachable one is an error at start rather than at the first
 /// request.
 pub async fn open(config: &StoreConfig, data_dir: &Path, options: OpenOptions) -> Result<Stores, OpenError> {
+    open_counted(config, data_dir, options).await.map(|opened| opened.stores)
+}
+
+/// [`open`], also returning replication's counters for a replicated store.
+pub async fn open_counted(
+    config: &StoreConfig,
+    data_dir: &Path,
+    options: OpenOptions,
+) -> Result<Opened, OpenError> {
+    if *config == StoreConfig::Replicated {
+        let cluster = options.cluster.clone().ok_or(OpenError::NoCluster)?;
+        let local = open_redb(data_dir, options).await?;
+        tracing::info!(node = %cluster.node_id, listen = %cluster.listen, peers = ?cluster.peers, replicas = %cluster.replicas, "joining the cluster");
+        let node = replication::start(cluster, local.sessions, local.docs, Arc::new(SystemClock))
+            .await
+            .map_err(OpenError::Cluster)?;
+        return Ok(Opened { stores: node.stores, replication: Some(node.metrics) });
+    }
+    let stores = open_unreplicated(config, data_dir, options).await?;
+    Ok(Opened { stores, replication: None })
+}
+
+async fn open_redb(dir: &Path, options: OpenOptions) -> Result<Stores, OpenError> {
+    open_unreplicated(&StoreConfig::RedbAt(dir.to_owned()), dir, options).await
+}
+
+async fn open_unreplicated(
+    config: &StoreConfig,
+    data_dir: &Path,
+    options: OpenOptions,
+) -> Result<Stores, OpenError> {
     let redb_dir = match config {
         StoreConfig::Memory => return Ok(Stores::memory()),
-        StoreConfig::Redb => data_dir.to_owned(),
+        StoreConfig::Redb | StoreConfig::Replicated => data_dir.to_owned(),
         StoreConfig::RedbAt(dir) => dir.clone(),
         StoreConfig::Postgres(url) => {
             tracing::info!(store = %config, "connecting to PostgreSQL");

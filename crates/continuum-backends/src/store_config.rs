@@ -22,12 +22,16 @@ pub enum StoreConfig {
     RedisCluster(String),
     /// PostgreSQL: `postgres://…` or `postgresql://…`.
     Postgres(String),
+    /// `replicated`: the nodes hold the sessions and documents themselves (each in its own
+    /// embedded store in the data directory) and copy them to each other; the cluster is
+    /// configured apart (node id, peer address, peers, replicas).
+    Replicated,
 }
 
 /// Why a store string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown store `{0}`; expected redb, redb:<dir>, memory, redis://…, redis+cluster://host:port,…, or postgres://…"
+    "unknown store `{0}`; expected redb, redb:<dir>, memory, replicated, redis://…, redis+cluster://host:port,…, or postgres://…"
 )]
 pub struct StoreUrlError(String);
 
@@ -39,6 +43,7 @@ impl FromStr for StoreConfig {
         match text {
             "redb" => return Ok(Self::Redb),
             "memory" => return Ok(Self::Memory),
+            "replicated" => return Ok(Self::Replicated),
             _ => {}
         }
         if let Some(dir) = text.strip_prefix("redb:") {
@@ -83,6 +88,7 @@ impl fmt::Display for StoreConfig {
             Self::Redb => f.write_str("redb"),
             Self::RedbAt(dir) => write!(f, "redb:{}", dir.display()),
             Self::Memory => f.write_str("memory"),
+            Self::Replicated => f.write_str("replicated"),
             Self::Redis(url) | Self::RedisCluster(url) | Self::Postgres(url) => f.write_str(&redact(url)),
         }
     }

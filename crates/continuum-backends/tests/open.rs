@@ -21,6 +21,7 @@ fn counting() -> (OpenOptions, Arc<AtomicUsize>) {
         on_commit: Some(Arc::new(move |stats: CommitStats| {
             seen.fetch_add(stats.ops, Ordering::SeqCst);
         })),
+        ..Default::default()
     };
     (options, ops)
 }

@@ -7,7 +7,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use continuum_core::SealError;
 use continuum_core::{LimitError, Rejection};
-use continuum_store::{SealedError, SessionError};
+use continuum_store::{SealedError, SessionError, StoreError};
 use serde::Serialize;
 
 /// The media type of every error body.
@@ -82,14 +82,22 @@ impl ApiError {
             .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
     }
 
-    /// 500 for a failure of ours; the cause is logged, not sent.
+    /// 500 for a failure of ours; the cause is logged, not sent. A store that is unavailable
+    /// for now (a replicated cluster without quorum, or settling after a node left) is 503
+    /// with `Retry-After` instead: the request may be retried as it is.
     pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        let mut error = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the server failed; the error is logged",
-        );
-        error.source = Some(Box::new(source));
+        let source: Box<dyn std::error::Error + Send + Sync> = Box::new(source);
+        let mut error = if let Some(StoreError::Unavailable(_)) = source.downcast_ref::<StoreError>() {
+            Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store-unavailable",
+                "the session store cannot answer now; retry",
+            )
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+        } else {
+            Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server failed; the error is logged")
+        };
+        error.source = Some(source);
         error
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use continuum_backends::{CommitObserver, CommitStats, OpenOptions};
+use continuum_cluster::replication::{Replicas, ReplicationConfig};
 use continuum_server::Metrics;
 use tokio::net::TcpListener;
 
@@ -68,6 +69,31 @@ pub struct ServeArgs {
     /// http://<Host> with --dev); repeatable
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
+    /// With --store replicated: this node's id, unique in the cluster
+    #[arg(long, value_name = "ID")]
+    pub node_id: Option<String>,
+    /// With --store replicated: where this node gossips (UDP) and takes replication
+    /// connections (TCP) from its peers
+    #[arg(long, value_name = "ADDR")]
+    pub cluster_listen: Option<SocketAddr>,
+    /// With --store replicated: other nodes' --cluster-listen addresses, comma-separated
+    #[arg(long, value_name = "ADDR,…", value_delimiter = ',')]
+    pub peers: Vec<SocketAddr>,
+    /// With --store replicated: backups per session and document, or `all` for every node
+    /// [default: 1]
+    #[arg(long, value_name = "K|all")]
+    pub replicas: Option<Replicas>,
+}
+
+impl ServeArgs {
+    /// The cluster this node joins, for `--store replicated`: `None` without a node id and a
+    /// cluster address (opening the replicated store then says what is missing).
+    pub fn cluster(&self) -> Option<ReplicationConfig> {
+        let (node_id, listen) = (self.node_id.clone()?, self.cluster_listen?);
+        let mut config = ReplicationConfig::new(node_id, listen, self.peers.clone());
+        config.replicas = self.replicas.unwrap_or_default();
+        Some(config)
+    }
 }
 
 impl ServeArgs {
@@ -131,7 +157,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "listening"
     );
     let metrics = Arc::new(Metrics::new());
-    let options = OpenOptions { on_commit: Some(commit_observer(&metrics)) };
+    let options = OpenOptions { on_commit: Some(commit_observer(&metrics)), cluster: args.cluster() };
     let stores = continuum_backends::open(&settings.store, &settings.server.data_dir, options)
         .await
         .context("the server failed")?;

@@ -18,6 +18,20 @@ use super::node::{ReplicaNode, Step, unexpected};
 use super::view::{Route, View, route};
 use super::wire::{Reply, Request};
 
+/// The newer of two copies (by version, then `last_seen_at`).
+fn newer(held: Option<SessionRecord>, other: Option<SessionRecord>) -> Option<SessionRecord> {
+    match (held, other) {
+        (Some(held), Some(other)) => {
+            Some(if (other.version, other.last_seen_at) > (held.version, held.last_seen_at) {
+                other
+            } else {
+                held
+            })
+        }
+        (held, other) => held.or(other),
+    }
+}
+
 /// Sessions walked per page when a node looks through what it holds.
 const SCAN_PAGE: usize = 4096;
 
@@ -49,8 +63,9 @@ impl ReplicaNode {
         backups: &[&str],
         record: &Arc<SessionRecord>,
     ) -> Result<(), Step> {
-        let _write = self.stripe(&PlacementKey::session(&record.sid)).lock().await;
-        cas::check_insert(self.sessions.get(&record.sid).await?.as_deref())?;
+        let key = PlacementKey::session(&record.sid);
+        let _write = self.stripe(&key).lock().await;
+        cas::check_insert(self.held(view, &key, &record.sid).await?.as_deref())?;
         let copy = Request::Put { view: view.fingerprint(), record: (**record).clone() };
         self.copy_to(view, backups, copy, &[]).await?;
         Ok(self.sessions.insert(Arc::clone(record)).await?)
@@ -63,19 +78,33 @@ impl ReplicaNode {
         self.attempt(|view| async move {
             match self.route_of(&view, key) {
                 Route::NoQuorum => Err(Step::Retry("no quorum")),
-                Route::Primary { .. } | Route::Backup { .. } => Ok(self.sessions.get(sid).await?),
+                Route::Primary { .. } | Route::Backup { .. } => match self.sessions.get(sid).await? {
+                    Some(record) => Ok(Some(record)),
+                    None => {
+                        let Some(found) = self.fetch_from_owners(&view, key, sid).await else {
+                            return Ok(None);
+                        };
+                        self.keep_newer(key, found).await?;
+                        Ok(self.sessions.get(sid).await?)
+                    }
+                },
+                // Every owner, the newest copy winning: an owner that gained the key by a
+                // membership change may not hold it yet.
                 Route::Forward { .. } => {
-                    let mut last = Step::Retry("no owner answered");
-                    // The primary first; a backup's copy has every acknowledged write too.
+                    let mut newest: Option<SessionRecord> = None;
+                    let mut answered = false;
                     for owner in view.owners(key, self.replicas) {
                         match self.forward(&view, owner, Request::Get { sid: *sid }, &[]).await {
-                            Ok((Reply::Record { record }, _)) => return Ok(record.map(Arc::new)),
+                            Ok((Reply::Record { record }, _)) => {
+                                answered = true;
+                                newest = newer(newest, record);
+                            }
                             Ok((reply, _)) => return Err(unexpected(&reply)),
                             Err(step @ Step::Fail(_)) => return Err(step),
-                            Err(retry) => last = retry,
+                            Err(Step::Retry(_)) => {}
                         }
                     }
-                    Err(last)
+                    if answered { Ok(newest.map(Arc::new)) } else { Err(Step::Retry("no owner answered")) }
                 }
             }
         })
@@ -106,8 +135,9 @@ impl ReplicaNode {
         expected: u64,
         record: &Arc<SessionRecord>,
     ) -> Result<(), Step> {
-        let _write = self.stripe(&PlacementKey::session(&record.sid)).lock().await;
-        cas::check_replace(self.sessions.get(&record.sid).await?.as_deref(), expected, record)?;
+        let key = PlacementKey::session(&record.sid);
+        let _write = self.stripe(&key).lock().await;
+        cas::check_replace(self.held(view, &key, &record.sid).await?.as_deref(), expected, record)?;
         let copy = Request::Put { view: view.fingerprint(), record: (**record).clone() };
         self.copy_to(view, backups, copy, &[]).await?;
         Ok(self.sessions.replace(expected, Arc::clone(record)).await?)
@@ -136,8 +166,9 @@ impl ReplicaNode {
         sid: &SessionId,
         at: Timestamp,
     ) -> Result<(), Step> {
-        let _write = self.stripe(&PlacementKey::session(sid)).lock().await;
-        let Some(next) = self.sessions.get(sid).await?.and_then(|held| cas::touched(&held, at)) else {
+        let key = PlacementKey::session(sid);
+        let _write = self.stripe(&key).lock().await;
+        let Some(next) = self.held(view, &key, sid).await?.and_then(|held| cas::touched(&held, at)) else {
             return Ok(());
         };
         self.copy_to(view, backups, Request::Put { view: view.fingerprint(), record: next }, &[]).await?;
@@ -164,9 +195,52 @@ impl ReplicaNode {
         self.keep_newer(&key, record).await
     }
 
+    /// The copy held here; when there is none, the newest copy another owner holds, kept here
+    /// first. A node that became an owner by a membership change (a node left or joined) holds
+    /// no copy of the keys it gained until it is asked: the other owners under its view
+    /// include one of the previous owners, which has every acknowledged write. Call with the
+    /// key's stripe held.
+    async fn held(
+        &self,
+        view: &View,
+        key: &PlacementKey,
+        sid: &SessionId,
+    ) -> Result<Option<Arc<SessionRecord>>, Step> {
+        if let Some(record) = self.sessions.get(sid).await? {
+            return Ok(Some(record));
+        }
+        let Some(found) = self.fetch_from_owners(view, key, sid).await else { return Ok(None) };
+        self.store_newer(found).await?;
+        Ok(self.sessions.get(sid).await?)
+    }
+
+    /// The newest copy of `sid` held by the key's other owners under `view`, if any has one.
+    async fn fetch_from_owners(
+        &self,
+        view: &View,
+        key: &PlacementKey,
+        sid: &SessionId,
+    ) -> Option<SessionRecord> {
+        let others = view.owners(key, self.replicas).into_iter().filter(|owner| *owner != self.me);
+        let mut newest: Option<SessionRecord> = None;
+        for owner in others {
+            if let Ok((Reply::Record { record }, _)) =
+                self.forward(view, owner, Request::Get { sid: *sid }, &[]).await
+            {
+                newest = newer(newest, record);
+            }
+        }
+        newest
+    }
+
     /// Stores `record` unless the copy held here is as new (see [`merge`]).
     pub(crate) async fn keep_newer(&self, key: &PlacementKey, record: SessionRecord) -> Result<(), Step> {
         let _write = self.stripe(key).lock().await;
+        self.store_newer(record).await
+    }
+
+    /// [`ReplicaNode::keep_newer`] with the key's stripe already held.
+    async fn store_newer(&self, record: SessionRecord) -> Result<(), Step> {
         let held = self.sessions.get(&record.sid).await?;
         match merge(held.as_deref(), &record, self.clock.now()) {
             Merge::Insert => self.sessions.insert(Arc::new(record)).await?,
@@ -184,17 +258,24 @@ impl ReplicaNode {
         self.attempt(|view| async move {
             match self.route_of(&view, key) {
                 Route::NoQuorum => Err(Step::Retry("no quorum")),
-                Route::Primary { .. } | Route::Backup { .. } => {
-                    Ok(self.sessions.principal_epoch(principal).await?)
-                }
-                Route::Forward { primary } => {
-                    match self
-                        .forward(&view, primary, Request::Epoch { principal: principal.clone() }, &[])
-                        .await?
+                // The highest epoch any owner holds: an owner that gained the key by a membership
+                // change may not hold its latest bump yet, and an epoch only grows.
+                route => {
+                    let mut epoch = if route.reads_locally() {
+                        Some(self.sessions.principal_epoch(principal).await?)
+                    } else {
+                        None
+                    };
+                    for owner in view.owners(key, self.replicas).into_iter().filter(|owner| *owner != self.me)
                     {
-                        (Reply::Number { value }, _) => Ok(value),
-                        (reply, _) => Err(unexpected(&reply)),
+                        let request = Request::Epoch { principal: principal.clone() };
+                        if let Ok((Reply::Number { value }, _)) =
+                            self.forward(&view, owner, request, &[]).await
+                        {
+                            epoch = Some(epoch.unwrap_or(0).max(value));
+                        }
                     }
+                    epoch.ok_or(Step::Retry("no owner answered"))
                 }
             }
         })

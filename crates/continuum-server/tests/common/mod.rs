@@ -84,6 +84,7 @@ pub async fn open(store: &StoreConfig, data: &Path) -> (Arc<Metrics>, continuum_
         on_commit: Some(Arc::new(move |stats: continuum_backends::CommitStats| {
             observer.observe_commit(stats.ops, stats.duration.as_secs_f64());
         })),
+        ..Default::default()
     };
     let stores = continuum_backends::open(store, data, options).await.expect("the store opens");
     (metrics, stores)
