@@ -210,12 +210,18 @@ function goTo(target: number, record: boolean): void {
   $<HTMLButtonElement>('back').disabled = step === 1;
   $('next').hidden = step === STEPS;
   if (!doc) return;
+  const place = nav?.map<unknown>('place');
+  const at = record ? Date.now() : Number(place?.get('at') ?? 0);
   if (record) {
     // This device's place, and the user's last step (where a new device starts).
-    nav?.map<unknown>('place').set('step', step);
+    nav?.doc.transact(() => {
+      place?.set('step', step);
+      place?.set('at', at);
+    });
     doc.map<number>('wizard').set('step', step);
   }
-  doc.presence.moveTo({ step });
+  // When this device got here: a restored place is not a new move.
+  doc.presence.moveTo({ step }, at);
   if (offered) $('continue-banner').hidden = offered.step === step;
 }
 
