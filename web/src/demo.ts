@@ -272,7 +272,7 @@ function showOverwrite(form: FormBinding, overwrite: Overwrite): void {
 
 const LABELS: Record<string, string> = {
   name: 'Name', email: 'Email', country: 'Country', destination: 'Destination', departure: 'Departure',
-  class: 'Class', notes: 'Notes', insurance: 'Insurance', vegetarian: 'Vegetarian meals',
+  class: 'Travel class', notes: 'Notes', insurance: 'Insurance', vegetarian: 'Vegetarian meals',
   newsletter: 'Travel tips', seat: 'Seat',
 };
 

@@ -22,8 +22,8 @@ export type FieldValue = string | boolean | string[] | null;
 export interface FormOptions {
   /** The root map the fields go into (default `form`). */
   map?: string;
-  /** Quiet time after the last change of a choice before it is written (default 300 ms).
-   *  Text is written on every input event, so concurrent typing merges. */
+  /** Quiet time after the last change of a choice before it is written (default 0: at
+   *  once). Text is always written on every input event, so concurrent typing merges. */
   debounceMs?: number;
 }
 
@@ -136,7 +136,7 @@ function same(a: unknown, b: unknown): boolean {
 /** Binds `form` to `doc`: restores it once the local copy is loaded, then captures edits. */
 export function bindForm(form: HTMLFormElement, doc: ContinuumDoc, options: FormOptions = {}): FormBinding {
   const map: Y.Map<Entry> = doc.map<Entry>(options.map ?? 'form');
-  const debounceMs = options.debounceMs ?? 300;
+  const debounceMs = options.debounceMs ?? 0;
   const origin = { form };
   /** Fields edited and not yet written: choices in their debounce, anything before restore. */
   const dirty = new Set<string>();
@@ -191,7 +191,8 @@ export function bindForm(form: HTMLFormElement, doc: ContinuumDoc, options: Form
     }
     dirty.add(target.name);
     if (timer) clearTimeout(timer);
-    timer = setTimeout(flush, debounceMs);
+    if (debounceMs <= 0) flush();
+    else timer = setTimeout(flush, debounceMs);
   };
 
   const show = (names: Iterable<string>): void => {
