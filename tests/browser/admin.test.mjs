@@ -32,7 +32,8 @@ test('the admin page shows live documents and revokes a session', async () => {
   await admin.waitForSelector('#admin-view:not([hidden])');
   const row = await admin.waitForSelector(`#live-docs tr:has-text("${principal}")`);
   assert.match(await row.textContent(), new RegExp(`demo-trip.*1.*${sid.slice(0, 4)}`));
-  await admin.waitForFunction(() => document.getElementById('metrics')?.textContent.includes('Live documents1'));
+  // Two live documents: the user's draft and the device's place in the form (its session's).
+  await admin.waitForFunction(() => document.getElementById('metrics')?.textContent.includes('Live documents2'));
 
   await admin.fill('#principal', principal);
   await admin.click('#principal-form button[type="submit"]');

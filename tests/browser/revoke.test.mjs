@@ -32,7 +32,8 @@ test('signing out device B from device A closes B with 4401 and B shows it', asy
 
   await b.waitForSelector('#signed-out:not([hidden])');
   await waitForStatus(b, 'Signed out — changes are no longer saved');
-  assert.deepEqual(await b.evaluate(() => window.__closeCodes), [4401]);
+  // Both of B's documents (the draft and its place in the form) closed with 4401.
+  assert.deepEqual(await b.evaluate(() => window.__closeCodes), [4401, 4401]);
   await screenshot(b, '5-phone-signed-out');
   // The revoked device keeps no copy of the user's draft.
   await b.waitForFunction(async () => {

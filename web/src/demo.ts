@@ -229,10 +229,12 @@ function goTo(target: number, record: boolean): void {
 function displayValue(key: string, value: unknown): string {
   if (value === true) return 'Yes';
   if (value === false || value === undefined || value === '' || value === null) return '—';
-  const select = document.querySelector<HTMLSelectElement>(`#trip-form select[name="${key}"]`);
+  const select = document.querySelector<HTMLSelectElement>(`#trip-form select[name="${CSS.escape(key)}"]`);
   const option = select ? Array.from(select.options).find((o) => o.value === String(value)) : undefined;
   if (option) return option.textContent ?? String(value);
-  const radio = document.querySelector<HTMLInputElement>(`#trip-form input[type="radio"][name="${key}"][value="${String(value)}"]`);
+  const radio = Array.from(document.querySelectorAll<HTMLInputElement>('#trip-form input[type="radio"]')).find(
+    (input) => input.name === key && input.value === String(value),
+  );
   if (radio) return radio.closest('label')?.textContent?.trim() ?? String(value);
   return String(value);
 }
