@@ -8,7 +8,7 @@ import { test } from 'node:test';
 
 import AxeBuilder from '@axe-core/playwright';
 
-import { assertNoErrors, newPage, screenshot, startForThisFile, waitForStatus } from './harness.mjs';
+import { assertNoErrors, newPage, screenshot, startAsGuest, startForThisFile, userScope, waitForStatus } from './harness.mjs';
 
 let server;
 let browser;
@@ -76,6 +76,11 @@ for (const width of WIDTHS) {
   });
 
   test(`the admin page has no serious or critical axe violations at ${width} px`, async () => {
+    // A signed-in guest, so the admin page has a live document and sessions to show.
+    const guestContext = await browser.newContext();
+    const guest = await newPage(guestContext);
+    await startAsGuest(guest, server);
+    const principal = (await userScope(guest)).slice('user:'.length);
     const context = await browser.newContext({ viewport: { width, height: 900 } });
     const page = await newPage(context);
     await page.goto(`${server.url}/admin`);
@@ -85,10 +90,15 @@ for (const width of WIDTHS) {
     await page.click('#key-form button[type="submit"]');
     await page.waitForSelector('#admin-view:not([hidden])');
     await page.waitForSelector('#metrics dt');
+    await page.click(`#live-docs button.link:has-text("${principal}")`);
+    await page.waitForSelector('#sessions tr button.danger');
+    await page.click('#sessions tr button.danger');
+    await page.waitForSelector('#sessions tr button.cancel:not([hidden])');
     await assertAccessible(page, `admin at ${width} px`);
     await assertHeaderFits(page, width);
     await screenshot(page, `14-admin-${width}`);
-    assertNoErrors(page);
+    assertNoErrors(page, guest);
     await context.close();
+    await guestContext.close();
   });
 }

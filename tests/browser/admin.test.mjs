@@ -35,11 +35,19 @@ test('the admin page shows live documents and revokes a session', async () => {
   // Two live documents: the user's draft and the device's place in the form (its session's).
   await admin.waitForFunction(() => document.getElementById('metrics')?.textContent.includes('Live documents2'));
 
-  await admin.fill('#principal', principal);
-  await admin.click('#principal-form button[type="submit"]');
+  // The live document's principal opens its sessions.
+  await admin.click(`#live-docs button.link:has-text("${principal}")`);
   await admin.waitForSelector(`#sessions tr:has-text("${sid}")`);
+  assert.equal(await admin.inputValue('#principal'), principal);
   await screenshot(admin, '7-admin');
-  await admin.click(`#sessions tr:has-text("${sid}") button.danger`);
+  // Revoking asks once more; Cancel leaves the session alone.
+  const revoke = `#sessions tr:has-text("${sid}") button.danger`;
+  await admin.click(revoke);
+  assert.equal(await admin.textContent(revoke), 'Confirm revoke');
+  await admin.click(`#sessions tr:has-text("${sid}") button.cancel`);
+  assert.equal(await admin.textContent(revoke), 'Revoke');
+  await admin.click(revoke);
+  await admin.click(revoke);
   await admin.waitForFunction(
     () => document.getElementById('principal-error')?.textContent.endsWith('has no live session.'),
   );

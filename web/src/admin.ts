@@ -1,5 +1,6 @@
 // The admin page: API-key sign-in, the store's and the sync layer's key metrics, live
-// documents with their connected devices, and a principal's sessions with revoke.
+// documents with their connected devices (each principal opens its sessions), and a
+// principal's sessions with revoke, confirmed before it is done.
 
 import { ContinuumError, deviceName } from '../../sdk/browser/src/index.js';
 import { errorFrom } from '../../sdk/browser/src/errors.js';
@@ -26,6 +27,50 @@ async function api<T>(method: string, path: string): Promise<T> {
   });
   if (!response.ok) throw await errorFrom(response);
   return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+/** A button that asks once more before `action`: the first click turns it into "Confirm …"
+ *  (with a Cancel beside it), the second does it. Revoking cannot be undone. */
+function confirmingButton(label: string, confirmLabel: string, action: () => Promise<unknown>): HTMLSpanElement {
+  const wrap = document.createElement('span');
+  wrap.className = 'confirm';
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'danger';
+  button.textContent = label;
+  const cancel = document.createElement('button');
+  cancel.type = 'button';
+  cancel.className = 'quiet cancel';
+  cancel.textContent = 'Cancel';
+  cancel.hidden = true;
+  let armed = false;
+  const disarm = (): void => {
+    armed = false;
+    button.textContent = label;
+    cancel.hidden = true;
+  };
+  button.addEventListener('click', () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = confirmLabel;
+      cancel.hidden = false;
+      return;
+    }
+    button.disabled = true;
+    cancel.hidden = true;
+    void action();
+  });
+  cancel.addEventListener('click', disarm);
+  wrap.append(button, cancel);
+  return wrap;
+}
+
+/** Shows the sessions of `who` (a principal) in the sessions card. */
+function openPrincipal(who: string): void {
+  principal = who;
+  $<HTMLInputElement>('principal').value = who;
+  void showSessions();
+  $('principal').scrollIntoView({ block: 'center' });
 }
 
 function cell(text: string, className?: string): HTMLTableCellElement {
@@ -92,10 +137,27 @@ async function refreshLiveDocs(): Promise<void> {
   }
   for (const doc of docs) {
     const row = document.createElement('tr');
-    const devices = doc.devices
-      .map((d) => (d.sid ? `${deviceName(d.device?.user_agent)} · ${d.sid.slice(0, 4)} (${d.principal ?? 'ended'})` : 'a backend'))
-      .join(', ');
-    row.append(cell(`${doc.scope} / ${doc.name}`, 'mono'), cell(String(doc.peers)), cell(devices || '—'));
+    const devices = cell(doc.devices.length === 0 ? '—' : '');
+    doc.devices.forEach((d, index) => {
+      if (index > 0) devices.append(', ');
+      if (!d.sid) return devices.append('a backend');
+      devices.append(`${deviceName(d.device?.user_agent)} · ${d.sid.slice(0, 4)} (`);
+      if (d.principal) {
+        // The principal opens its sessions below.
+        const open = document.createElement('button');
+        open.type = 'button';
+        open.className = 'link';
+        open.textContent = d.principal;
+        open.setAttribute('aria-label', `Show the sessions of ${d.principal}`);
+        const who = d.principal;
+        open.addEventListener('click', () => openPrincipal(who));
+        devices.append(open);
+      } else {
+        devices.append('ended');
+      }
+      devices.append(')');
+    });
+    row.append(cell(`${doc.scope} / ${doc.name}`, 'mono'), cell(String(doc.peers)), devices);
     body.append(row);
   }
 }
@@ -121,15 +183,11 @@ async function showSessions(): Promise<void> {
   for (const session of sessions) {
     const row = document.createElement('tr');
     const action = document.createElement('td');
-    const revoke = document.createElement('button');
-    revoke.type = 'button';
-    revoke.className = 'danger';
-    revoke.textContent = 'Revoke';
-    revoke.addEventListener('click', () => {
-      revoke.disabled = true;
-      void api('DELETE', `/v1/sessions/${session.sid}`).finally(() => void showSessions());
-    });
-    action.append(revoke);
+    action.append(
+      confirmingButton('Revoke', 'Confirm revoke', () =>
+        api('DELETE', `/v1/sessions/${session.sid}`).finally(() => void showSessions()),
+      ),
+    );
     row.append(
       cell(session.sid, 'mono'),
       cell(session.device.label ?? deviceName(session.device.user_agent)),
@@ -176,6 +234,15 @@ $('principal-form').addEventListener('submit', (event) => {
   void showSessions();
 });
 $('revoke-all').addEventListener('click', () => {
+  const button = $<HTMLButtonElement>('revoke-all');
+  if (button.dataset.armed !== 'true') {
+    // Asked once more: every device of the principal is signed out.
+    button.dataset.armed = 'true';
+    button.textContent = 'Confirm revoke all';
+    return;
+  }
+  button.dataset.armed = '';
+  button.textContent = 'Revoke all';
   void api('DELETE', `/v1/principals/${encodeURIComponent(principal)}/sessions`).finally(() => void showSessions());
 });
 if (sessionStorage.getItem(KEY)) void enter();
