@@ -57,3 +57,35 @@ test('the admin page shows live documents and revokes a session', async () => {
   await userContext.close();
   await adminContext.close();
 });
+
+test('the admin page finds sessions without the user id: recent sessions and a session id search', async () => {
+  const adminContext = await browser.newContext();
+  const admin = await newPage(adminContext);
+  await admin.goto(`${server.url}/admin`);
+  await admin.fill('#api-key', server.apiKey());
+  await admin.click('#key-form button[type="submit"]');
+  await admin.waitForSelector('#admin-view:not([hidden])');
+
+  const userContext = await browser.newContext();
+  const user = await newPage(userContext);
+  await startAsGuest(user, server);
+  const principal = (await userScope(user)).slice('user:'.length);
+  const sid = await user.evaluate(async () => (await (await fetch('/v1/me')).json()).session.sid);
+  // The new session shows up among the recent ones, live.
+  const row = await admin.waitForSelector(`#recent tr:has-text("${sid}")`);
+  assert.match(await row.textContent(), /created/);
+
+  // A session id in the search box finds its principal's sessions.
+  await admin.fill('#principal', sid);
+  await admin.click('#principal-form button[type="submit"]');
+  await admin.waitForSelector(`#sessions tr:has-text("${sid}")`);
+  await screenshot(admin, '7-admin-recent');
+  // And the principal in the recent list opens them too.
+  await admin.fill('#principal', '');
+  await admin.click(`#recent button.link:has-text("${principal}")`);
+  await admin.waitForFunction((p) => document.getElementById('principal')?.value === p, principal);
+  await admin.waitForSelector(`#sessions tr:has-text("${sid}")`);
+  assertNoErrors(admin, user);
+  await userContext.close();
+  await adminContext.close();
+});

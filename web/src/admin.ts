@@ -1,6 +1,8 @@
 // The admin page: API-key sign-in, the store's and the sync layer's key metrics, live
 // documents with their connected devices (each principal opens its sessions), and a
-// principal's sessions with revoke, confirmed before it is done.
+// principal's sessions with revoke, confirmed before it is done. Sessions are findable
+// without the user id: by a session id in the search box, and in the recent sessions fed by
+// `/v1/events` while the page is open.
 
 import { ContinuumError, deviceName } from '../../sdk/browser/src/index.js';
 import { errorFrom } from '../../sdk/browser/src/errors.js';
@@ -164,6 +166,79 @@ async function refreshLiveDocs(): Promise<void> {
 
 let principal = '';
 
+/** A session event from `/v1/events`. */
+interface SessionEvent {
+  kind: string;
+  sid: string;
+  principal: string;
+  at: string;
+}
+
+/** The most recent events shown (newest first). */
+const RECENT_MAX = 50;
+const recent: SessionEvent[] = [];
+
+function renderRecent(): void {
+  const body = $('recent');
+  body.replaceChildren();
+  for (const event of recent) {
+    const row = document.createElement('tr');
+    const who = cell('');
+    const open = document.createElement('button');
+    open.type = 'button';
+    open.className = 'link';
+    open.textContent = event.principal;
+    open.setAttribute('aria-label', `Show the sessions of ${event.principal}`);
+    open.addEventListener('click', () => openPrincipal(event.principal));
+    who.append(open);
+    row.append(cell(new Date(event.at).toLocaleTimeString()), cell(event.kind), cell(event.sid, 'mono'), who);
+    body.append(row);
+  }
+}
+
+/** Follows `/v1/events` (server-sent events, read with fetch so the API key can go in a header)
+ *  and keeps the newest session events; reconnects 3 s after the stream ends. */
+async function followEvents(): Promise<void> {
+  try {
+    const response = await fetch('/v1/events', { headers: { authorization: `Bearer ${sessionStorage.getItem(KEY) ?? ''}` } });
+    if (!response.ok || !response.body) throw await errorFrom(response);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
+        if (!data) continue;
+        const event = JSON.parse(data) as Partial<SessionEvent>;
+        if (typeof event.sid !== 'string' || typeof event.principal !== 'string') continue;
+        recent.unshift(event as SessionEvent);
+        recent.length = Math.min(recent.length, RECENT_MAX);
+        renderRecent();
+      }
+    }
+  } catch {
+    // Cut or refused: try again shortly; what was shown stays.
+  }
+  setTimeout(() => void followEvents(), 3000);
+}
+
+/** What the search box names: a session id (22 base64url characters) is looked up for its
+ *  principal; anything else is a principal. */
+async function resolveSearch(text: string): Promise<string> {
+  if (!/^[A-Za-z0-9_-]{22}$/.test(text)) return text;
+  try {
+    const found = await api<{ session?: Session } & Partial<Session>>('GET', `/v1/sessions/${text}`);
+    return found.session?.principal ?? found.principal ?? text;
+  } catch {
+    return text;
+  }
+}
+
 async function showSessions(): Promise<void> {
   const error = $('principal-error');
   error.textContent = '';
@@ -215,6 +290,7 @@ async function enter(): Promise<boolean> {
   $('admin-view').hidden = false;
   $('logout').hidden = false;
   await refreshMetrics();
+  void followEvents();
   setInterval(() => void refresh().catch(() => undefined), 3000);
   return true;
 }
@@ -230,8 +306,10 @@ $('logout').addEventListener('click', () => {
 });
 $('principal-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  principal = $<HTMLInputElement>('principal').value.trim();
-  void showSessions();
+  void resolveSearch($<HTMLInputElement>('principal').value.trim()).then((who) => {
+    principal = who;
+    void showSessions();
+  });
 });
 $('revoke-all').addEventListener('click', () => {
   const button = $<HTMLButtonElement>('revoke-all');
