@@ -11,15 +11,17 @@ export interface Splice {
 
 /** The smallest single splice turning `before` into `after` (common prefix and suffix kept),
  *  or `null` when they are equal. `caret` (the caret after the edit) settles where a repeated
- *  character went: typing "a" after "a" in "aa" inserts at the caret, not at the start. */
+ *  character went: typing "a" after the first "a" of "ab" inserts at the caret, and Backspace
+ *  there deletes that "a", not the other one. */
 export function diffText(before: string, after: string, caret?: number): Splice | null {
   if (before === after) return null;
   const shortest = Math.min(before.length, after.length);
   let prefix = 0;
   while (prefix < shortest && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix += 1;
-  // The edit ends at the caret when we know it: keep the prefix from running past it.
-  if (caret !== undefined && after.length >= before.length) {
-    prefix = Math.min(prefix, Math.max(0, caret - (after.length - before.length)));
+  // The edit ends at the caret when we know it: keep the prefix from running past it (an
+  // insertion ends at the caret, a deletion happened at it).
+  if (caret !== undefined) {
+    prefix = Math.min(prefix, Math.max(0, caret - Math.max(0, after.length - before.length)));
   }
   let suffix = 0;
   while (
