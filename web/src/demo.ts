@@ -11,14 +11,14 @@ import {
   Continuum,
   ContinuumError,
   type ContinuumDoc,
-  type FieldValue,
-  type FormBinding,
-  type Overwrite,
   type PresenceState,
   type Session,
   bindForm,
   deviceName,
 } from '../../sdk/browser/src/index.js';
+
+import { LABELS, displayValue } from './labels.js';
+import { showOverwrite } from './notices.js';
 
 /** The document name the server's PDF task writes to (crates/continuum-server/src/demo/pdf_task.rs). */
 const DOC_NAME = 'demo-trip';
@@ -225,58 +225,7 @@ function goTo(target: number, record: boolean): void {
   if (offered) $('continue-banner').hidden = offered.step === step;
 }
 
-/** How a field's value reads: an option's or a radio's label, not its code. */
-function displayValue(key: string, value: unknown): string {
-  if (value === true) return 'Yes';
-  if (value === false || value === undefined || value === '' || value === null) return '—';
-  const select = document.querySelector<HTMLSelectElement>(`#trip-form select[name="${CSS.escape(key)}"]`);
-  const option = select ? Array.from(select.options).find((o) => o.value === String(value)) : undefined;
-  if (option) return option.textContent ?? String(value);
-  const radio = Array.from(document.querySelectorAll<HTMLInputElement>('#trip-form input[type="radio"]')).find(
-    (input) => input.name === key && input.value === String(value),
-  );
-  if (radio) return radio.closest('label')?.textContent?.trim() ?? String(value);
-  return String(value);
-}
 
-/** Tells that another device's choice replaced this device's, with a way to take it back. */
-function showOverwrite(form: FormBinding, overwrite: Overwrite): void {
-  const list = $('overwrites');
-  list.querySelector(`[data-field="${CSS.escape(overwrite.field)}"]`)?.remove();
-  const item = document.createElement('div');
-  item.className = 'banner warn';
-  item.dataset.field = overwrite.field;
-  item.dataset.kept = JSON.stringify(overwrite.kept);
-  item.dataset.lost = JSON.stringify(overwrite.lost);
-  const label = LABELS[overwrite.field] ?? overwrite.field;
-  const text = document.createElement('span');
-  text.textContent = `${label}: another device changed it to “${displayValue(overwrite.field, overwrite.kept)}” at the same time, so your “${displayValue(overwrite.field, overwrite.lost)}” was replaced.`;
-  const actions = document.createElement('span');
-  actions.className = 'row';
-  const restore = document.createElement('button');
-  restore.type = 'button';
-  restore.className = 'take-back';
-  restore.textContent = `Use “${displayValue(overwrite.field, overwrite.lost)}”`;
-  restore.addEventListener('click', () => {
-    form.set(overwrite.field, overwrite.lost as FieldValue);
-    item.remove();
-  });
-  const dismiss = document.createElement('button');
-  dismiss.type = 'button';
-  dismiss.className = 'quiet';
-  dismiss.textContent = 'Keep';
-  dismiss.setAttribute('aria-label', `Keep “${displayValue(overwrite.field, overwrite.kept)}”`);
-  dismiss.addEventListener('click', () => item.remove());
-  actions.append(restore, dismiss);
-  item.append(text, actions);
-  list.append(item);
-}
-
-const LABELS: Record<string, string> = {
-  name: 'Name', email: 'Email', country: 'Country', destination: 'Destination', departure: 'Departure',
-  class: 'Travel class', notes: 'Notes', insurance: 'Insurance', vegetarian: 'Vegetarian meals',
-  newsletter: 'Travel tips', seat: 'Seat',
-};
 
 function renderSummary(current: ContinuumDoc): void {
   const values = current.map('form').toJSON() as Record<string, unknown>;
