@@ -235,9 +235,10 @@ export async function waitForValue(page, selector, value) {
 }
 
 /** Chrome logs a refused or cut connection as a console error; while a test has the server
- *  down that is the expected outcome of a reconnect or a poll, not a fault of the page. */
+ *  down (or the browser context offline) that is the expected outcome of a reconnect or a
+ *  poll, not a fault of the page. */
 export function dropServerDownErrors(...pages) {
-  const expected = /ERR_CONNECTION_(REFUSED|RESET)|ERR_EMPTY_RESPONSE|WebSocket connection to .* failed/;
+  const expected = /ERR_CONNECTION_(REFUSED|RESET)|ERR_EMPTY_RESPONSE|ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/;
   for (const page of pages) page.errors = page.errors.filter((line) => !expected.test(line));
 }
 
