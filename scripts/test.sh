@@ -43,6 +43,8 @@ npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
 log "browser SDK: typecheck, build, and check that the committed web/dist is the build's output"
 npm ci --prefix sdk/browser --no-audit --no-fund --loglevel=error
 npm run --prefix sdk/browser --silent build
+log "browser SDK: unit tests of its pure parts (text splices, caret mapping, overwrite detection)"
+node --test sdk/browser/test/
 if ! git diff --quiet -- web/dist || [ -n "$(git ls-files --others --exclude-standard -- web/dist)" ]; then
   git status --short -- web/dist >&2
   echo "web/dist is stale: commit the output of 'npm run --prefix sdk/browser build'" >&2

@@ -235,8 +235,53 @@ export async function waitForValue(page, selector, value) {
 }
 
 /** Chrome logs a refused or cut connection as a console error; while a test has the server
- *  down that is the expected outcome of a reconnect or a poll, not a fault of the page. */
+ *  down (or the browser context offline) that is the expected outcome of a reconnect or a
+ *  poll, not a fault of the page. */
 export function dropServerDownErrors(...pages) {
-  const expected = /ERR_CONNECTION_(REFUSED|RESET)|ERR_EMPTY_RESPONSE|WebSocket connection to .* failed/;
+  const expected = /ERR_CONNECTION_(REFUSED|RESET)|ERR_EMPTY_RESPONSE|ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/;
   for (const page of pages) page.errors = page.errors.filter((line) => !expected.test(line));
+}
+
+/** Two devices of one user: a guest on `a` (its own browser context) and `b`, signed in on a
+ *  second context by a handoff code. Both show "Saved in the cloud". */
+export async function twoDevices(browser, server) {
+  const laptop = await browser.newContext();
+  const phone = await browser.newContext();
+  const a = await newPage(laptop);
+  const b = await newPage(phone);
+  await startAsGuest(a, server);
+  const code = await createHandoffCode(a);
+  await redeem(b, server, code);
+  return { laptop, phone, a, b, close: () => Promise.all([laptop.close(), phone.close()]) };
+}
+
+/** Puts the caret of the text field `selector` at `where` (`'start'`, `'end'` or an index). */
+export async function caretAt(page, selector, where) {
+  await page.focus(selector);
+  await page.$eval(
+    selector,
+    (field, at) => {
+      const index = at === 'start' ? 0 : at === 'end' ? field.value.length : at;
+      field.setSelectionRange(index, index);
+    },
+    where,
+  );
+}
+
+/** The field's value once it has been the same on every page for a moment. */
+export async function settledValue(selector, ...pages) {
+  const deadline = Date.now() + WAIT_MS;
+  let last = null;
+  while (Date.now() < deadline) {
+    const values = await Promise.all(pages.map((page) => page.inputValue(selector)));
+    if (values.every((value) => value === values[0])) {
+      if (last === values[0]) return values[0];
+      last = values[0];
+    } else {
+      last = null;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  const values = await Promise.all(pages.map((page) => page.inputValue(selector)));
+  throw new Error(`${selector} did not settle on one value within ${WAIT_MS} ms: ${JSON.stringify(values)}`);
 }

@@ -30,11 +30,13 @@ test('a reload while the server is down keeps the page, the draft and the waitin
   await page.click('#next');
   await page.fill('#destination', 'Turin');
   await page.check('input[name="class"][value="economy"]');
-  await waitForStatus(page, 'Offline — 3 changes waiting');
+  // Five changes: every field edit is written at once (email, country, destination, class),
+  // and the step.
+  await waitForStatus(page, 'Offline — 5 changes waiting');
 
   await page.reload();
   await page.waitForSelector('#app:not([hidden])');
-  await waitForStatus(page, 'Offline — 3 changes waiting');
+  await waitForStatus(page, 'Offline — 5 changes waiting');
   assert.equal(await page.inputValue('#destination'), 'Turin');
   assert.equal(await page.inputValue('#email'), 'ada@example.org');
   await page.waitForFunction(() => /server can be reached/.test(document.getElementById('devices').textContent));

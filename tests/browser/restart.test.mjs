@@ -29,9 +29,9 @@ test('offline edits wait, then reach the cloud after a SIGKILL and restart', asy
   await page.click('#next');
   await page.fill('#destination', 'Tokyo');
   await page.check('input[name="class"][value="first"]');
-  // Three changes: email and country (written together when Next flushes the form), the step,
-  // then destination and class (one debounced write).
-  await waitForStatus(page, 'Offline — 3 changes waiting');
+  // Five changes: every field edit is written at once (email, country, destination, class),
+  // and the step.
+  await waitForStatus(page, 'Offline — 5 changes waiting');
   await screenshot(page, '2-offline-waiting');
 
   await server.restart();

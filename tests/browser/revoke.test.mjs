@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  assertNoErrors, createHandoffCode, newPage, redeem, screenshot, startAsGuest, startForThisFile, waitForStatus, waitForValue, watchCloseCodes,
+  WAIT_MS, assertNoErrors, createHandoffCode, newPage, redeem, screenshot, startAsGuest, startForThisFile, waitForStatus, waitForValue, watchCloseCodes,
 } from './harness.mjs';
 
 let server;
@@ -32,13 +32,15 @@ test('signing out device B from device A closes B with 4401 and B shows it', asy
 
   await b.waitForSelector('#signed-out:not([hidden])');
   await waitForStatus(b, 'Signed out — changes are no longer saved');
-  assert.deepEqual(await b.evaluate(() => window.__closeCodes), [4401]);
+  // Both of B's documents (the draft and its place in the form) closed with 4401.
+  assert.deepEqual(await b.evaluate(() => window.__closeCodes), [4401, 4401]);
   await screenshot(b, '5-phone-signed-out');
   // The revoked device keeps no copy of the user's draft.
-  await b.waitForFunction(async () => {
-    const names = (await indexedDB.databases()).map((db) => db.name);
-    return !names.some((name) => name?.includes('demo-trip'));
-  });
+  // (Polled from here: waitForFunction does not wait for an async predicate's answer.)
+  const drafts = () => b.evaluate(async () => (await indexedDB.databases()).map((db) => db.name).filter((name) => name?.includes('demo-')));
+  const deadline = Date.now() + WAIT_MS;
+  while ((await drafts()).length > 0 && Date.now() < deadline) await b.waitForTimeout(100);
+  assert.deepEqual(await drafts(), []);
   // A's list no longer shows B; A itself is unaffected.
   await a.waitForSelector(revoke, { state: 'detached' });
   await waitForStatus(a, 'Saved in the cloud');

@@ -1,6 +1,11 @@
 // The demo app: a four-step trip form on the Continuum browser SDK. Guest or handoff sign-in,
 // the save status, presence ("continue where you left off"), the user's devices with revoke,
 // handoff codes, and a server-side task whose progress arrives through the document.
+//
+// The draft is the user's document (every device); where this device is (its step, the field
+// it was in) is its session's document, so another device never moves this page: other
+// devices' positions are only offered. A new device starts on the step the user last chose
+// anywhere (the user document's `wizard.step`), once.
 
 import {
   Continuum,
@@ -12,8 +17,13 @@ import {
   deviceName,
 } from '../../sdk/browser/src/index.js';
 
+import { LABELS, displayValue } from './labels.js';
+import { showOverwrite } from './notices.js';
+
 /** The document name the server's PDF task writes to (crates/continuum-server/src/demo/pdf_task.rs). */
 const DOC_NAME = 'demo-trip';
+/** This device's place in the form: its session's document. */
+const NAV_NAME = 'demo-nav';
 const STEPS = 4;
 /** The server writes a running task's progress every 250 ms; past this it was interrupted. */
 const TASK_STALE_MS = 5000;
@@ -26,14 +36,15 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 
 const continuum = new Continuum();
 let doc: ContinuumDoc | null = null;
+/** This device's session document: its step and focused field. */
+let nav: ContinuumDoc | null = null;
 let step = 1;
-/** Whether the visitor moved between steps on this page; until then it follows the draft's
- *  step as it arrives (from the server after a handoff, or from another tab). */
-let navigated = false;
 
 function show(view: 'login' | 'app' | 'signed-out'): void {
   for (const id of ['login', 'app', 'signed-out']) $(id).hidden = id !== view;
   $('sign-out').hidden = view !== 'app';
+  // The save status speaks of a draft: there is none before signing in.
+  $('status').hidden = view !== 'app';
 }
 
 function shortSid(sid: string): string {
@@ -53,9 +64,12 @@ async function main(): Promise<void> {
   keepShellOffline();
   continuum.onSignedOut(() => {
     doc = null;
+    nav = null;
     $('who').textContent = '';
     show('signed-out');
   });
+  continuum.onSignOutConfirmed(() => showSignOutNote());
+  showSignOutNote();
   $('start-guest').addEventListener('click', () => void signIn(() => continuum.startGuest()));
   $('start-again').addEventListener('click', () => window.location.reload());
   $('redeem-form').addEventListener('submit', (event) => {
@@ -63,7 +77,7 @@ async function main(): Promise<void> {
     const code = $<HTMLInputElement>('redeem-code').value;
     void signIn(() => continuum.handoff.redeem(code));
   });
-  $('sign-out').addEventListener('click', () => void continuum.signOut().finally(() => window.location.reload()));
+  $('sign-out').addEventListener('click', () => void signOut());
   // A browser that never signed in has nothing to ask the server about.
   const known = continuum.lastSession();
   let session: Session | null = null;
@@ -84,29 +98,78 @@ async function signIn(how: () => Promise<Session>): Promise<void> {
   const error = $('redeem-error');
   error.textContent = '';
   try {
-    await start(await how());
+    await start(await how(), true);
   } catch (failure) {
     error.textContent =
       failure instanceof ContinuumError ? failure.detail : 'The server cannot be reached. Try again in a moment.';
   }
 }
 
-async function start(session: Session): Promise<void> {
+/** Signs out; says so on the start screen, also when the server must still be told. */
+async function signOut(): Promise<void> {
+  $<HTMLButtonElement>('sign-out').disabled = true;
+  await continuum.signOut();
+  window.location.reload();
+}
+
+/** The start screen's word on a sign-out that has not reached the server yet. */
+function showSignOutNote(): void {
+  const note = $('sign-out-note');
+  note.hidden = !continuum.signOutPending;
+  note.textContent = continuum.signOutPending
+    ? 'Signed out on this device and its draft removed. The server cannot be reached yet; it will be told as soon as it can, and until then nobody can sign in here.'
+    : '';
+}
+
+/** What the status announces to a screen reader: only a change of situation (offline,
+ *  signed out, back in the cloud after being offline), not every save. */
+function announce(state: string): void {
+  const shown = $('status-announce');
+  const before = shown.dataset.state ?? '';
+  shown.dataset.state = state === 'local' ? before : state;
+  if (state === 'offline' && before !== 'offline') shown.textContent = 'Offline: your changes are kept in this browser.';
+  else if (state === 'signed-out' && before !== 'signed-out') shown.textContent = 'Signed out: changes are no longer saved.';
+  else if (state === 'cloud' && before === 'offline') shown.textContent = 'Back online: everything is saved in the cloud.';
+}
+
+async function start(session: Session, fromSignIn = false): Promise<void> {
   $('who').textContent = `${deviceName(session.device.user_agent)} · ${shortSid(session.sid)}`;
   show('app');
   const opened = await continuum.open('user', DOC_NAME);
+  const here = await continuum.open('session', NAV_NAME);
   doc = opened;
+  nav = here;
   opened.status.subscribe((status) => {
     const element = $('status');
     element.textContent = status.label;
     element.dataset.state = status.state;
+    announce(status.state);
   });
   const form = bindForm($<HTMLFormElement>('trip-form'), opened);
+  form.onOverwrite((overwrite) => showOverwrite(form, overwrite));
   const wizard = opened.map<number>('wizard');
-  await opened.ready;
-  goTo(Number(wizard.get('step') ?? 1), false);
-  wizard.observe((_event, transaction) => {
-    if (!transaction.local && !navigated) goTo(Number(wizard.get('step') ?? 1), false);
+  const place = here.map<unknown>('place');
+  const own = (): number | undefined => {
+    const value = place.get('step');
+    return typeof value === 'number' ? value : undefined;
+  };
+  await Promise.all([opened.ready, here.ready]);
+  goTo(own() ?? Number(wizard.get('step') ?? 1), false);
+  restoreFocus(place, fromSignIn);
+  if (own() === undefined) {
+    // A new device (a handoff): start where the user last was, once the server said where.
+    void Promise.all([opened.synced, here.synced]).then(() => {
+      if (own() === undefined) goTo(Number(wizard.get('step') ?? step), true);
+    });
+  }
+  // Another tab of this device moved: follow it (it is the same device).
+  place.observe((_event, transaction) => {
+    const target = own();
+    if (!transaction.local && target !== undefined && target !== step) goTo(target, false);
+  });
+  $('trip-form').addEventListener('focusin', (event) => {
+    const id = (event.target as HTMLElement | null)?.id;
+    if (id && place.get('focus') !== id) place.set('focus', id);
   });
   $('back').addEventListener('click', () => goTo(step - 1, true));
   $('next').addEventListener('click', () => {
@@ -123,6 +186,15 @@ async function start(session: Session): Promise<void> {
   $('handoff-create').addEventListener('click', () => void createHandoff());
 }
 
+/** Focus where this device left it (a reload), or on the first field after signing in. */
+function restoreFocus(place: { get(key: string): unknown }, fromSignIn: boolean): void {
+  const id = place.get('focus');
+  const kept = typeof id === 'string' ? document.getElementById(id) : null;
+  const fieldset = document.querySelector<HTMLFieldSetElement>(`#trip-form fieldset[data-step="${step}"]`);
+  if (kept && fieldset?.contains(kept)) kept.focus();
+  else if (fromSignIn) fieldset?.querySelector<HTMLElement>('input, select, textarea, button')?.focus();
+}
+
 function goTo(target: number, record: boolean): void {
   step = Math.min(Math.max(target, 1), STEPS);
   for (const fieldset of document.querySelectorAll<HTMLFieldSetElement>('#trip-form fieldset')) {
@@ -132,38 +204,35 @@ function goTo(target: number, record: boolean): void {
     const n = Number(item.dataset.step);
     item.classList.toggle('current', n === step);
     item.classList.toggle('done', n < step);
+    if (n === step) item.setAttribute('aria-current', 'step');
+    else item.removeAttribute('aria-current');
   }
   $<HTMLButtonElement>('back').disabled = step === 1;
   $('next').hidden = step === STEPS;
   if (!doc) return;
+  const place = nav?.map<unknown>('place');
+  const at = record ? Date.now() : Number(place?.get('at') ?? 0);
   if (record) {
-    navigated = true;
+    // This device's place, and the user's last step (where a new device starts).
+    nav?.doc.transact(() => {
+      place?.set('step', step);
+      place?.set('at', at);
+    });
     doc.map<number>('wizard').set('step', step);
   }
-  doc.presence.moveTo({ step });
+  // When this device got here: a restored place is not a new move.
+  doc.presence.moveTo({ step }, at);
+  if (offered) $('continue-banner').hidden = offered.step === step;
 }
 
-const LABELS: Record<string, string> = {
-  name: 'Name', email: 'Email', country: 'Country', destination: 'Destination', departure: 'Departure',
-  class: 'Class', notes: 'Notes', insurance: 'Insurance', vegetarian: 'Vegetarian meals',
-  newsletter: 'Travel tips', seat: 'Seat',
-};
+
 
 function renderSummary(current: ContinuumDoc): void {
   const values = current.map('form').toJSON() as Record<string, unknown>;
   const list = $('summary');
   list.replaceChildren();
   for (const [key, label] of Object.entries(LABELS)) {
-    const value = values[key];
-    // A select shows its option's text, not its code.
-    const select = document.querySelector<HTMLSelectElement>(`#trip-form select[name="${key}"]`);
-    const option = select ? Array.from(select.options).find((o) => o.value === String(value)) : undefined;
-    const text =
-      value === true
-        ? 'Yes'
-        : value === false || value === undefined || value === '' || value === null
-          ? '—'
-          : (option?.textContent ?? String(value));
+    const text = displayValue(key, values[key]);
     const term = document.createElement('dt');
     term.textContent = label;
     const definition = document.createElement('dd');
@@ -204,15 +273,17 @@ async function preparePdf(): Promise<void> {
   if (!response.ok && response.status !== 409) $('task-text').textContent = 'The PDF could not be started.';
 }
 
+/** The other device's position on offer, if any. */
+let offered: PresenceState | null = null;
+
 function watchPresence(current: ContinuumDoc): void {
-  let offer: PresenceState | null = null;
   current.presence.onContinue((next) => {
-    offer = next;
+    offered = next;
     $('continue-banner').hidden = !next || next.step === step;
-    if (next) $('continue-text').textContent = `Your other device (${next.device.name} · ${shortSid(next.device.sid)}) is on step ${String(next.step)}.`;
+    if (next) $('continue-text').textContent = `Your other device (${next.device.name} · ${shortSid(next.device.sid)}) is on step ${String(next.step)} — continue there?`;
   });
   $('continue-button').addEventListener('click', () => {
-    if (offer) goTo(Number(offer.step), true);
+    if (offered) goTo(Number(offered.step), true);
     $('continue-banner').hidden = true;
   });
   current.presence.onChange(() => void refreshDevices());
@@ -243,6 +314,7 @@ async function refreshDevices(): Promise<void> {
     return;
   }
   const here = doc.presence.others();
+  noticeCodeUsed(list.sessions.map((device) => device.sid));
   ul.replaceChildren();
   // This device first, then the others, newest first.
   const sessions = [...list.sessions].sort((x, y) =>
@@ -276,15 +348,29 @@ async function refreshDevices(): Promise<void> {
   }
 }
 
+/** The devices signed in when the shown code was made: a new one means the code was used. */
+let sidsAtCode: Set<string> | null = null;
+
+function noticeCodeUsed(sids: string[]): void {
+  if (!sidsAtCode || $('handoff-code').hidden) return;
+  if (!sids.some((sid) => !sidsAtCode?.has(sid))) return;
+  sidsAtCode = null;
+  $('handoff-code').hidden = true;
+  $('handoff-code').dataset.code = '';
+  $('handoff-expiry').textContent = 'The code was used: your other device is signed in.';
+}
+
 async function createHandoff(): Promise<void> {
   const code = $('handoff-code');
   try {
     const offer = await continuum.handoff.create();
+    sidsAtCode = new Set((await continuum.devices().catch(() => null))?.sessions.map((device) => device.sid) ?? []);
     code.textContent = `${offer.code.slice(0, 4)}-${offer.code.slice(4)}`;
     code.dataset.code = offer.code;
     code.hidden = false;
     const expires = new Date(offer.expires_at).getTime();
     const tick = (): void => {
+      if (code.hidden || code.dataset.code !== offer.code) return;
       const left = Math.max(0, Math.round((expires - Date.now()) / 1000));
       $('handoff-expiry').textContent = left > 0 ? `Valid for ${left} s, once.` : 'Expired: show a new code.';
       if (left > 0) setTimeout(tick, 1000);

@@ -7,6 +7,7 @@ import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 
 import type { BackoffOptions } from './backoff.js';
+import { rememberLocalDoc } from './localdocs.js';
 import { pendingKey, readPending, writePending } from './pending.js';
 import { Presence, type PresenceDevice } from './presence.js';
 import { SyncProvider } from './provider.js';
@@ -23,6 +24,8 @@ export interface DocOptions {
   /** This device, for presence. */
   device: PresenceDevice;
   backoff?: BackoffOptions;
+  /** How long a change may wait for the server's ack before the socket counts as dead. */
+  ackTimeoutMs?: number;
   /** Called when the server ends the session. */
   onSignedOut(): void;
   /** Whether the session is still valid (false), or unknown (undefined: offline). */
@@ -42,6 +45,9 @@ export class ContinuumDoc {
   readonly status: Observable<SaveStatus>;
   /** Resolves once the local copy (IndexedDB) is restored; before the network answers. */
   readonly ready: Promise<void>;
+  /** Resolves the first time this copy has everything the server had (its sync step 2
+   *  arrived); never while offline. */
+  readonly synced: Promise<void>;
   /** Who else has this document open. */
   readonly presence: Presence;
   /** Set when the server refused the document for good (too large, malformed). */
@@ -67,6 +73,7 @@ export class ContinuumDoc {
     this.status = new Observable<SaveStatus>(describe({
       loaded: false, connected: false, signedOut: false, waiting: 0, unacked: 0, handshakeDurable: false,
     }));
+    rememberLocalDoc({ database: channel, pendingKey: this.#pendingKey });
     this.#local = new IndexeddbPersistence(channel, this.doc);
     this.#tabs = new TabSync(this.doc, channel);
     const url = new URL(
@@ -74,6 +81,8 @@ export class ContinuumDoc {
       options.baseUrl,
     );
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    let synced: () => void = () => undefined;
+    this.synced = new Promise((resolve) => (synced = resolve));
     this.#provider = new SyncProvider(
       this.doc,
       this.awareness,
@@ -86,8 +95,14 @@ export class ContinuumDoc {
           this.#refresh();
         },
         checkSession: options.checkSession,
+        onSynced: () => synced(),
       },
-      { backoff: options.backoff, uncounted: new Set([this.#local]), waitingAtStart: readPending(this.#pendingKey) },
+      {
+        backoff: options.backoff,
+        uncounted: new Set([this.#local]),
+        waitingAtStart: readPending(this.#pendingKey),
+        ackTimeoutMs: options.ackTimeoutMs,
+      },
     );
     this.presence = new Presence(this.awareness, options.device);
     this.ready = this.#local.whenSynced.then(() => {

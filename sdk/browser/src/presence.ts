@@ -40,9 +40,10 @@ export class Presence {
     if (typeof document !== 'undefined') document.addEventListener('visibilitychange', this.#onVisibility);
   }
 
-  /** Announces where this device is now. */
-  moveTo(where: { route?: string; step?: number | string }): void {
-    this.#publish({ ...where, movedAt: Date.now() });
+  /** Announces where this device is; `movedAt` (default now) is when it got there, so a
+   *  page restoring its place after a reload does not count as a new move. */
+  moveTo(where: { route?: string; step?: number | string }, movedAt = Date.now()): void {
+    this.#publish({ ...where, movedAt });
   }
 
   /** The other devices' latest states, one per device, newest move first (tabs of this

@@ -1,6 +1,12 @@
 // SyncProvider: one document's y-websocket connection to a Continuum server, with durability
 // acks, reconnects with backoff and jitter, and the counts the save status is made of.
 //
+// A socket is only as alive as its acks: every change sent (and the handshake) must be acked
+// within `ackTimeoutMs`, a socket must open within it, and the server's sync step 2 must
+// arrive within it; otherwise the socket is treated as dead (a half-open connection, a
+// stopped server, a proxy that stopped forwarding), dropped, and reopened. So the status
+// never says "saved" about a socket that no longer carries anything.
+//
 // Written on y-protocols instead of the stock WebsocketProvider because that one ignores
 // unknown message types, and the ack (type 100) is what tells "saved locally" from "saved in
 // the cloud".
@@ -31,6 +37,8 @@ export interface ProviderEvents {
   onSignedOut(): void;
   /** The server refused the document for good (too large, malformed). */
   onFatal(code: number, reason: string): void;
+  /** The server's sync step 2 arrived: this copy has everything the server had. */
+  onSynced?(): void;
   /** Asked before each reconnect whether the session is still valid; false means signed out. */
   checkSession(): Promise<boolean | undefined>;
 }
@@ -43,7 +51,13 @@ export interface ProviderOptions {
   /** Changes an earlier page left waiting (restored with the local copy): they count as waiting
    *  until the first handshake is acked. */
   waitingAtStart?: number;
+  /** How long a change may wait for its ack, a socket for its opening and the handshake for
+   *  the server's answer before the socket counts as dead (default 3000 ms). */
+  ackTimeoutMs?: number;
 }
+
+/** The default of {@link ProviderOptions.ackTimeoutMs}. */
+export const DEFAULT_ACK_TIMEOUT_MS = 3000;
 
 export class SyncProvider {
   readonly #doc: Y.Doc;
@@ -52,7 +66,17 @@ export class SyncProvider {
   readonly #events: ProviderEvents;
   readonly #backoff: BackoffOptions;
   readonly #uncounted: ReadonlySet<unknown>;
+  readonly #ackTimeoutMs: number;
   #socket: WebSocket | null = null;
+  /** Whether the current socket opened. */
+  #opened = false;
+  /** When the current socket was created, and when it opened (ms, `Date.now()`). */
+  #createdAt = 0;
+  #openedAt = 0;
+  /** Content messages sent on this connection and not yet acked, with when they were sent. */
+  #outstanding: Array<{ seq: number; at: number }> = [];
+  /** The watchdog that drops a socket whose acks are late. */
+  #watchdog: ReturnType<typeof setTimeout> | null = null;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #stopped = false;
@@ -84,6 +108,7 @@ export class SyncProvider {
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#uncounted = options.uncounted ?? new Set();
     this.#waiting = options.waitingAtStart ?? 0;
+    this.#ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.#onUpdate = (update, origin) => {
       if (origin === this) return;
       if (!this.#connected) {
@@ -94,6 +119,8 @@ export class SyncProvider {
       }
       this.#send((encoder) => syncProtocol.writeUpdate(encoder, update), true);
       this.#unacked.push(this.#sent);
+      this.#outstanding.push({ seq: this.#sent, at: Date.now() });
+      if (this.#outstanding.length === 1) this.#arm();
       this.#events.onChange();
     };
     this.#onAwareness = ({ added, updated, removed }, origin) => {
@@ -131,9 +158,13 @@ export class SyncProvider {
     const socket = new WebSocket(this.#url);
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;
-    let opened = false;
+    this.#opened = false;
+    this.#createdAt = Date.now();
+    this.#outstanding = [];
+    this.#arm();
     socket.onopen = () => {
-      opened = true;
+      this.#opened = true;
+      this.#openedAt = Date.now();
       this.#attempt = 0;
       this.#connected = true;
       this.#sent = 0;
@@ -141,6 +172,7 @@ export class SyncProvider {
       this.#unacked = [];
       this.#handshakeSeq = 0;
       this.#serverSynced = false;
+      this.#arm();
       this.#send((encoder) => {
         encoding.writeVarUint(encoder, MESSAGE_SYNC);
         syncProtocol.writeSyncStep1(encoder, this.#doc);
@@ -159,26 +191,74 @@ export class SyncProvider {
     socket.onmessage = (event: MessageEvent) => {
       if (event.data instanceof ArrayBuffer) this.#receive(new Uint8Array(event.data));
     };
-    socket.onclose = (event: CloseEvent) => {
-      const wasConnected = this.#connected;
-      this.#socket = null;
-      this.#connected = false;
-      // Whatever was not acked is waiting again; the next handshake's step 2 carries it.
-      this.#waiting += this.#unacked.length + this.#handshakeWaiting;
-      this.#unacked = [];
-      this.#handshakeWaiting = 0;
-      this.#handshakeSeq = 0;
-      const others = [...this.#awareness.getStates().keys()].filter((id) => id !== this.#doc.clientID);
-      awarenessProtocol.removeAwarenessStates(this.#awareness, others, this);
-      if (wasConnected || opened) this.#events.onChange();
-      if (event.code === CLOSE_SIGNED_OUT) return this.#endSignedOut();
-      if (event.code === CLOSE_TOO_LARGE || event.code === CLOSE_MALFORMED) {
-        this.#stopped = true;
-        this.#events.onFatal(event.code, event.reason);
-        return;
-      }
-      this.#scheduleReconnect(!opened);
-    };
+    socket.onclose = (event: CloseEvent) => this.#closed(event.code, event.reason);
+  }
+
+  /** The socket ended (closed by either side, or dropped as dead): count what was not acked as
+   *  waiting, and reconnect unless the end is final. */
+  #closed(code: number, reason: string): void {
+    const opened = this.#opened;
+    const wasConnected = this.#connected;
+    this.#socket = null;
+    this.#opened = false;
+    this.#outstanding = [];
+    this.#arm();
+    this.#connected = false;
+    // Whatever was not acked is waiting again; the next handshake's step 2 carries it.
+    this.#waiting += this.#unacked.length + this.#handshakeWaiting;
+    this.#unacked = [];
+    this.#handshakeWaiting = 0;
+    this.#handshakeSeq = 0;
+    const others = [...this.#awareness.getStates().keys()].filter((id) => id !== this.#doc.clientID);
+    awarenessProtocol.removeAwarenessStates(this.#awareness, others, this);
+    if (wasConnected || opened) this.#events.onChange();
+    if (code === CLOSE_SIGNED_OUT) return this.#endSignedOut();
+    if (code === CLOSE_TOO_LARGE || code === CLOSE_MALFORMED) {
+      this.#stopped = true;
+      this.#events.onFatal(code, reason);
+      return;
+    }
+    this.#scheduleReconnect(!opened);
+  }
+
+  /** When the current socket must have shown a sign of life, or `null` when it owes nothing:
+   *  its opening, the server's sync step 2, or the ack of the oldest change in flight. */
+  #deadline(): number | null {
+    if (!this.#socket) return null;
+    if (!this.#opened) return this.#createdAt + this.#ackTimeoutMs;
+    const owed = [...this.#outstanding.map((sent) => sent.at), ...(this.#serverSynced ? [] : [this.#openedAt])];
+    return owed.length === 0 ? null : Math.min(...owed) + this.#ackTimeoutMs;
+  }
+
+  /** (Re)sets the watchdog for the current deadline. */
+  #arm(): void {
+    if (this.#watchdog) clearTimeout(this.#watchdog);
+    this.#watchdog = null;
+    const deadline = this.#deadline();
+    if (deadline === null || this.#stopped) return;
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = null;
+      const due = this.#deadline();
+      if (due !== null && Date.now() >= due) this.#drop();
+      else this.#arm();
+    }, Math.max(0, deadline - Date.now()) + 10);
+  }
+
+  /** Drops a socket that missed its deadline: it is closed without waiting for the other side
+   *  (which may never answer) and handled as closed now. */
+  #drop(): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.onerror = null;
+    try {
+      socket.close(1000, 'no answer in time');
+    } catch {
+      // Closing a socket that never opened can throw in some browsers; it is dropped anyway.
+    }
+    this.#closed(1006, 'no answer in time');
   }
 
   /** Reconnects at once if waiting for a retry (the browser came back online). */
@@ -193,6 +273,7 @@ export class SyncProvider {
   destroy(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#watchdog) clearTimeout(this.#watchdog);
     this.#doc.off('update', this.#onUpdate);
     this.#awareness.off('update', this.#onAwareness);
     if (typeof window !== 'undefined') window.removeEventListener('online', this.#onOnline);
@@ -216,7 +297,15 @@ export class SyncProvider {
       this.#timer = null;
       // A socket refused before opening may mean the session ended: the upgrade's 401 is not
       // visible to page scripts, so ask the client plane.
-      if (neverOpened && (await this.#events.checkSession()) === false) return this.#endSignedOut();
+      // The question is bounded like the socket: a stopped server would never answer it.
+      const answer = neverOpened
+        ? await Promise.race([
+            this.#events.checkSession(),
+            new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), this.#ackTimeoutMs)),
+          ])
+        : undefined;
+      if (answer === false) return this.#endSignedOut();
+      if (this.#stopped) return;
       this.connect();
     }, delay);
   }
@@ -236,8 +325,12 @@ export class SyncProvider {
           this.#handshakeSeq = this.#sent;
           this.#handshakeWaiting += this.#waiting;
           this.#waiting = 0;
+          this.#outstanding.push({ seq: this.#sent, at: Date.now() });
+          this.#arm();
         } else if (kind === syncProtocol.messageYjsSyncStep2) {
           this.#serverSynced = true;
+          this.#arm();
+          this.#events.onSynced?.();
         }
         this.#events.onChange();
         break;
@@ -259,6 +352,8 @@ export class SyncProvider {
         if (acked <= this.#acked) break;
         this.#acked = acked;
         this.#unacked = this.#unacked.filter((seq) => seq > acked);
+        this.#outstanding = this.#outstanding.filter((sent) => sent.seq > acked);
+        this.#arm();
         if (this.#handshakeSeq > 0 && acked >= this.#handshakeSeq) this.#handshakeWaiting = 0;
         this.#events.onChange();
         break;
