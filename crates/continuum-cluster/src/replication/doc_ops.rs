@@ -75,7 +75,11 @@ impl ReplicaNode {
         self.attempt(|view| async move {
             match self.doc_route(&view, key) {
                 Route::NoQuorum => Err(Step::Retry("no quorum")),
-                Route::Primary { .. } => Ok(self.docs.load(key).await?),
+                Route::Primary { .. } => {
+                    let _write = self.stripe(&PlacementKey::doc(key)).lock().await;
+                    self.ensure_doc(&view, key, &self.other_owners(&view, key)).await?;
+                    Ok(self.docs.load(key).await?)
+                }
                 // The primary's copy, which alone is compacted; a backup's own copy (every
                 // update, merged to the same state) when the primary does not answer.
                 Route::Backup { primary } => {
@@ -121,9 +125,40 @@ impl ReplicaNode {
         update: &[u8],
     ) -> Result<u64, Step> {
         let _write = self.stripe(&PlacementKey::doc(key)).lock().await;
+        self.ensure_doc(view, key, &self.other_owners(view, key)).await?;
         let copy = Request::CopyAppend { view: view.fingerprint(), doc: wire_doc(key) };
         self.copy_to(view, backups, copy, update).await?;
         Ok(self.docs.append(key, update.to_vec()).await?)
+    }
+
+    /// The key's owners under `view` other than this node.
+    pub(crate) fn other_owners<'a>(&self, view: &'a View, key: &DocKey) -> Vec<&'a str> {
+        view.owners(&PlacementKey::doc(key), self.replicas)
+            .into_iter()
+            .filter(|owner| *owner != self.me)
+            .collect()
+    }
+
+    /// When this node holds nothing of the document (it became an owner by a membership
+    /// change), copies what `sources` hold into its own log first: each one's snapshot and
+    /// updates, appended as updates (Yjs merges them, repeats included). Call with the key's
+    /// stripe held; `sources` answer loads without taking theirs.
+    pub(crate) async fn ensure_doc(&self, view: &View, key: &DocKey, sources: &[&str]) -> Result<(), Step> {
+        if !self.docs.load(key).await?.is_empty() {
+            return Ok(());
+        }
+        for source in sources {
+            let Ok((reply, body)) =
+                self.forward(view, source, Request::Load { doc: wire_doc(key) }, &[]).await
+            else {
+                continue;
+            };
+            let theirs = doc_of(reply, &body)?;
+            for update in theirs.snapshot.into_iter().chain(theirs.updates) {
+                self.docs.append(key, update).await?;
+            }
+        }
+        Ok(())
     }
 
     /// A backup's side of an append or a version: checks that `from` is the primary here.

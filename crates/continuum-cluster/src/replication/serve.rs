@@ -171,6 +171,8 @@ impl ReplicaNode {
                     async {
                         self.check_doc_copy(from, fingerprint, &key)?;
                         let _write = self.stripe(&PlacementKey::doc(&key)).lock().await;
+                        // A new backup first takes what the primary holds.
+                        self.ensure_doc(&view, &key, &[from]).await?;
                         let seq = self.docs.append(&key, body.to_vec()).await?;
                         Ok(Reply::Number { value: seq })
                     }
