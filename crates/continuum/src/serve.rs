@@ -19,6 +19,7 @@ of --config, built-in defaults. Every TOML key has a variable: CONTINUUM_LISTEN,
 CONTINUUM_STORE (see --store), CONTINUUM_DEV, CONTINUUM_DEMO, CONTINUUM_API_KEY (comma-separated keys),
 CONTINUUM_SEALING_KEYS (comma-separated sk_… keys, the first seals),
 CONTINUUM_ALLOWED_ORIGINS (comma-separated, like --allowed-origin),
+CONTINUUM_HTTP_TRUSTED_PROXIES (comma-separated, like --trusted-proxy),
 CONTINUUM_GUEST_ENABLED, CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS, CONTINUUM_LIMITS_MAX_BODY_BYTES,
 CONTINUUM_SWEEPER_INTERVAL_SECS, and so on: CONTINUUM_<TABLE>_<KEY> in capitals.
 
@@ -29,7 +30,7 @@ rotation_grace_secs), [limits] (max_body_bytes, max_attributes_bytes, max_json_d
 max_label_bytes, max_user_agent_bytes, max_handoff_codes_per_session, max_tickets_per_session,
 max_redemptions_per_principal_per_hour, max_sessions_per_principal,
 max_sync_sockets_per_session), [http] (header_read_timeout_secs, idle_timeout_secs,
-max_connections) and [sweeper] (interval_secs, batch). An unknown key is an error. A relative
+max_connections, trusted_proxies = [..]) and [sweeper] (interval_secs, batch). An unknown key is an error. A relative
 `data` in the file is taken from the file's directory.
 
 With no API key configured, the first start writes one to <data>/api-keys (mode 0600) and logs
@@ -68,6 +69,10 @@ pub struct ServeArgs {
     /// http://<Host> with --dev); repeatable
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
+    /// An address (a gateway in front of this node) whose X-Forwarded-For names the client, for
+    /// rate limits per client; repeatable. Same as [http] trusted_proxies
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl ServeArgs {
@@ -81,6 +86,7 @@ impl ServeArgs {
             dev: self.dev.then_some(true),
             demo: self.demo.then_some(true),
             allowed_origins: (!self.allowed_origins.is_empty()).then(|| self.allowed_origins.clone()),
+            http_trusted_proxies: (!self.trusted_proxies.is_empty()).then(|| self.trusted_proxies.clone()),
             ..ConfigLayer::default()
         }
     }

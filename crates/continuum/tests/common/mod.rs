@@ -40,8 +40,19 @@ impl Server {
     /// Starts `continuum serve --listen 127.0.0.1:0` with `args` and `env`, and waits for the
     /// line that names the bound address.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_at("127.0.0.1:0", args, env)
+    }
+
+    /// Like [`Server::start`], on `listen` (e.g. a killed node's address, to restart it).
+    pub fn start_at(listen: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawn(&[&["serve", "--listen", listen], args].concat(), env)
+    }
+
+    /// Starts `continuum <args>` (a command that logs `listening … addr=<addr>` and answers
+    /// `/readyz`, as `serve` and `gateway` do) with `env`, and waits until it is ready.
+    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut command = continuum();
-        command.args(["serve", "--listen", "127.0.0.1:0"]).args(args).env("CONTINUUM_LOG", "info");
+        command.args(args).env("CONTINUUM_LOG", "info");
         for (name, value) in env {
             command.env(name, value);
         }
@@ -156,6 +167,15 @@ impl Server {
         assert!(sent.success());
     }
 
+    /// SIGKILL, then waits until the process is gone (its sockets closed by the kernel).
+    pub fn kill_and_reap(mut self) {
+        self.kill_now();
+        let _ = self.child.wait();
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+    }
+
     /// One HTTP/1.1 request with `headers` and an optional JSON body; the status and the JSON
     /// answer (`Value::Null` when the body is empty or not JSON).
     pub fn request(
@@ -176,9 +196,22 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Option<(u16, Value)> {
+        let body = body.map(|body| body.to_string()).unwrap_or_default();
+        let (status, _, text) = self.try_raw(method, path, headers, &body)?;
+        Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    /// One HTTP/1.1 request with a JSON `body` (none when empty); the status, the header block
+    /// and the body as text, `None` when the connection fails or breaks before an answer.
+    pub fn try_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Option<(u16, String, String)> {
         let mut stream = std::net::TcpStream::connect(&self.addr).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        let body = body.map(|body| body.to_string()).unwrap_or_default();
         let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
@@ -188,12 +221,22 @@ impl Server {
                 .push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
         }
         request.push_str("\r\n");
-        request.push_str(&body);
+        request.push_str(body);
         stream.write_all(request.as_bytes()).ok()?;
         let mut answer = String::new();
         stream.read_to_string(&mut answer).ok()?;
         let status = answer.get(9..12)?.parse().ok()?;
-        let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-        Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        Some((status, head.to_owned(), body.to_owned()))
+    }
+
+    /// The value of the Prometheus sample `name{labels}` (labels exactly as rendered), 0 when
+    /// absent.
+    pub fn metric(&self, sample: &str) -> f64 {
+        let (status, _, text) = self.try_raw("GET", "/metrics", &[], "").expect("metrics answer");
+        assert_eq!(status, 200, "{text}");
+        text.lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())
+            .unwrap_or(0.0)
     }
 }
