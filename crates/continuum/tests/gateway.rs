@@ -222,25 +222,46 @@ fn codes_and_tickets_issued_through_one_node_are_redeemed_through_the_gateway() 
     let store = redis_store();
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let nodes: Vec<Server> = dirs.iter().map(|dir| node("127.0.0.1:0", &store, dir.path())).collect();
+    let placement = Placement::new(nodes.iter().map(|node| node.addr.clone()));
+    let primary = |key: &PlacementKey| placement.primary(key).unwrap().to_owned();
     let gw = gateway(&nodes.iter().collect::<Vec<_>>(), &[]);
     let run = unique();
     let rt = runtime();
-    // Six sessions: without the gateway's memory of the issuer, each redemption would land on
-    // the issuing node by chance only (1 in 3).
-    for i in 0..6 {
+    for i in 0..4 {
         let principal = format!("handoff-{run}-{i}");
         let token = create(&gw, &principal);
+        let issuer = primary(&PlacementKey::session(&token.sid));
         let auth = format!("Session {token}");
         let (status, offer) = gw.request("POST", "/v1/me/handoff", &[("authorization", &auth)], None);
         assert_eq!(status, 201, "{offer}");
+        // The new device already holds a session owned by another node: the redemption must
+        // still reach the issuer, not that session's owner.
+        let other = (0..)
+            .map(|j| create(&gw, &format!("other-{run}-{i}-{j}")))
+            .find(|other| primary(&PlacementKey::session(&other.sid)) != issuer)
+            .unwrap();
         let code = offer["code"].as_str().unwrap().to_lowercase();
-        let (status, redeemed) = gw.request("POST", "/v1/handoff/redeem", &[], Some(&json!({"code": code})));
+        let other_auth = format!("Session {other}");
+        let (status, redeemed) = gw.request(
+            "POST",
+            "/v1/handoff/redeem",
+            &[("authorization", &other_auth)],
+            Some(&json!({"code": code})),
+        );
         assert_eq!(status, 201, "redeemed through the gateway: {redeemed}");
         assert_eq!(redeemed["session"]["principal"], json!(principal));
 
+        // A ticket for a document owned by another node opens its socket on the issuer.
         let (status, ticket) = gw.request("POST", "/v1/sync/ticket", &[("authorization", &auth)], None);
         assert_eq!(status, 201, "{ticket}");
-        let path = format!("/v1/sync/user:{principal}/notes?ticket={}", ticket["ticket"].as_str().unwrap());
+        let name = (0..)
+            .map(|j| format!("notes-{j}"))
+            .find(|name| {
+                let doc = DocKey::parse(&format!("user:{principal}"), name).unwrap();
+                primary(&PlacementKey::doc(&doc)) != issuer
+            })
+            .unwrap();
+        let path = format!("/v1/sync/user:{principal}/{name}?ticket={}", ticket["ticket"].as_str().unwrap());
         rt.block_on(async {
             let mut socket =
                 YClient::connect(gw.addr.parse().unwrap(), &path, &[]).await.expect("the ticket opens it");
