@@ -22,8 +22,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the session server.
     Serve(ServeArgs),
-    /// Run the affinity gateway in front of several nodes: sticky by session id or document,
-    /// failing over to the next owner.
+    /// Route requests to nodes by session or document, failing over to the next owner.
     Gateway(GatewayArgs),
     /// Create, read, list and revoke sessions on a running server.
     Sessions(SessionsArgs),

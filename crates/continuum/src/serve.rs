@@ -30,8 +30,8 @@ rotation_grace_secs), [limits] (max_body_bytes, max_attributes_bytes, max_json_d
 max_label_bytes, max_user_agent_bytes, max_handoff_codes_per_session, max_tickets_per_session,
 max_redemptions_per_principal_per_hour, max_sessions_per_principal,
 max_sync_sockets_per_session), [http] (header_read_timeout_secs, idle_timeout_secs,
-max_connections, trusted_proxies = [..]) and [sweeper] (interval_secs, batch). An unknown key is an error. A relative
-`data` in the file is taken from the file's directory.
+max_connections, trusted_proxies = [..]) and [sweeper] (interval_secs, batch). An unknown key is
+an error. A relative `data` in the file is taken from the file's directory.
 
 With no API key configured, the first start writes one to <data>/api-keys (mode 0600) and logs
 the file's path, never the key. Likewise with no sealing key: <data>/sealing-keys. Nodes that

@@ -269,3 +269,52 @@ fn codes_and_tickets_issued_through_one_node_are_redeemed_through_the_gateway() 
         });
     }
 }
+
+/// `POST /v1/guest` through the gateway from the loopback address `from` (127.0.0.x), with
+/// `forwarded` as the client's own `X-Forwarded-For` if given; the status.
+fn guest_from(gateway: &Server, from: &str, forwarded: Option<&str>) -> u16 {
+    runtime().block_on(async {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        let mut stream = socket.connect(gateway.addr.parse().unwrap()).await.unwrap();
+        let spoof = forwarded.map(|value| format!("X-Forwarded-For: {value}\r\n")).unwrap_or_default();
+        let request = format!(
+            "POST /v1/guest HTTP/1.1\r\nHost: {}\r\n{spoof}Content-Length: 0\r\nConnection: close\r\n\r\n",
+            gateway.addr
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer[9..12].parse().unwrap()
+    })
+}
+
+#[test]
+fn behind_the_gateway_rate_limits_count_each_client_only_where_the_gateway_is_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits =
+        [("CONTINUUM_API_KEY", KEY), ("CONTINUUM_GUEST_ENABLED", "true"), ("CONTINUUM_GUEST_BURST", "1")];
+    let trusting = Server::start(
+        &["--dev", "--memory", "--data", path(dir.path()), "--trusted-proxy", "127.0.0.1"],
+        &[limits[0], limits[1], limits[2], ("CONTINUUM_GUEST_PER_MINUTE", "1")],
+    );
+    let gw = gateway(&[&trusting], &[]);
+    assert_eq!(guest_from(&gw, "127.0.0.2", None), 201);
+    assert_eq!(guest_from(&gw, "127.0.0.2", None), 429, "the same client is limited");
+    assert_eq!(
+        guest_from(&gw, "127.0.0.2", Some("203.0.113.9")),
+        429,
+        "what a client forwards is not believed"
+    );
+    assert_eq!(guest_from(&gw, "127.0.0.3", None), 201, "another client has its own limit");
+
+    let other = tempfile::tempdir().unwrap();
+    let distrusting = Server::start(
+        &["--dev", "--memory", "--data", path(other.path())],
+        &[limits[0], limits[1], limits[2], ("CONTINUUM_GUEST_PER_MINUTE", "1")],
+    );
+    let gw = gateway(&[&distrusting], &[]);
+    assert_eq!(guest_from(&gw, "127.0.0.2", None), 201);
+    assert_eq!(guest_from(&gw, "127.0.0.3", None), 429, "without trust, every client is the gateway");
+}
