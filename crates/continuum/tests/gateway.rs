@@ -198,7 +198,8 @@ fn the_gateway_keeps_a_session_on_its_owner_and_fails_over_to_the_next() {
 
     // The restarted node passes its checks and gets its sessions back.
     nodes[victim] = Some(node(&victim_addr, &store, dirs[victim].path()));
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let restarted = Instant::now();
+    let deadline = restarted + Duration::from_secs(10);
     loop {
         let before = nodes[victim].as_ref().unwrap().metric(VALIDATE);
         assert_eq!(validate(&gw, &token).0, 200);
@@ -208,6 +209,7 @@ fn the_gateway_keeps_a_session_on_its_owner_and_fails_over_to_the_next() {
         assert!(Instant::now() < deadline, "the restarted node is used again within 10 s");
         std::thread::sleep(Duration::from_millis(50));
     }
+    eprintln!("restart (ready) to first request on it again: {:?}", restarted.elapsed());
     let ejections = format!(r#"continuum_gateway_ejections_total{{node="{victim_addr}"}}"#);
     let readmissions = format!(r#"continuum_gateway_readmissions_total{{node="{victim_addr}"}}"#);
     assert!(gw.metric(&ejections) >= 1.0 && gw.metric(&readmissions) >= 1.0);

@@ -30,7 +30,8 @@ pub fn path(path: &Path) -> &str {
 
 /// A running `continuum serve`; everything it prints is kept.
 pub struct Server {
-    child: Child,
+    /// `None` for a server this test did not start (see [`Server::at`]).
+    child: Option<Child>,
     pub addr: String,
     pub output: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
@@ -79,7 +80,7 @@ impl Server {
                 }
             }
         };
-        let server = Server { child, addr, output, readers };
+        let server = Server { child: Some(child), addr, output, readers };
         server.wait_ready(deadline);
         server
     }
@@ -106,22 +107,31 @@ impl Server {
         panic!("serve did not become ready: {}", self.output.lock().unwrap());
     }
 
+    /// A server someone else runs at `addr` (e.g. nginx), for its request helpers.
+    pub fn at(addr: String) -> Server {
+        Server { child: None, addr, output: Arc::default(), readers: Vec::new() }
+    }
+
+    fn child(&mut self) -> &mut Child {
+        self.child.as_mut().expect("a server this test started")
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// SIGTERM, then waits for a graceful exit; returns the exit status and all output.
     pub fn stop(mut self) -> (ExitStatus, String) {
-        let pid = self.child.id().to_string();
+        let pid = self.child().id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
         assert!(sent.success());
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.child().try_wait().unwrap() {
                 break status;
             }
             if Instant::now() > deadline {
-                let _ = self.child.kill();
+                let _ = self.child().kill();
                 panic!("serve did not stop within 30 s of SIGTERM");
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -137,9 +147,11 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         // Only when a test failed half-way: never leave a server behind.
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        if let Some(child) = &mut self.child
+            && let Ok(None) = child.try_wait()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
@@ -162,7 +174,7 @@ impl Server {
     /// SIGKILL: the process dies at once, with no chance to flush or say goodbye. Takes `&self`
     /// so that threads still sending requests can share the server.
     pub fn kill_now(&self) {
-        let pid = self.child.id().to_string();
+        let pid = self.child.as_ref().expect("a server this test started").id().to_string();
         let sent = Command::new("kill").args(["-KILL", &pid]).status().expect("kill runs");
         assert!(sent.success());
     }
@@ -170,7 +182,7 @@ impl Server {
     /// SIGKILL, then waits until the process is gone (its sockets closed by the kernel).
     pub fn kill_and_reap(mut self) {
         self.kill_now();
-        let _ = self.child.wait();
+        let _ = self.child().wait();
         for reader in self.readers.drain(..) {
             let _ = reader.join();
         }
