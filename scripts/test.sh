@@ -38,8 +38,8 @@ if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null 2>&1; then
   log "installing nginx (Debian package) for the gateway's comparison test"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  # Only the binary is used (run by the test with its own prefix); policy-rc.d keeps the
-  # package from starting a system nginx on port 80.
+  # Only the binary is used: the test runs it with its own prefix, config and port (a system
+  # nginx the package may start on port 80 is never used).
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx
 fi
 log "services: Redis and PostgreSQL for the store tests"
