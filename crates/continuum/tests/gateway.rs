@@ -10,6 +10,10 @@ mod common;
 #[path = "../../continuum-server/tests/common/yclient.rs"]
 mod yclient;
 
+#[allow(dead_code)]
+#[path = "../../continuum-server/tests/common/sse.rs"]
+mod sse;
+
 use std::time::{Duration, Instant};
 
 use common::{Server, path};
@@ -319,4 +323,32 @@ fn behind_the_gateway_rate_limits_count_each_client_only_where_the_gateway_is_tr
     let gw = gateway(&[&distrusting], &[]);
     assert_eq!(guest_from(&gw, "127.0.0.2", None), 201);
     assert_eq!(guest_from(&gw, "127.0.0.3", None), 429, "without trust, every client is the gateway");
+}
+
+#[test]
+fn the_event_stream_is_passed_through_as_it_is_written() {
+    let store = redis_store();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let nodes: Vec<Server> = dirs.iter().map(|dir| node("127.0.0.1:0", &store, dir.path())).collect();
+    let gw = gateway(&nodes.iter().collect::<Vec<_>>(), &[]);
+    let principal = format!("events-{}", unique());
+    runtime().block_on(async {
+        let auth = bearer();
+        let mut events =
+            sse::SseReader::open(gw.addr.parse().unwrap(), "/v1/events", &[("authorization", &auth)]).await;
+        assert_eq!(events.status, 200);
+        // Created through the gateway on whichever node: the stream's node hears it over Redis.
+        for _ in 0..3 {
+            create(&gw, &principal);
+        }
+        // Other tests share the bus: count this test's principal only.
+        let mut created = 0;
+        while created < 3 {
+            let event = events.next(Duration::from_secs(5)).await.expect("an event while the stream is open");
+            if event.data["principal"] == json!(principal) {
+                assert_eq!(event.event, "created", "{}", event.raw);
+                created += 1;
+            }
+        }
+    });
 }
