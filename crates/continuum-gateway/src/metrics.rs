@@ -45,6 +45,33 @@ impl Outcome {
     }
 }
 
+/// One node's request metrics (handles into [`GatewayMetrics`]' families).
+#[derive(Clone, Debug)]
+pub struct NodeMetrics {
+    answered: Counter,
+    connect_error: Counter,
+    broken: Counter,
+    latency: Histogram,
+}
+
+impl NodeMetrics {
+    /// A request to the node ended with `outcome` after `seconds`.
+    pub fn record(&self, outcome: Outcome, seconds: f64) {
+        match outcome {
+            Outcome::Answered => {
+                self.answered.inc();
+                self.latency.observe(seconds);
+            }
+            Outcome::ConnectError => {
+                self.connect_error.inc();
+            }
+            Outcome::Broken => {
+                self.broken.inc();
+            }
+        }
+    }
+}
+
 /// The gateway's metrics, all prefixed `continuum_gateway_`.
 pub struct GatewayMetrics {
     registry: Registry,
@@ -132,12 +159,19 @@ impl GatewayMetrics {
         NodeLabels { node: node.to_owned() }
     }
 
-    /// A request to `node` ended with `outcome` after `seconds`.
-    pub fn upstream(&self, node: &str, outcome: Outcome, seconds: f64) {
-        let labels = OutcomeLabels { node: node.to_owned(), outcome: outcome.label() };
-        self.requests.get_or_create(&labels).inc();
-        if outcome == Outcome::Answered {
-            self.latency.get_or_create(&Self::node(node)).observe(seconds);
+    /// `node`'s request counters and latency histogram, created once so that recording one
+    /// takes no family lookup and allocates nothing.
+    pub fn node_metrics(&self, node: &str) -> NodeMetrics {
+        let counter = |outcome: Outcome| {
+            self.requests
+                .get_or_create(&OutcomeLabels { node: node.to_owned(), outcome: outcome.label() })
+                .clone()
+        };
+        NodeMetrics {
+            answered: counter(Outcome::Answered),
+            connect_error: counter(Outcome::ConnectError),
+            broken: counter(Outcome::Broken),
+            latency: self.latency.get_or_create(&Self::node(node)).clone(),
         }
     }
 

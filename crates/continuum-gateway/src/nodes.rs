@@ -10,13 +10,15 @@ use continuum_core::{Placement, PlacementKey};
 use crate::choice::{NodeView, Plan, Preference};
 use crate::config::{HealthConfig, NodeSpec};
 use crate::health::{NodeHealth, Transition};
-use crate::metrics::GatewayMetrics;
+use crate::metrics::{GatewayMetrics, NodeMetrics};
 
 /// One node and its live state.
 #[derive(Debug)]
 pub struct Node {
     /// Its id and address.
     pub spec: NodeSpec,
+    /// Its request metrics.
+    pub metrics: NodeMetrics,
     health: Mutex<NodeHealth>,
     live: AtomicBool,
     in_flight: AtomicUsize,
@@ -52,8 +54,10 @@ impl Nodes {
             .into_iter()
             .map(|spec| {
                 metrics.add_node(&spec.id);
+                let node_metrics = metrics.node_metrics(&spec.id);
                 let health = Mutex::new(NodeHealth::default());
-                Node { spec, health, live: AtomicBool::new(true), in_flight: AtomicUsize::new(0) }
+                let (live, in_flight) = (AtomicBool::new(true), AtomicUsize::new(0));
+                Node { spec, metrics: node_metrics, health, live, in_flight }
             })
             .collect();
         Self { nodes, placement, health, metrics, tie: AtomicUsize::new(0) }

@@ -227,7 +227,7 @@ impl Gateway {
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(response) => {
-                self.metrics.upstream(&node.spec.id, Outcome::Answered, seconds);
+                node.metrics.record(Outcome::Answered, seconds);
                 if matches!(response.status(), StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE) {
                     self.nodes.failed(index);
                 }
@@ -238,7 +238,7 @@ impl Gateway {
                     true => (Failure::Connect, Outcome::ConnectError),
                     false => (Failure::AfterSend, Outcome::Broken),
                 };
-                self.metrics.upstream(&node.spec.id, outcome, seconds);
+                node.metrics.record(outcome, seconds);
                 if failure.ejects() {
                     self.nodes.failed(index);
                 }
