@@ -67,7 +67,7 @@ start_nginx() {
   for node in "${NODES[@]}"; do servers+="    server $node max_fails=1 fail_timeout=10s;"$'\n'; done
   cat >"$dir/nginx.conf" <<EOF
 daemon off;
-worker_processes 1;
+worker_processes auto;
 user root;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
