@@ -1,5 +1,5 @@
 //! [`GatewayConfig`]: the nodes behind the gateway, how requests are made sticky, and the health
-//! checks, parsed and validated before [`crate::run`] starts.
+//! checks, parsed and validated before [`crate::run()`] starts.
 
 use std::time::Duration;
 
@@ -110,7 +110,7 @@ impl Default for HealthConfig {
     }
 }
 
-/// Everything [`crate::run`] needs.
+/// Everything [`crate::run()`] needs.
 #[derive(Clone, Debug)]
 pub struct GatewayConfig {
     /// The nodes, in the order given (the order does not change placement).
