@@ -130,8 +130,9 @@ impl Gateway {
         let head = Head { parts: &parts, peer, upgrade };
         let mut target = plan.first;
         let mut sent = self.send(&head, &body, target).await;
+        let idempotent = crate::route::idempotent(&parts.method, path);
         if let (Sent::Failed(failure, _), Some(next)) = (&sent, plan.retry)
-            && failure.retryable()
+            && failure.retryable(idempotent)
         {
             self.metrics.retry();
             target = next;

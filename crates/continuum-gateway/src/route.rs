@@ -193,6 +193,14 @@ pub fn issued_code(method: &Method, path: &str, status: u16, body: &[u8]) -> Opt
     }
 }
 
+/// Whether sending `method path` twice does no more than sending it once: reads (`GET`,
+/// `HEAD`, `OPTIONS`), and `POST /v1/sessions/validate`, whose only effect — the touch — is the
+/// same if repeated.
+pub fn idempotent(method: &Method, path: &str) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || (method == Method::POST && path == "/v1/sessions/validate")
+}
+
 /// Whether the answer to `method path` may carry a code to remember (so its body is read).
 pub fn may_issue_code(method: &Method, path: &str) -> bool {
     method == Method::POST && matches!(path, "/v1/me/handoff" | "/v1/sync/ticket")
@@ -318,6 +326,16 @@ mod tests {
         }
         let redeem = facts(&Method::POST, "/v1/handoff/redeem", &headers, br#"{"code":"ABCDEFGH"}"#);
         assert!(matches!(route(&redeem, Affinity::Ip), Route::Issuer { .. }));
+    }
+
+    #[test]
+    fn reads_and_validations_are_safe_to_send_twice_and_writes_are_not() {
+        assert!(idempotent(&Method::GET, "/v1/me") && idempotent(&Method::POST, "/v1/sessions/validate"));
+        for (method, path) in
+            [(Method::POST, "/v1/sessions"), (Method::DELETE, "/v1/me"), (Method::PATCH, "/v1/docs/a/b")]
+        {
+            assert!(!idempotent(&method, path), "{method} {path}");
+        }
     }
 
     #[test]

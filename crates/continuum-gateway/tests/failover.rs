@@ -151,6 +151,21 @@ async fn a_request_that_broke_after_it_was_sent_is_not_sent_again() {
 }
 
 #[tokio::test]
+async fn a_read_whose_connection_broke_is_sent_once_more_to_the_next_owner() {
+    let (stubs, sid, order) = three().await;
+    let gw = gateway(&stubs.iter().collect::<Vec<_>>(), SLOW_CHECKS, 1024).await;
+    let (primary, backup) = (&stubs[order[0]], &stubs[order[1]]);
+    primary.set(BREAK);
+    let path = format!("/v1/sessions/{sid}");
+    assert_eq!(send(gw, "GET", &path, "").await, (200, backup.addr.to_string()), "a read does no harm twice");
+    // A fresh gateway (the first one ejected the primary) for a validation of the same sid.
+    let gw = gateway(&stubs.iter().collect::<Vec<_>>(), SLOW_CHECKS, 1024).await;
+    let body = format!(r#"{{"token": "{sid}.{}"}}"#, "A".repeat(43));
+    let (status, _) = send(gw, "POST", "/v1/sessions/validate", &body).await;
+    assert_eq!((status, primary.requests(), backup.requests()), (200, 2, 2), "nor does a validation");
+}
+
+#[tokio::test]
 async fn a_node_answering_503_is_ejected_until_it_passes_its_checks_again() {
     let (stubs, sid, order) = three().await;
     let fast = HealthConfig { interval: Duration::from_millis(50), ..SLOW_CHECKS };
