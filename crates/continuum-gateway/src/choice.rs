@@ -78,10 +78,17 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// Whether the request may be sent again to the next owner: only if the node cannot have
-    /// seen it, so a retried create or patch never runs twice.
-    pub fn retryable(self) -> bool {
-        self == Failure::Connect
+    /// Whether the request may be sent again to the next owner: if the node cannot have seen
+    /// it, or if it broke before any answer and running it twice does no harm (`idempotent`:
+    /// a read, a validation). A create or a rotation whose connection broke is never sent
+    /// twice. The second case is a kept-alive connection to a node that died a moment ago: the
+    /// request was written into a socket nobody reads any more.
+    pub fn retryable(self, idempotent: bool) -> bool {
+        match self {
+            Failure::Connect => true,
+            Failure::AfterSend => idempotent,
+            Failure::Unavailable => false,
+        }
     }
 
     /// Whether the node is ejected at once (passive check): every failure is.
@@ -138,9 +145,10 @@ mod tests {
     }
 
     #[test]
-    fn only_a_request_that_never_left_is_retried() {
-        assert!(Failure::Connect.retryable());
-        assert!(!Failure::AfterSend.retryable());
-        assert!(!Failure::Unavailable.retryable());
+    fn only_a_request_that_never_left_or_does_no_harm_twice_is_retried() {
+        assert!(Failure::Connect.retryable(false));
+        assert!(!Failure::AfterSend.retryable(false));
+        assert!(Failure::AfterSend.retryable(true));
+        assert!(!Failure::Unavailable.retryable(true), "the node answered");
     }
 }
