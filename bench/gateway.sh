@@ -165,7 +165,7 @@ while pending:
     pending = still
     if time.monotonic() - killed > 5: break
 print(f"{name:12} sessions {sessions}  failed their first request after the kill {failed_first}"
-      f"  first success {first_ok or 0:.4f} s  all answered again {time.monotonic() - killed:.3f} s"
+      f"  first success {'none' if first_ok is None else f'{first_ok:.4f} s'}  all answered again {time.monotonic() - killed:.3f} s"
       f"  never {len(pending)}")
 EOF
 }
