@@ -2,7 +2,7 @@
 # Runs every Continuum check on this machine: formatting, lints and all tests.
 # Installs what the checks need when it is missing: the Rust toolchain and its components,
 # Node.js and the npm packages of tests/node, sdk/browser and tests/browser, python3, Debian's chromium,
-# Redis and PostgreSQL (scripts/services.sh).
+# nginx, Redis and PostgreSQL (scripts/services.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +33,14 @@ if ! command -v python3 >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq python3
+fi
+if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null 2>&1; then
+  log "installing nginx (Debian package) for the gateway's comparison test"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  # Only the binary is used: the test runs it with its own prefix, config and port (a system
+  # nginx the package may start on port 80 is never used).
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx
 fi
 log "services: Redis and PostgreSQL for the store tests"
 source scripts/services.sh

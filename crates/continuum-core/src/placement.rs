@@ -124,6 +124,17 @@ impl PlacementKey {
         Self(key)
     }
 
+    /// A client address's key: `c`, a 0 byte, and the address's 4 or 16 bytes, for routing by
+    /// client IP (nginx's `ip_hash`), which the gateway keeps for comparison.
+    pub fn client(ip: std::net::IpAddr) -> Self {
+        let mut key = b"c\0".to_vec();
+        match ip {
+            std::net::IpAddr::V4(v4) => key.extend_from_slice(&v4.octets()),
+            std::net::IpAddr::V6(v6) => key.extend_from_slice(&v6.octets()),
+        }
+        Self(key)
+    }
+
     /// The bytes hashed.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0

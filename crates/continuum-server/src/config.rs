@@ -66,6 +66,10 @@ pub struct ConnectionLimits {
     /// Connections served at once (sync sockets included); past it the server stops accepting
     /// until one closes, and new ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Peers whose `X-Forwarded-For` is believed (the gateways in front of this node): a request
+    /// from one of them counts as from the client it names, for rate limits and logs (see
+    /// [`crate::conn::forwarded`]). Empty: every request is from its TCP peer.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ConnectionLimits {
@@ -74,6 +78,7 @@ impl Default for ConnectionLimits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! WebSocket tickets — bounded per node and per issuing session.
 //!
 //! Kept on the node that issued them: a code redeemed on another node of a cluster is unknown
-//! there. That is enough for one node and for affinity routing; a shared store is the cluster
-//! strategies' issue.
+//! there. That is enough for one node and behind `continuum gateway`, which learns each code's
+//! issuer from the answer that issued it and sends the redemption there.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -27,6 +27,7 @@ async fn server() -> TestServer {
             header_read_timeout: HEADER_READ,
             idle_timeout: IDLE,
             max_connections: 10_000,
+            ..ConnectionLimits::default()
         };
     })
     .await
@@ -184,6 +185,7 @@ async fn past_the_connection_cap_a_connection_waits_until_another_closes() {
                 header_read_timeout: Duration::from_secs(20),
                 idle_timeout: idle,
                 max_connections: 2,
+                ..ConnectionLimits::default()
             };
         })
         .await;

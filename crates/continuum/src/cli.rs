@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::bench::BenchArgs;
+use crate::gateway::GatewayArgs;
 use crate::keys::KeysArgs;
 use crate::serve::ServeArgs;
 use crate::sessions::SessionsArgs;
@@ -21,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the session server.
     Serve(ServeArgs),
+    /// Route requests to nodes by session or document, failing over to the next owner.
+    Gateway(GatewayArgs),
     /// Create, read, list and revoke sessions on a running server.
     Sessions(SessionsArgs),
     /// Show or add backend-plane API keys in a data directory's key file.

@@ -1,5 +1,5 @@
-//! `continuum`: the one binary of Continuum — run a server, manage sessions and API keys from the
-//! shell, and load-test a running server.
+//! `continuum`: the one binary of Continuum — run a server or a gateway, manage sessions and API
+//! keys from the shell, and load-test a running server.
 //!
 //! # Layout
 //! - [`cli`]: the command line ([`cli::Cli`]), one subcommand per job.
@@ -7,6 +7,7 @@
 //! - [`config`]: the `serve` configuration from defaults, a TOML file, `CONTINUUM_*` variables and
 //!   flags, merged by a pure function.
 //! - [`serve`]: `continuum serve`: bind, run the server, stop on Ctrl-C or SIGTERM.
+//! - [`gateway`]: `continuum gateway`: the affinity gateway's flags, bind, run.
 //! - [`shutdown`]: the future that completes on Ctrl-C or SIGTERM.
 //! - [`credentials`]: where a client command finds its API key (flag, environment, key file).
 //! - [`sessions`]: `continuum sessions create | get | list | revoke`.
@@ -24,6 +25,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod credentials;
+pub mod gateway;
 pub mod keys;
 pub mod logging;
 pub mod serve;
@@ -36,6 +38,7 @@ use cli::{Cli, Command};
 pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Gateway(args) => gateway::run(args).await,
         Command::Sessions(args) => sessions::run(args).await,
         Command::Keys(args) => keys::run(args),
         Command::Bench(args) => bench::run(args).await,

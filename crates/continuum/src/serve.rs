@@ -20,6 +20,7 @@ of --config, built-in defaults. Every TOML key has a variable: CONTINUUM_LISTEN,
 CONTINUUM_STORE (see --store), CONTINUUM_DEV, CONTINUUM_DEMO, CONTINUUM_API_KEY (comma-separated keys),
 CONTINUUM_SEALING_KEYS (comma-separated sk_… keys, the first seals),
 CONTINUUM_ALLOWED_ORIGINS (comma-separated, like --allowed-origin),
+CONTINUUM_HTTP_TRUSTED_PROXIES (comma-separated, like --trusted-proxy),
 CONTINUUM_GUEST_ENABLED, CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS, CONTINUUM_LIMITS_MAX_BODY_BYTES,
 CONTINUUM_SWEEPER_INTERVAL_SECS, and so on: CONTINUUM_<TABLE>_<KEY> in capitals.
 
@@ -30,8 +31,8 @@ rotation_grace_secs), [limits] (max_body_bytes, max_attributes_bytes, max_json_d
 max_label_bytes, max_user_agent_bytes, max_handoff_codes_per_session, max_tickets_per_session,
 max_redemptions_per_principal_per_hour, max_sessions_per_principal,
 max_sync_sockets_per_session), [http] (header_read_timeout_secs, idle_timeout_secs,
-max_connections) and [sweeper] (interval_secs, batch). An unknown key is an error. A relative
-`data` in the file is taken from the file's directory.
+max_connections, trusted_proxies = [..]) and [sweeper] (interval_secs, batch). An unknown key is
+an error. A relative `data` in the file is taken from the file's directory.
 
 With no API key configured, the first start writes one to <data>/api-keys (mode 0600) and logs
 the file's path, never the key. Likewise with no sealing key: <data>/sealing-keys. Nodes that
@@ -58,7 +59,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub demo: bool,
     /// Where sessions and documents are kept: redb (the default, in --data), redb:<dir>, memory,
-    /// redis://…, redis+cluster://host:port,…, postgres://…
+    /// redis://…, redis+cluster://host:port,…, postgres://…, or replicated (each node its own
+    /// redb in --data, copied to the other nodes: see --node-id)
     #[arg(long, value_name = "URL")]
     pub store: Option<StoreKind>,
     /// Keep sessions in memory instead of the embedded store (same as --store memory)
@@ -83,6 +85,10 @@ pub struct ServeArgs {
     /// [default: 1]
     #[arg(long, value_name = "K|all")]
     pub replicas: Option<Replicas>,
+    /// An address (a gateway in front of this node) whose X-Forwarded-For names the client, for
+    /// rate limits per client; repeatable. Same as [http] trusted_proxies
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl ServeArgs {
@@ -107,6 +113,7 @@ impl ServeArgs {
             dev: self.dev.then_some(true),
             demo: self.demo.then_some(true),
             allowed_origins: (!self.allowed_origins.is_empty()).then(|| self.allowed_origins.clone()),
+            http_trusted_proxies: (!self.trusted_proxies.is_empty()).then(|| self.trusted_proxies.clone()),
             ..ConfigLayer::default()
         }
     }

@@ -36,6 +36,11 @@ fn help_serve() {
 }
 
 #[test]
+fn help_gateway() {
+    insta::assert_snapshot!(help(&["gateway", "--help"]));
+}
+
+#[test]
 fn help_sessions() {
     insta::assert_snapshot!(help(&["sessions", "--help"]));
 }

@@ -68,6 +68,15 @@ fn sessions_and_documents_do_not_share_keys() {
     assert_eq!(&PlacementKey::session(&sid).as_bytes()[2..], sid.as_bytes());
 }
 
+#[test]
+fn client_addresses_have_their_own_tag_and_bytes() {
+    let v4: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let v6: std::net::IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+    assert_eq!(PlacementKey::client(v4).as_bytes(), b"c\0\x0a\0\0\x01");
+    assert_eq!(PlacementKey::client(v6).as_bytes().len(), 18, "an IPv6 address is its 16 bytes");
+    assert_ne!(PlacementKey::client(v4), PlacementKey::client(v6));
+}
+
 /// The share of `keys` whose primary differs between two placements.
 fn moved(before: &Placement, after: &Placement, keys: u32) -> f64 {
     let moved = (0..keys).filter(|i| before.primary(&key(*i)) != after.primary(&key(*i))).count();

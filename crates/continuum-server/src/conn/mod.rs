@@ -1,17 +1,19 @@
 //! Serving connections: the accept loop under a connection cap, and each HTTP/1 connection
-//! with its header read and idle timeouts, graceful shutdown, TCP_NODELAY and the peer address
-//! for [`axum::extract::ConnectInfo`].
+//! with its header read and idle timeouts, graceful shutdown, TCP_NODELAY and the client address
+//! for [`axum::extract::ConnectInfo`] (the peer, or whom a trusted proxy forwarded for).
 //!
 //! # Layout
 //! - [`phase`]: [`Phase`](phase::Phase), the pure decision when a connection between requests
 //!   must be closed.
 //! - [`activity`]: [`Activity`], a connection's phase fed by its reads and
 //!   answers.
+//! - [`forwarded`]: the client's address behind a trusted proxy (`X-Forwarded-For`).
 //!
 //! `axum::serve` has no timeouts and no cap, so the server drives hyper itself here, as
 //! `axum::serve` does inside.
 
 pub mod activity;
+pub mod forwarded;
 pub mod phase;
 
 use std::convert::Infallible;
@@ -53,6 +55,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let timeouts = Timeouts { header_read: limits.header_read_timeout, idle: limits.idle_timeout };
+    // Shared by every connection; read per request, never written after start.
+    let trusted: Arc<[std::net::IpAddr]> = limits.trusted_proxies.clone().into();
     let places = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let closing = CancellationToken::new();
     let connections = TaskTracker::new();
@@ -82,7 +86,13 @@ pub async fn serve(
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::debug!(error = %error, "TCP_NODELAY not set");
         }
-        let connection = Connection { router: router.clone(), peer, timeouts, closing: closing.clone() };
+        let connection = Connection {
+            router: router.clone(),
+            peer,
+            trusted: Arc::clone(&trusted),
+            timeouts,
+            closing: closing.clone(),
+        };
         connections.spawn(connection.serve(tcp, place));
     }
     drop(listener);
@@ -100,6 +110,7 @@ fn is_connection_error(error: &std::io::Error) -> bool {
 struct Connection {
     router: Router,
     peer: SocketAddr,
+    trusted: Arc<[std::net::IpAddr]>,
     timeouts: Timeouts,
     closing: CancellationToken,
 }
@@ -108,12 +119,15 @@ impl Connection {
     /// Serves HTTP/1 with upgrades on `tcp` until the client closes it, its deadline passes, it
     /// is upgraded, or shutdown has let its answer finish.
     async fn serve(self, tcp: TcpStream, place: OwnedSemaphorePermit) {
-        let Connection { router, peer, timeouts, closing } = self;
+        let Connection { router, peer, trusted, timeouts, closing } = self;
         let activity = Arc::new(Activity::new(Instant::now(), timeouts));
         let io = TokioIo::new(WatchedIo::new(tcp, Arc::clone(&activity), place));
         let requests = Arc::clone(&activity);
         let service = service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
+            let forwarded_for =
+                request.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+            let client = forwarded::client_addr(peer, forwarded_for, &trusted);
+            request.extensions_mut().insert(ConnectInfo(client));
             let answered = requests.request();
             let answer = router.clone().call(request);
             async move {

@@ -120,6 +120,7 @@ where
             }
             "CONTINUUM_HTTP_IDLE_TIMEOUT_SECS" => layer.http_idle_timeout_secs = Some(parse(&name, value)?),
             "CONTINUUM_HTTP_MAX_CONNECTIONS" => layer.http_max_connections = Some(parse(&name, value)?),
+            "CONTINUUM_HTTP_TRUSTED_PROXIES" => layer.http_trusted_proxies = Some(split_keys(value)),
             other if OTHER_VARIABLES.contains(&other) => {}
             _ => unknown.push(name),
         }

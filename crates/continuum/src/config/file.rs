@@ -39,6 +39,7 @@
 //! header_read_timeout_secs = 10  # to receive a request's header (or a first byte)
 //! idle_timeout_secs = 60         # a keep-alive connection waiting for its next request
 //! max_connections = 10000        # served at once, sync sockets included
+//! trusted_proxies = ["127.0.0.1"] # gateways whose X-Forwarded-For names the client
 //!
 //! [sweeper]
 //! interval_secs = 30
@@ -159,6 +160,8 @@ pub struct HttpTable {
     pub idle_timeout_secs: Option<u64>,
     /// Connections served at once.
     pub max_connections: Option<usize>,
+    /// Addresses whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// `[sweeper]`: the expiry sweeper.
@@ -213,6 +216,7 @@ impl FileConfig {
             http_header_read_timeout_secs: self.http.header_read_timeout_secs,
             http_idle_timeout_secs: self.http.idle_timeout_secs,
             http_max_connections: self.http.max_connections,
+            http_trusted_proxies: self.http.trusted_proxies,
         }
     }
 }

@@ -78,6 +78,8 @@ pub struct ConfigLayer {
     pub http_idle_timeout_secs: Option<u64>,
     /// `http.max_connections`: connections served at once.
     pub http_max_connections: Option<usize>,
+    /// `http.trusted_proxies`: addresses whose `X-Forwarded-For` is believed (the gateways).
+    pub http_trusted_proxies: Option<Vec<String>>,
 }
 
 impl ConfigLayer {
@@ -126,6 +128,7 @@ impl ConfigLayer {
                 .or(lower.http_header_read_timeout_secs),
             http_idle_timeout_secs: self.http_idle_timeout_secs.or(lower.http_idle_timeout_secs),
             http_max_connections: self.http_max_connections.or(lower.http_max_connections),
+            http_trusted_proxies: self.http_trusted_proxies.or(lower.http_trusted_proxies),
         }
     }
 }

@@ -211,6 +211,16 @@ fn connections(layer: &ConfigLayer) -> Result<ConnectionLimits, ConfigError> {
             "http.max_connections",
             layer.http_max_connections.unwrap_or(defaults.max_connections),
         )?,
+        trusted_proxies: layer
+            .http_trusted_proxies
+            .iter()
+            .flatten()
+            .map(|ip| {
+                ip.trim()
+                    .parse()
+                    .map_err(|_| invalid("http.trusted_proxies", format!("`{ip}` is not an IP address")))
+            })
+            .collect::<Result<_, _>>()?,
     })
 }
 
@@ -323,8 +333,12 @@ mod tests {
         };
         assert_eq!(server.client_limits, limits);
         assert_eq!(server.sync_limits.max_sockets_per_session, 6);
-        let connections =
-            ConnectionLimits { header_read_timeout: secs(7), idle_timeout: secs(8), max_connections: 9 };
+        let connections = ConnectionLimits {
+            header_read_timeout: secs(7),
+            idle_timeout: secs(8),
+            max_connections: 9,
+            trusted_proxies: Vec::new(),
+        };
         assert_eq!(server.connections, connections);
         let zero = |layer: ConfigLayer| refused(layer);
         let error = zero(ConfigLayer { max_sessions_per_principal: Some(0), ..ConfigLayer::default() });
@@ -418,6 +432,20 @@ mod tests {
         assert!(error.starts_with("`sealing_keys`") && error.contains("same key id"), "{error}");
         let error = refused(keys(vec!["sk_tooshort".into()]));
         assert!(error.contains("sk_") && !error.contains(&key), "{error}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_ip_addresses() {
+        let proxies = |list: &[&str]| ConfigLayer {
+            http_trusted_proxies: Some(list.iter().map(|ip| ip.to_string()).collect()),
+            ..ConfigLayer::default()
+        };
+        let settings = resolve(proxies(&["127.0.0.1", " ::1"])).unwrap();
+        let texts: Vec<_> =
+            settings.server.connections.trusted_proxies.iter().map(|ip| ip.to_string()).collect();
+        assert_eq!(texts, ["127.0.0.1", "::1"]);
+        let error = refused(proxies(&["10.0.0.0/8"]));
+        assert!(error.starts_with("`http.trusted_proxies`") && error.contains("10.0.0.0/8"), "{error}");
     }
 
     #[test]

@@ -30,7 +30,8 @@ pub fn path(path: &Path) -> &str {
 
 /// A running `continuum serve`; everything it prints is kept.
 pub struct Server {
-    child: Child,
+    /// `None` for a server this test did not start (see [`Server::at`]).
+    child: Option<Child>,
     pub addr: String,
     pub output: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
@@ -40,8 +41,19 @@ impl Server {
     /// Starts `continuum serve --listen 127.0.0.1:0` with `args` and `env`, and waits for the
     /// line that names the bound address.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_at("127.0.0.1:0", args, env)
+    }
+
+    /// Like [`Server::start`], on `listen` (e.g. a killed node's address, to restart it).
+    pub fn start_at(listen: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawn(&[&["serve", "--listen", listen], args].concat(), env)
+    }
+
+    /// Starts `continuum <args>` (a command that logs `listening … addr=<addr>` and answers
+    /// `/readyz`, as `serve` and `gateway` do) with `env`, and waits until it is ready.
+    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut command = continuum();
-        command.args(["serve", "--listen", "127.0.0.1:0"]).args(args).env("CONTINUUM_LOG", "info");
+        command.args(args).env("CONTINUUM_LOG", "info");
         for (name, value) in env {
             command.env(name, value);
         }
@@ -68,7 +80,7 @@ impl Server {
                 }
             }
         };
-        let server = Server { child, addr, output, readers };
+        let server = Server { child: Some(child), addr, output, readers };
         server.wait_ready(deadline);
         server
     }
@@ -95,22 +107,31 @@ impl Server {
         panic!("serve did not become ready: {}", self.output.lock().unwrap());
     }
 
+    /// A server someone else runs at `addr` (e.g. nginx), for its request helpers.
+    pub fn at(addr: String) -> Server {
+        Server { child: None, addr, output: Arc::default(), readers: Vec::new() }
+    }
+
+    fn child(&mut self) -> &mut Child {
+        self.child.as_mut().expect("a server this test started")
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// SIGTERM, then waits for a graceful exit; returns the exit status and all output.
     pub fn stop(mut self) -> (ExitStatus, String) {
-        let pid = self.child.id().to_string();
+        let pid = self.child().id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
         assert!(sent.success());
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.child().try_wait().unwrap() {
                 break status;
             }
             if Instant::now() > deadline {
-                let _ = self.child.kill();
+                let _ = self.child().kill();
                 panic!("serve did not stop within 30 s of SIGTERM");
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -126,9 +147,11 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         // Only when a test failed half-way: never leave a server behind.
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        if let Some(child) = &mut self.child
+            && let Ok(None) = child.try_wait()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
@@ -151,9 +174,18 @@ impl Server {
     /// SIGKILL: the process dies at once, with no chance to flush or say goodbye. Takes `&self`
     /// so that threads still sending requests can share the server.
     pub fn kill_now(&self) {
-        let pid = self.child.id().to_string();
+        let pid = self.child.as_ref().expect("a server this test started").id().to_string();
         let sent = Command::new("kill").args(["-KILL", &pid]).status().expect("kill runs");
         assert!(sent.success());
+    }
+
+    /// SIGKILL, then waits until the process is gone (its sockets closed by the kernel).
+    pub fn kill_and_reap(mut self) {
+        self.kill_now();
+        let _ = self.child().wait();
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
     }
 
     /// One HTTP/1.1 request with `headers` and an optional JSON body; the status and the JSON
@@ -176,9 +208,22 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Option<(u16, Value)> {
+        let body = body.map(|body| body.to_string()).unwrap_or_default();
+        let (status, _, text) = self.try_raw(method, path, headers, &body)?;
+        Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    /// One HTTP/1.1 request with a JSON `body` (none when empty); the status, the header block
+    /// and the body as text, `None` when the connection fails or breaks before an answer.
+    pub fn try_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Option<(u16, String, String)> {
         let mut stream = std::net::TcpStream::connect(&self.addr).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        let body = body.map(|body| body.to_string()).unwrap_or_default();
         let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
@@ -188,12 +233,22 @@ impl Server {
                 .push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
         }
         request.push_str("\r\n");
-        request.push_str(&body);
+        request.push_str(body);
         stream.write_all(request.as_bytes()).ok()?;
         let mut answer = String::new();
         stream.read_to_string(&mut answer).ok()?;
         let status = answer.get(9..12)?.parse().ok()?;
-        let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-        Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        Some((status, head.to_owned(), body.to_owned()))
+    }
+
+    /// The value of the Prometheus sample `name{labels}` (labels exactly as rendered), 0 when
+    /// absent.
+    pub fn metric(&self, sample: &str) -> f64 {
+        let (status, _, text) = self.try_raw("GET", "/metrics", &[], "").expect("metrics answer");
+        assert_eq!(status, 200, "{text}");
+        text.lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())
+            .unwrap_or(0.0)
     }
 }
