@@ -11,7 +11,8 @@ use continuum_core::placement::PlacementKey;
 use continuum_core::{DocKey, Scope, Timestamp};
 use continuum_store::{StoreError, StoredDoc, VersionMeta};
 
-use super::node::{ReplicaNode, Step, unexpected};
+use super::node::{ReplicaNode, unexpected};
+use super::step::Step;
 use super::view::{Route, View, route};
 use super::wire::{Reply, Request, WireDoc, WireVersion};
 

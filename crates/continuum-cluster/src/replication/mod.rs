@@ -19,6 +19,7 @@
 //! - [`node`]: [`ReplicaNode`], the shared machinery (retry, copy, forward).
 //! - `session_ops`, `doc_ops`: the operations, routed per key.
 //! - `serve`: what a node answers its peers.
+//! - `step`: how an attempt ended, and refusals to and from store errors.
 //! - [`stores`]: [`ReplicatedSessions`], [`ReplicatedDocs`], [`PeerBus`]: the node as the
 //!   server's stores and bus.
 //! - [`metrics`]: the counters, [`ReplicationMetrics`].
@@ -36,6 +37,7 @@ pub mod peers;
 mod serve;
 mod session_ops;
 pub mod start;
+mod step;
 pub mod stores;
 pub mod view;
 pub mod wire;

@@ -17,9 +17,10 @@ use continuum_store::{DocStore, SessionStore, StoreError};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::error::{ReplicationError, refusal_step};
+use super::error::ReplicationError;
 use super::metrics::ReplicationMetrics;
 use super::peers::Peers;
+use super::step::{Step, refusal_step};
 use super::view::{Replicas, View};
 use super::wire::{Reply, Request};
 
@@ -27,22 +28,6 @@ use super::wire::{Reply, Request};
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 /// Lock stripes serializing a primary's writes per key.
 const STRIPES: usize = 256;
-
-/// Why one attempt at an operation did not finish.
-#[derive(Debug)]
-pub(crate) enum Step {
-    /// Membership is changing (views differ, an owner is unreachable, no quorum): try again
-    /// under the next view, until the settle timeout.
-    Retry(&'static str),
-    /// A final answer: the operation failed so.
-    Fail(StoreError),
-}
-
-impl From<StoreError> for Step {
-    fn from(error: StoreError) -> Self {
-        Self::Fail(error)
-    }
-}
 
 /// What a node is made of.
 pub struct NodeParts {

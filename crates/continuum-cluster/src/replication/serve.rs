@@ -10,10 +10,12 @@ use continuum_core::placement::PlacementKey;
 use continuum_core::{DocKey, Scope};
 
 use super::doc_ops::{doc_reply, wire_version};
-use super::error::{ReplicationError, step_refusal, store_refusal};
+use super::error::ReplicationError;
 use super::listener::Handler;
-use super::node::{ReplicaNode, Step};
+use super::node::ReplicaNode;
 use super::peers::Answer;
+use super::step::Step;
+use super::step::{step_refusal, store_refusal};
 use super::view::{Route, route};
 use super::wire::{Refusal, Reply, Request, WireDoc};
 

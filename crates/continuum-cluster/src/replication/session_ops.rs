@@ -14,7 +14,8 @@ use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
 use continuum_store::{PurgedSession, StoreError, cas};
 
 use super::merge::{Merge, merge};
-use super::node::{ReplicaNode, Step, unexpected};
+use super::node::{ReplicaNode, unexpected};
+use super::step::Step;
 use super::view::{Route, View, route};
 use super::wire::{Reply, Request};
 
