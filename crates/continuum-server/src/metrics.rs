@@ -142,7 +142,14 @@ impl Default for Metrics {
 impl Metrics {
     /// A registry with every metric registered.
     pub fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    /// A registry with every metric registered, and those `extra` registers (the metrics of a
+    /// layer beside the server, such as replication's, under the `continuum_` prefix).
+    pub fn with(extra: impl FnOnce(&mut Registry)) -> Self {
         let mut registry = Registry::with_prefix("continuum");
+        extra(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         let latency =

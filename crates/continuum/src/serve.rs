@@ -163,8 +163,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         demo = settings.demo,
         "listening"
     );
-    let metrics = Arc::new(Metrics::new());
-    let options = OpenOptions { on_commit: Some(commit_observer(&metrics)), cluster: args.cluster() };
+    let cluster = args.cluster();
+    let metrics = Arc::new(Metrics::with(|registry| {
+        if let Some(cluster) = &cluster {
+            cluster.metrics.register(registry);
+        }
+    }));
+    let options = OpenOptions { on_commit: Some(commit_observer(&metrics)), cluster };
     let stores = continuum_backends::open(&settings.store, &settings.server.data_dir, options)
         .await
         .context("the server failed")?;

@@ -111,9 +111,26 @@ fn sessions_and_documents_are_shared_by_three_nodes_without_a_store() {
     let (status, content) = c.request("GET", doc, &[("authorization", &auth())], None);
     assert_eq!(status, 200, "{content}");
     assert_eq!(content["form"]["title"], "from A", "a document patched through A is read through C");
+    let text = metrics_text(b);
+    assert!(text.contains("continuum_replication_members 3"), "{text}");
+    let sent = text.lines().find_map(|line| line.strip_prefix("continuum_replication_sent_bytes_total "));
+    assert!(
+        sent.and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n > 0),
+        "B sent bytes to its peers: {text}"
+    );
     for node in nodes {
         Arc::into_inner(node).expect("no other owner").stop();
     }
+}
+
+/// The node's `/metrics` text.
+fn metrics_text(node: &Server) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(&node.addr).unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", node.addr).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
 }
 
 /// Writes acknowledged before the kill, and after it.

@@ -4,6 +4,7 @@ use std::sync::atomic::AtomicU64;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
 /// Replication's counters and gauges; registered by whoever serves `/metrics`.
 #[derive(Debug, Default)]
@@ -20,4 +21,25 @@ pub struct ReplicationMetrics {
     pub retries: Counter,
     /// Microseconds spent waiting for backups, summed (with `replicated_writes`: the mean lag).
     pub replication_wait_micros: Counter<u64, AtomicU64>,
+}
+
+impl ReplicationMetrics {
+    /// Registers every counter under `replication_` in `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        let registry = registry.sub_registry_with_prefix("replication");
+        registry.register("members", "Live members in this node's view", self.members.clone());
+        registry.register("sent_bytes", "Bytes this node sent to its peers", self.bytes_sent.clone());
+        registry.register(
+            "writes",
+            "Writes this node applied as a primary after its backups had them",
+            self.replicated_writes.clone(),
+        );
+        registry.register("forwarded", "Requests forwarded to a key's owner", self.forwarded.clone());
+        registry.register("retries", "Attempts retried while membership settled", self.retries.clone());
+        registry.register(
+            "backup_wait_microseconds",
+            "Time spent waiting for backups, summed (divide by writes for the mean replication lag)",
+            self.replication_wait_micros.clone(),
+        );
+    }
 }

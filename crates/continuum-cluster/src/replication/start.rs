@@ -42,6 +42,9 @@ pub struct ReplicationConfig {
     pub phi_threshold: f64,
     /// How long an operation waits for membership to settle before it fails as unavailable.
     pub settle_timeout: Duration,
+    /// Where the node counts (created with the configuration, so `/metrics` can register it
+    /// before the node starts).
+    pub metrics: Arc<ReplicationMetrics>,
 }
 
 impl ReplicationConfig {
@@ -57,6 +60,7 @@ impl ReplicationConfig {
             gossip_interval: Duration::from_millis(100),
             phi_threshold: 8.0,
             settle_timeout: Duration::from_secs(5),
+            metrics: Arc::default(),
         }
     }
 }
@@ -95,7 +99,7 @@ pub async fn start_with(
         .map_err(|source| ReplicationError::Listen { addr: config.listen, source })?;
     let tasks = TaskTracker::new();
     let cancel = CancellationToken::new();
-    let metrics = Arc::new(ReplicationMetrics::default());
+    let metrics = Arc::clone(&config.metrics);
     let membership_config = MembershipConfig {
         node_id: config.node_id.clone(),
         cluster: config.cluster.clone(),
