@@ -13,13 +13,22 @@ use tokio::sync::Mutex;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_conformance_on_three_nodes() {
+    sessions_conformance(Replicas::Backups(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_conformance_on_three_nodes_holding_everything() {
+    sessions_conformance(Replicas::All).await;
+}
+
+async fn sessions_conformance(replicas: Replicas) {
     let running: Mutex<Option<Cluster>> = Mutex::new(None);
     let running = &running;
     testkit::run_all(|clock| async move {
         if let Some(previous) = running.lock().await.take() {
             previous.stop().await;
         }
-        let cluster = Cluster::start(3, Replicas::Backups(1), Arc::new(clock.clone())).await;
+        let cluster = Cluster::start(3, replicas, Arc::new(clock.clone())).await;
         let sessions = Sessions::new(Arc::clone(&cluster.nodes[0].stores.sessions), Arc::new(clock));
         *running.lock().await = Some(cluster);
         sessions
