@@ -18,6 +18,7 @@
 //! - [`listener`]: the peer listener and its [`listener::Handler`].
 //! - [`node`]: [`ReplicaNode`], the shared machinery (retry, copy, forward).
 //! - `session_ops`, `doc_ops`: the operations, routed per key.
+//! - `scatter_ops`: the session operations that ask every live node (list, count, purge).
 //! - `serve`: what a node answers its peers.
 //! - `step`: how an attempt ended, and refusals to and from store errors.
 //! - [`stores`]: [`ReplicatedSessions`], [`ReplicatedDocs`], [`PeerBus`]: the node as the
@@ -34,6 +35,7 @@ pub mod merge;
 pub mod metrics;
 pub mod node;
 pub mod peers;
+mod scatter_ops;
 mod serve;
 mod session_ops;
 pub mod start;
