@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use continuum_backends::{CommitObserver, CommitStats, OpenOptions};
-use continuum_cluster::replication::{Replicas, ReplicationConfig};
+use continuum_cluster::replication::Replicas;
 use continuum_server::Metrics;
 use tokio::net::TcpListener;
 
@@ -31,7 +31,9 @@ rotation_grace_secs), [limits] (max_body_bytes, max_attributes_bytes, max_json_d
 max_label_bytes, max_user_agent_bytes, max_handoff_codes_per_session, max_tickets_per_session,
 max_redemptions_per_principal_per_hour, max_sessions_per_principal,
 max_sync_sockets_per_session), [http] (header_read_timeout_secs, idle_timeout_secs,
-max_connections, trusted_proxies = [..]) and [sweeper] (interval_secs, batch). An unknown key is
+max_connections, trusted_proxies = [..]), [sweeper] (interval_secs, batch) and [cluster] (node_id,
+listen, peers = [..], replicas, name: for --store replicated, like the flags below; env
+CONTINUUM_CLUSTER_NODE_ID, CONTINUUM_CLUSTER_PEERS comma-separated, …). An unknown key is
 an error. A relative `data` in the file is taken from the file's directory.
 
 With no API key configured, the first start writes one to <data>/api-keys (mode 0600) and logs
@@ -71,7 +73,7 @@ pub struct ServeArgs {
     /// http://<Host> with --dev); repeatable
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
-    /// With --store replicated: this node's id, unique in the cluster
+    /// With --store replicated: this node's id, unique in the cluster ([cluster] node_id)
     #[arg(long, value_name = "ID")]
     pub node_id: Option<String>,
     /// With --store replicated: where this node gossips (UDP) and takes replication
@@ -92,17 +94,6 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The cluster this node joins, for `--store replicated`: `None` without a node id and a
-    /// cluster address (opening the replicated store then says what is missing).
-    pub fn cluster(&self) -> Option<ReplicationConfig> {
-        let (node_id, listen) = (self.node_id.clone()?, self.cluster_listen?);
-        let mut config = ReplicationConfig::new(node_id, listen, self.peers.clone());
-        config.replicas = self.replicas.unwrap_or_default();
-        Some(config)
-    }
-}
-
-impl ServeArgs {
     /// The flags as the top configuration layer; an absent switch says nothing (so it does
     /// not override `dev = true` from the file).
     pub fn layer(&self) -> ConfigLayer {
@@ -114,6 +105,10 @@ impl ServeArgs {
             demo: self.demo.then_some(true),
             allowed_origins: (!self.allowed_origins.is_empty()).then(|| self.allowed_origins.clone()),
             http_trusted_proxies: (!self.trusted_proxies.is_empty()).then(|| self.trusted_proxies.clone()),
+            cluster_node_id: self.node_id.clone(),
+            cluster_listen: self.cluster_listen,
+            cluster_peers: (!self.peers.is_empty()).then(|| self.peers.clone()),
+            cluster_replicas: self.replicas,
             ..ConfigLayer::default()
         }
     }
@@ -163,7 +158,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         demo = settings.demo,
         "listening"
     );
-    let cluster = args.cluster();
+    let cluster = settings.cluster.clone();
     let metrics = Arc::new(Metrics::with(|registry| {
         if let Some(cluster) = &cluster {
             cluster.metrics.register(registry);

@@ -3,7 +3,8 @@
 //! A session created through one node is valid through the others; a revocation through one is
 //! refused through the others at once; a document patched through one is read through another;
 //! and when a node is killed with SIGKILL while 64 writers are busy on all three, every write
-//! and revocation any node acknowledged is there afterwards.
+//! and revocation any node acknowledged is there afterwards. The three nodes are configured by
+//! flags, by environment variables and by a TOML file.
 
 mod common;
 
@@ -32,7 +33,9 @@ fn free_addr() -> SocketAddr {
     }
 }
 
-/// Three nodes, started together (each becomes ready once it sees a quorum).
+/// Three nodes, started together (each becomes ready once it sees a quorum). Each is
+/// configured another way: the first by flags, the second by `CONTINUUM_CLUSTER_*` variables,
+/// the third by the `[cluster]` table of a TOML file.
 fn cluster(dirs: &[tempfile::TempDir; 3]) -> Vec<Arc<Server>> {
     let addrs: Vec<SocketAddr> = (0..3).map(|_| free_addr()).collect();
     let starts: Vec<_> = (0..3)
@@ -40,24 +43,51 @@ fn cluster(dirs: &[tempfile::TempDir; 3]) -> Vec<Arc<Server>> {
             let peers: Vec<String> =
                 addrs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, a)| a.to_string()).collect();
             let (data, listen) = (path(dirs[i].path()).to_owned(), addrs[i].to_string());
+            let file = dirs[i].path().join("continuum.toml");
             std::thread::spawn(move || {
                 let id = format!("node-{i}");
                 let peers = peers.join(",");
-                let args = [
-                    "--data",
-                    &data,
-                    "--store",
-                    "replicated",
-                    "--node-id",
-                    &id,
-                    "--cluster-listen",
-                    &listen,
-                    "--peers",
-                    &peers,
-                    "--replicas",
-                    "1",
-                ];
-                Arc::new(Server::start(&args, &[("CONTINUUM_API_KEY", KEY)]))
+                let server = match i {
+                    0 => {
+                        let args = [
+                            "--data",
+                            &data,
+                            "--store",
+                            "replicated",
+                            "--node-id",
+                            &id,
+                            "--cluster-listen",
+                            &listen,
+                            "--peers",
+                            &peers,
+                            "--replicas",
+                            "1",
+                        ];
+                        Server::start(&args, &[("CONTINUUM_API_KEY", KEY)])
+                    }
+                    1 => {
+                        let env = [
+                            ("CONTINUUM_API_KEY", KEY),
+                            ("CONTINUUM_STORE", "replicated"),
+                            ("CONTINUUM_CLUSTER_NODE_ID", id.as_str()),
+                            ("CONTINUUM_CLUSTER_LISTEN", listen.as_str()),
+                            ("CONTINUUM_CLUSTER_PEERS", peers.as_str()),
+                            ("CONTINUUM_CLUSTER_REPLICAS", "1"),
+                        ];
+                        Server::start(&["--data", &data], &env)
+                    }
+                    _ => {
+                        let quoted: Vec<String> = peers.split(',').map(|peer| format!("{peer:?}")).collect();
+                        let toml = format!(
+                            "store = \"replicated\"\n[cluster]\nnode_id = {id:?}\nlisten = {listen:?}\npeers = [{}]\nreplicas = 1\n",
+                            quoted.join(", ")
+                        );
+                        std::fs::write(&file, toml).expect("writes the configuration file");
+                        let file = path(&file).to_owned();
+                        Server::start(&["--data", &data, "--config", &file], &[("CONTINUUM_API_KEY", KEY)])
+                    }
+                };
+                Arc::new(server)
             })
         })
         .collect();

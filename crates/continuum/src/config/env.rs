@@ -4,9 +4,11 @@
 //! `listen` is `CONTINUUM_LISTEN` and `[sessions] idle_timeout_secs` is
 //! `CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS`. `api_keys` is `CONTINUUM_API_KEY`, comma-separated;
 //! `sealing_keys` is `CONTINUUM_SEALING_KEYS`, comma-separated; `allowed_origins` is
-//! `CONTINUUM_ALLOWED_ORIGINS`, comma-separated.
+//! `CONTINUUM_ALLOWED_ORIGINS`, comma-separated; `[cluster] peers` is `CONTINUUM_CLUSTER_PEERS`,
+//! comma-separated.
 //! Booleans are `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`.
 
+use std::net::SocketAddr;
 use std::str::FromStr;
 
 use super::layer::ConfigLayer;
@@ -16,7 +18,7 @@ use super::resolve::ConfigError;
 const OTHER_VARIABLES: [&str; 3] = ["CONTINUUM_LOG", "CONTINUUM_SERVER", "CONTINUUM_CONFIG"];
 
 /// Every variable [`from_vars`] understands, in the order of the TOML file.
-pub const VARIABLES: [&str; 32] = [
+pub const VARIABLES: [&str; 38] = [
     "CONTINUUM_LISTEN",
     "CONTINUUM_DATA",
     "CONTINUUM_STORE",
@@ -49,6 +51,12 @@ pub const VARIABLES: [&str; 32] = [
     "CONTINUUM_HTTP_HEADER_READ_TIMEOUT_SECS",
     "CONTINUUM_HTTP_IDLE_TIMEOUT_SECS",
     "CONTINUUM_HTTP_MAX_CONNECTIONS",
+    "CONTINUUM_HTTP_TRUSTED_PROXIES",
+    "CONTINUUM_CLUSTER_NODE_ID",
+    "CONTINUUM_CLUSTER_LISTEN",
+    "CONTINUUM_CLUSTER_PEERS",
+    "CONTINUUM_CLUSTER_REPLICAS",
+    "CONTINUUM_CLUSTER_NAME",
 ];
 
 /// The layer the variables in `vars` describe, and the names of `CONTINUUM_*` variables that
@@ -121,6 +129,15 @@ where
             "CONTINUUM_HTTP_IDLE_TIMEOUT_SECS" => layer.http_idle_timeout_secs = Some(parse(&name, value)?),
             "CONTINUUM_HTTP_MAX_CONNECTIONS" => layer.http_max_connections = Some(parse(&name, value)?),
             "CONTINUUM_HTTP_TRUSTED_PROXIES" => layer.http_trusted_proxies = Some(split_keys(value)),
+            "CONTINUUM_CLUSTER_NODE_ID" => layer.cluster_node_id = Some(value.to_owned()),
+            "CONTINUUM_CLUSTER_LISTEN" => layer.cluster_listen = Some(parse(&name, value)?),
+            "CONTINUUM_CLUSTER_PEERS" => {
+                let peers: Result<Vec<SocketAddr>, _> =
+                    split_keys(value).iter().map(|peer| parse(&name, peer)).collect();
+                layer.cluster_peers = Some(peers?)
+            }
+            "CONTINUUM_CLUSTER_REPLICAS" => layer.cluster_replicas = Some(parse(&name, value)?),
+            "CONTINUUM_CLUSTER_NAME" => layer.cluster_name = Some(value.to_owned()),
             other if OTHER_VARIABLES.contains(&other) => {}
             _ => unknown.push(name),
         }
@@ -200,7 +217,9 @@ mod tests {
     #[test]
     fn every_documented_variable_is_understood() {
         let values = |name: &str| match name {
-            "CONTINUUM_LISTEN" => "127.0.0.1:1",
+            "CONTINUUM_LISTEN" | "CONTINUUM_CLUSTER_LISTEN" => "127.0.0.1:1",
+            "CONTINUUM_CLUSTER_PEERS" => "127.0.0.1:2, 127.0.0.1:3",
+            "CONTINUUM_HTTP_TRUSTED_PROXIES" => "127.0.0.1",
             "CONTINUUM_STORE" => "redb",
             "CONTINUUM_DEV" | "CONTINUUM_DEMO" | "CONTINUUM_GUEST_ENABLED" => "true",
             _ => "1",
@@ -215,6 +234,14 @@ mod tests {
         assert_eq!(layer.max_sync_sockets_per_session, Some(1));
         assert_eq!(layer.http_idle_timeout_secs, Some(1));
         assert_eq!(layer.http_max_connections, Some(1));
+        assert_eq!(layer.cluster_peers.map(|peers| peers.len()), Some(2));
+        assert_eq!(layer.cluster_replicas, Some(continuum_cluster::replication::Replicas::Backups(1)));
+    }
+
+    #[test]
+    fn a_bad_peer_names_the_variable() {
+        let error = from_vars(vars(&[("CONTINUUM_CLUSTER_PEERS", "127.0.0.1:2,nowhere")])).unwrap_err();
+        assert!(error.to_string().contains("CONTINUUM_CLUSTER_PEERS=\"nowhere\""), "{error}");
     }
 
     #[test]

@@ -44,6 +44,13 @@
 //! [sweeper]
 //! interval_secs = 30
 //! batch = 1000
+//!
+//! [cluster]                      # with store = "replicated": this node in its cluster
+//! node_id = "a"                  # unique in the cluster
+//! listen = "127.0.0.1:7001"      # gossip (UDP) and replication (TCP) from peers
+//! peers = ["127.0.0.1:7002", "127.0.0.1:7003"] # other nodes' cluster listen addresses
+//! replicas = 1                   # backups per session and document, or "all"
+//! name = "continuum"             # nodes of another cluster are refused
 //! ```
 //!
 //! Every key is optional. An unknown key or table is an error naming it, so a typo never passes
@@ -52,6 +59,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use continuum_cluster::replication::Replicas;
 use serde::Deserialize;
 
 use super::layer::{ConfigLayer, StoreKind};
@@ -92,6 +100,40 @@ pub struct FileConfig {
     /// `[http]`.
     #[serde(default)]
     pub http: HttpTable,
+    /// `[cluster]`.
+    #[serde(default)]
+    pub cluster: ClusterTable,
+}
+
+/// `[cluster]`: this node in a replicated cluster (`store = "replicated"`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterTable {
+    /// This node's id, unique in the cluster.
+    pub node_id: Option<String>,
+    /// Where this node gossips and takes replication connections.
+    pub listen: Option<SocketAddr>,
+    /// Other nodes' cluster listen addresses.
+    pub peers: Option<Vec<SocketAddr>>,
+    /// Backups per key (a number) or `"all"`.
+    #[serde(default, deserialize_with = "replicas")]
+    pub replicas: Option<Replicas>,
+    /// The cluster's name.
+    pub name: Option<String>,
+}
+
+/// `replicas = 2` or `replicas = "all"`.
+fn replicas<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Replicas>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Count(usize),
+        Word(String),
+    }
+    match Value::deserialize(deserializer)? {
+        Value::Count(backups) => Ok(Some(Replicas::Backups(backups))),
+        Value::Word(word) => word.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// `[guest]`: anonymous guest sessions.
@@ -217,6 +259,11 @@ impl FileConfig {
             http_idle_timeout_secs: self.http.idle_timeout_secs,
             http_max_connections: self.http.max_connections,
             http_trusted_proxies: self.http.trusted_proxies,
+            cluster_node_id: self.cluster.node_id,
+            cluster_listen: self.cluster.listen,
+            cluster_peers: self.cluster.peers,
+            cluster_replicas: self.cluster.replicas,
+            cluster_name: self.cluster.name,
         }
     }
 }
@@ -279,6 +326,13 @@ max_connections = 10000
 [sweeper]
 interval_secs = 30
 batch = 1000
+
+[cluster]
+node_id = "a"
+listen = "127.0.0.1:7001"
+peers = ["127.0.0.1:7002", "127.0.0.1:7003"]
+replicas = 1
+name = "continuum"
 "#;
 
     #[test]
@@ -302,6 +356,22 @@ batch = 1000
         assert_eq!(layer.http_header_read_timeout_secs, Some(10));
         assert_eq!(layer.http_idle_timeout_secs, Some(60));
         assert_eq!(layer.http_max_connections, Some(10000));
+        assert_eq!(layer.cluster_node_id.as_deref(), Some("a"));
+        assert_eq!(layer.cluster_listen, Some("127.0.0.1:7001".parse().unwrap()));
+        assert_eq!(layer.cluster_peers.as_ref().map(Vec::len), Some(2));
+        assert_eq!(layer.cluster_replicas, Some(Replicas::Backups(1)));
+        assert_eq!(layer.cluster_name.as_deref(), Some("continuum"));
+    }
+
+    #[test]
+    fn replicas_is_a_number_or_all() {
+        let replicas = |text: &str| FileConfig::parse(text).map(|file| file.cluster.replicas);
+        assert_eq!(replicas("[cluster]\nreplicas = 2").unwrap(), Some(Replicas::Backups(2)));
+        assert_eq!(replicas("[cluster]\nreplicas = \"all\"").unwrap(), Some(Replicas::All));
+        assert_eq!(replicas("[cluster]\n").unwrap(), None);
+        let error = replicas("[cluster]\nreplicas = \"most\"").unwrap_err().to_string();
+        assert!(error.contains("`all`"), "{error}");
+        assert!(replicas("[cluster]\nreplicas = -1").is_err());
     }
 
     #[test]

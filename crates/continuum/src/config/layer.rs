@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use continuum_cluster::replication::Replicas;
+
 /// Which store `serve` keeps sessions and documents in: continuum-backends' parser of
 /// `redb`, `redb:<dir>`, `memory`, `redis://…`, `redis+cluster://…`, `postgres://…`.
 pub use continuum_backends::StoreConfig as StoreKind;
@@ -80,6 +82,16 @@ pub struct ConfigLayer {
     pub http_max_connections: Option<usize>,
     /// `http.trusted_proxies`: addresses whose `X-Forwarded-For` is believed (the gateways).
     pub http_trusted_proxies: Option<Vec<String>>,
+    /// `cluster.node_id`: this node's id in a replicated cluster.
+    pub cluster_node_id: Option<String>,
+    /// `cluster.listen`: where this node gossips (UDP) and takes replication connections (TCP).
+    pub cluster_listen: Option<SocketAddr>,
+    /// `cluster.peers`: other nodes' `cluster.listen` addresses.
+    pub cluster_peers: Option<Vec<SocketAddr>>,
+    /// `cluster.replicas`: backups per key, or every node.
+    pub cluster_replicas: Option<Replicas>,
+    /// `cluster.name`: nodes of another cluster are refused.
+    pub cluster_name: Option<String>,
 }
 
 impl ConfigLayer {
@@ -129,6 +141,11 @@ impl ConfigLayer {
             http_idle_timeout_secs: self.http_idle_timeout_secs.or(lower.http_idle_timeout_secs),
             http_max_connections: self.http_max_connections.or(lower.http_max_connections),
             http_trusted_proxies: self.http_trusted_proxies.or(lower.http_trusted_proxies),
+            cluster_node_id: self.cluster_node_id.or(lower.cluster_node_id),
+            cluster_listen: self.cluster_listen.or(lower.cluster_listen),
+            cluster_peers: self.cluster_peers.or(lower.cluster_peers),
+            cluster_replicas: self.cluster_replicas.or(lower.cluster_replicas),
+            cluster_name: self.cluster_name.or(lower.cluster_name),
         }
     }
 }

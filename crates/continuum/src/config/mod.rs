@@ -11,7 +11,9 @@
 //! - [`file`](mod@file): the TOML schema ([`FileConfig`]); unknown keys are an error.
 //! - [`env`](mod@env): `CONTINUUM_*` variables to a layer.
 //! - [`resolve`](mod@resolve): a layer to [`ServeSettings`], with defaults and validation.
+//! - [`cluster`](mod@cluster): the `[cluster]` settings to the replicated store's configuration.
 
+pub mod cluster;
 pub mod env;
 pub mod file;
 pub mod layer;

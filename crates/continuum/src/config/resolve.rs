@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use continuum_backends::StoreConfig;
+use continuum_cluster::replication::ReplicationConfig;
 use continuum_core::{Limits, SessionPolicy};
 use continuum_server::origin::OriginError;
 use continuum_server::{ClientLimits, ConnectionLimits, GuestConfig, ServerConfig};
@@ -73,6 +74,8 @@ pub struct ServeSettings {
     /// Mount the demo app at `/` (a multi-step form on the browser SDK) beside the API. Needs
     /// guest sessions, which this configuration turns on with it.
     pub demo: bool,
+    /// The cluster a `replicated` store joins (`[cluster]`); `None` for every other store.
+    pub cluster: Option<ReplicationConfig>,
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -167,7 +170,8 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
     if let Some(batch) = layer.sweep_batch {
         server.sweep_batch = at_least_one("sweeper.batch", batch)?;
     }
-    Ok(ServeSettings { listen, store, server, demo })
+    let cluster = super::cluster::cluster(&layer, &store)?;
+    Ok(ServeSettings { listen, store, server, demo, cluster })
 }
 
 fn client_limits(layer: &ConfigLayer) -> Result<ClientLimits, ConfigError> {
