@@ -126,6 +126,15 @@ impl DocKey {
         key
     }
 
+    /// The document a [`DocKey::storage_key`] names: the text before the first 0 byte is the
+    /// scope, the rest the name, each checked as [`DocKey::parse`] checks them.
+    pub fn from_storage_key(key: &[u8]) -> Result<Self, DocNameError> {
+        let split = key.iter().position(|byte| *byte == 0).unwrap_or(key.len());
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let name = key.get(split + 1..).unwrap_or_default();
+        Self::parse(&text(&key[..split]), &text(name))
+    }
+
     /// The prefix of [`DocKey::storage_key`] shared by every document of `scope`.
     pub fn scope_prefix(scope: &Scope) -> Vec<u8> {
         let mut key = scope.to_string().into_bytes();
@@ -164,6 +173,16 @@ mod tests {
         for bad in [".hidden", "a/b", "a b", "é", "a\0b", "..", "a%2F"] {
             assert_eq!(DocName::parse(bad), Err(DocNameError::NameCharacters), "{bad}");
         }
+    }
+
+    #[test]
+    fn storage_keys_read_back_as_their_documents() {
+        for (scope, name) in [("user:a/b", "draft"), ("session:AAAAAAAAAAAAAAAAAAAAAA", "x.y-z")] {
+            let key = DocKey::parse(scope, name).unwrap();
+            assert_eq!(DocKey::from_storage_key(&key.storage_key()).unwrap(), key);
+        }
+        assert!(DocKey::from_storage_key(b"user:a").is_err(), "no name");
+        assert!(DocKey::from_storage_key(b"nobody:a\0draft").is_err(), "not a scope");
     }
 
     #[test]

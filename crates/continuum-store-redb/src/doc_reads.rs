@@ -1,7 +1,7 @@
 //! The document reads, each inside one redb read transaction: a consistent view of what was
 //! committed when it began. Blocking; run on a blocking thread.
 
-use continuum_core::{DocName, Timestamp};
+use continuum_core::{DocKey, DocName, Timestamp};
 use continuum_store::{StoredDoc, VersionMeta};
 use redb::ReadTransaction;
 
@@ -75,4 +75,29 @@ pub(crate) fn doc_names(txn: &ReadTransaction, prefix: &[u8]) -> Result<Vec<DocN
         names.push(parsed);
     }
     Ok(names)
+}
+
+/// Up to `limit` documents after the storage key `after` (from the first when `None`), in
+/// storage-key order.
+pub(crate) fn doc_keys(
+    txn: &ReadTransaction,
+    after: Option<&[u8]>,
+    limit: usize,
+) -> Result<Vec<DocKey>, RedbStoreError> {
+    let meta = txn.open_table(DOC_META).map_err(failed)?;
+    let range = match after {
+        Some(after) => meta.range::<&[u8]>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
+        None => meta.range::<&[u8]>(..),
+    };
+    let mut keys = Vec::new();
+    for entry in range.map_err(failed)?.take(limit) {
+        let (key, _) = entry.map_err(failed)?;
+        let key = key.value();
+        let parsed = DocKey::from_storage_key(key).map_err(|source| RedbStoreError::DocKey {
+            name: String::from_utf8_lossy(key).into_owned(),
+            source,
+        })?;
+        keys.push(parsed);
+    }
+    Ok(keys)
 }

@@ -88,4 +88,9 @@ impl DocStore for RedbStore {
         let prefix = DocKey::scope_prefix(scope);
         self.read(move |txn| doc_reads::doc_names(txn, &prefix)).await
     }
+
+    async fn scan_docs(&self, after: Option<&DocKey>, limit: usize) -> Result<Vec<DocKey>, StoreError> {
+        let after = after.map(DocKey::storage_key);
+        self.read(move |txn| doc_reads::doc_keys(txn, after.as_deref(), limit)).await
+    }
 }

@@ -99,4 +99,13 @@ pub trait DocStore: Send + Sync + 'static {
     /// The names of every stored document of `scope` and of no other scope (`user:a/b` is not
     /// inside `user:a`), sorted by [`DocName`]'s order (for per-principal limits).
     async fn doc_names(&self, scope: &Scope) -> Result<Vec<DocName>, StoreError>;
+
+    /// Up to `limit` documents with a [`DocKey::storage_key`] after `after`'s (from the first
+    /// when `None`), in that order: how a replica walks the documents it holds to hand them to
+    /// their new owners. Stores that cannot walk their documents refuse with
+    /// [`StoreError::InvalidWrite`]; the default does.
+    async fn scan_docs(&self, after: Option<&DocKey>, limit: usize) -> Result<Vec<DocKey>, StoreError> {
+        let _ = (after, limit);
+        Err(StoreError::InvalidWrite("this store cannot walk its documents"))
+    }
 }

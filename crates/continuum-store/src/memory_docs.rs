@@ -112,6 +112,18 @@ impl DocStore for MemoryDocStore {
         names.sort();
         Ok(names)
     }
+
+    async fn scan_docs(&self, after: Option<&DocKey>, limit: usize) -> Result<Vec<DocKey>, StoreError> {
+        let after = after.map(DocKey::storage_key);
+        let mut keys: Vec<(Vec<u8>, DocKey)> = self.with(|docs| {
+            docs.keys()
+                .map(|key| (key.storage_key(), key.clone()))
+                .filter(|(storage, _)| after.as_ref().is_none_or(|after| storage > after))
+                .collect()
+        });
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(keys.into_iter().take(limit).map(|(_, key)| key).collect())
+    }
 }
 
 #[cfg(test)]

@@ -21,8 +21,8 @@ pub(crate) fn wire_doc(key: &DocKey) -> WireDoc {
     WireDoc { scope: key.scope.to_string(), name: key.name.to_string() }
 }
 
-/// A document's stored state as a reply and its body.
-pub(crate) fn doc_reply(doc: &StoredDoc) -> (Reply, Bytes) {
+/// A document's snapshot and updates as one body, with the lengths that split it again.
+pub(crate) fn doc_body(doc: &StoredDoc) -> (Option<u32>, Vec<u32>, Bytes) {
     let mut body = BytesMut::new();
     let snapshot = doc.snapshot.as_ref().map(|snapshot| {
         body.put_slice(snapshot);
@@ -36,11 +36,16 @@ pub(crate) fn doc_reply(doc: &StoredDoc) -> (Reply, Bytes) {
             update.len() as u32
         })
         .collect();
-    (Reply::Doc { snapshot, updates, last_seq: doc.last_seq }, body.freeze())
+    (snapshot, updates, body.freeze())
 }
 
-fn doc_of(reply: Reply, body: &Bytes) -> Result<StoredDoc, Step> {
-    let Reply::Doc { snapshot, updates, last_seq } = reply else { return Err(unexpected(&reply)) };
+/// The document [`doc_body`] put in `body`, with its `last_seq`.
+pub(crate) fn doc_pieces(
+    snapshot: Option<u32>,
+    updates: Vec<u32>,
+    last_seq: u64,
+    body: &Bytes,
+) -> Result<StoredDoc, Step> {
     let mut at = 0usize;
     let mut take = |len: u32| {
         let end = at + len as usize;
@@ -55,6 +60,17 @@ fn doc_of(reply: Reply, body: &Bytes) -> Result<StoredDoc, Step> {
     let snapshot = snapshot.map(&mut take).transpose()?;
     let updates = updates.into_iter().map(take).collect::<Result<_, _>>()?;
     Ok(StoredDoc { snapshot, updates, last_seq })
+}
+
+/// A document's stored state as a reply and its body.
+pub(crate) fn doc_reply(doc: &StoredDoc) -> (Reply, Bytes) {
+    let (snapshot, updates, body) = doc_body(doc);
+    (Reply::Doc { snapshot, updates, last_seq: doc.last_seq }, body)
+}
+
+fn doc_of(reply: Reply, body: &Bytes) -> Result<StoredDoc, Step> {
+    let Reply::Doc { snapshot, updates, last_seq } = reply else { return Err(unexpected(&reply)) };
+    doc_pieces(snapshot, updates, last_seq, body)
 }
 
 fn meta(version: WireVersion) -> VersionMeta {

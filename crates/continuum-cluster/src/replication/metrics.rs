@@ -21,6 +21,10 @@ pub struct ReplicationMetrics {
     pub retries: Counter,
     /// Microseconds spent waiting for backups, summed (with `replicated_writes`: the mean lag).
     pub replication_wait_micros: Counter<u64, AtomicU64>,
+    /// Copies this node is sending to new owners after a membership change, right now.
+    pub transfers_in_flight: Gauge,
+    /// Copies this node handed to new owners after membership changes (sessions and documents).
+    pub transferred: Counter,
 }
 
 impl ReplicationMetrics {
@@ -40,6 +44,16 @@ impl ReplicationMetrics {
             "backup_wait_microseconds",
             "Time spent waiting for backups, summed (divide by writes for the mean replication lag)",
             self.replication_wait_micros.clone(),
+        );
+        registry.register(
+            "transfers_in_flight",
+            "Copies being sent to new owners after a membership change",
+            self.transfers_in_flight.clone(),
+        );
+        registry.register(
+            "transferred",
+            "Copies handed to new owners after membership changes",
+            self.transferred.clone(),
         );
     }
 }

@@ -19,6 +19,7 @@
 //! - [`node`]: [`ReplicaNode`], the shared machinery (retry, copy, forward).
 //! - `session_ops`, `doc_ops`: the operations, routed per key.
 //! - `scatter_ops`: the session operations that ask every live node (list, count, purge).
+//! - [`transfer`]: after a membership change, copies handed to the nodes that gained them.
 //! - `serve`: what a node answers its peers.
 //! - `step`: how an attempt ended, and refusals to and from store errors.
 //! - [`stores`]: [`ReplicatedSessions`], [`ReplicatedDocs`], [`PeerBus`]: the node as the
@@ -41,6 +42,7 @@ mod session_ops;
 pub mod start;
 mod step;
 pub mod stores;
+pub mod transfer;
 pub mod view;
 pub mod wire;
 

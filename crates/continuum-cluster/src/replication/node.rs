@@ -67,6 +67,9 @@ pub struct ReplicaNode {
     pub(crate) metrics: Arc<ReplicationMetrics>,
     settle_timeout: Duration,
     stripes: Box<[tokio::sync::Mutex<()>]>,
+    /// The fingerprint of the view the last finished transfer handed keys over for (0 before
+    /// the first view with a quorum).
+    pub(crate) transferred_view: std::sync::atomic::AtomicU64,
 }
 
 impl ReplicaNode {
@@ -84,6 +87,7 @@ impl ReplicaNode {
             metrics: parts.metrics,
             settle_timeout: parts.settle_timeout,
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            transferred_view: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -95,6 +99,29 @@ impl ReplicaNode {
     /// The current view.
     pub fn view(&self) -> Arc<View> {
         Arc::clone(&self.view.borrow())
+    }
+
+    /// Whether every key this node holds has been handed to the owners it has under the
+    /// current view (the transfer after the last membership change has finished).
+    pub fn transfers_settled(&self) -> bool {
+        let view = self.view();
+        view.has_quorum()
+            && self.transferred_view.load(std::sync::atomic::Ordering::Acquire) == view.fingerprint()
+    }
+
+    /// This node's own copies of sessions (its local store), for tests and inspection.
+    pub fn held_sessions(&self) -> &Arc<dyn SessionStore> {
+        &self.sessions
+    }
+
+    /// This node's own copies of documents (its local store), for tests and inspection.
+    pub fn held_docs(&self) -> &Arc<dyn DocStore> {
+        &self.docs
+    }
+
+    /// The view as it changes.
+    pub fn views(&self) -> watch::Receiver<Arc<View>> {
+        self.view.clone()
     }
 
     /// The lock that serializes this node's writes of `key` as its primary (and its copies of

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use continuum_core::placement::PlacementKey;
 use continuum_core::{DocKey, Scope};
 
-use super::doc_ops::{doc_reply, wire_version};
+use super::doc_ops::{doc_pieces, doc_reply, wire_version};
 use super::error::ReplicationError;
 use super::listener::Handler;
 use super::node::ReplicaNode;
@@ -269,6 +269,20 @@ impl ReplicaNode {
                     ),
                     Err(error) => (Err(store_refusal(error)), Bytes::new()),
                 }
+            }
+            Request::Handoff { records } => answer(self.take_handoff(records).await.map(|()| Reply::Done)),
+            Request::HandoffDoc { doc, snapshot, updates } => {
+                let key = match doc_key(&doc) {
+                    Ok(key) => key,
+                    Err(answer) => return *answer,
+                };
+                answer(
+                    async {
+                        let doc = doc_pieces(snapshot, updates, 0, &body)?;
+                        self.take_doc_handoff(&key, doc).await.map(|()| Reply::Done)
+                    }
+                    .await,
+                )
             }
             Request::Notice { payload } => {
                 self.inbox.deliver(&payload);

@@ -130,6 +130,7 @@ pub async fn start_with(
         metrics: Arc::clone(&metrics),
         settle_timeout: config.settle_timeout,
     }));
+    tasks.spawn(super::transfer::run(Arc::clone(&node), cancel.clone()));
     let handler = Arc::new(NodeHandler(Arc::clone(&node)));
     tasks.spawn(listener::serve(
         listener,

@@ -12,7 +12,7 @@ use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// The version of this wire format. A change that an older node would misread gets a new one.
-pub const WIRE_VERSION: u32 = 1;
+pub const WIRE_VERSION: u32 = 2;
 
 /// What the handshake starts with, so that something else on the port is told apart at once.
 pub const MAGIC: &str = "continuum-cluster";
@@ -215,6 +215,24 @@ pub enum Request {
     DocNamesPrimary {
         /// The scope.
         scope: String,
+    },
+    /// After a membership change, from a node holding them: copies of sessions this node
+    /// became an owner of. Kept where newer than the copy held (see `merge`); no view check,
+    /// since a copy that is not newer changes nothing.
+    Handoff {
+        /// The copies, tombstones included.
+        records: Vec<SessionRecord>,
+    },
+    /// After a membership change, from a node holding it: a document this node became an
+    /// owner of; the body is the snapshot then the updates, back to back. The pieces this node
+    /// does not hold yet are appended (Yjs updates merge).
+    HandoffDoc {
+        /// The document.
+        doc: WireDoc,
+        /// The snapshot's length in the body, if there is one.
+        snapshot: Option<u32>,
+        /// Each update's length in the body, in order.
+        updates: Vec<u32>,
     },
     /// A bus notice (see `continuum_store::bus::encode`), for the node's relay.
     Notice {
@@ -429,8 +447,8 @@ mod tests {
     #[test]
     fn a_peer_of_another_version_or_cluster_is_refused_with_the_reason() {
         assert_eq!(check_hello(&hello(WIRE_VERSION, "c1"), "c1"), Ok(()));
-        let other = check_hello(&hello(WIRE_VERSION + 1, "c1"), "c1").expect_err("refused");
-        assert!(other.contains("wire version 2") && other.contains("speaks 1"), "{other}");
+        let other = check_hello(&hello(1, "c1"), "c1").expect_err("refused");
+        assert!(other.contains("wire version 1") && other.contains("speaks 2"), "{other}");
         let cluster = check_hello(&hello(WIRE_VERSION, "c2"), "c1").expect_err("refused");
         assert!(cluster.contains("\"c2\""), "{cluster}");
         let stranger = Hello { magic: "GET / HTTP/1.1".into(), ..hello(WIRE_VERSION, "c1") };

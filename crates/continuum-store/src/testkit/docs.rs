@@ -44,6 +44,7 @@ where
     check!(every_write_makes_a_document_listed);
     check!(scopes_are_independent);
     check!(concurrent_appends_get_distinct_sequence_numbers);
+    check!(a_walk_of_the_documents_meets_each_once_in_order);
 }
 
 /// A document key from text the test knows to be valid.
@@ -320,4 +321,32 @@ async fn concurrent_appends_get_distinct_sequence_numbers(store: &Arc<dyn DocSto
     for (seq, update) in &answers {
         assert_eq!(&stored.updates[(*seq - 1) as usize], update, "the update numbered {seq} is at its place");
     }
+}
+
+/// For stores that walk their documents (`scan_docs`; others refuse and are skipped): pages in
+/// storage-key order, every document once, whatever its scope, and nothing after the last.
+async fn a_walk_of_the_documents_meets_each_once_in_order(store: &Arc<dyn DocStore>) {
+    let mut written: Vec<DocKey> = ["user:a", "user:a/b", "user:ab", "user:b"]
+        .iter()
+        .flat_map(|scope| ["x", "a", "m"].map(|name| doc(scope, name)))
+        .collect();
+    written.push(doc(&format!("session:{}", SessionId::generate()), "form"));
+    for key in &written {
+        append(store, key, b"w").await;
+    }
+    let mut walked = Vec::new();
+    let mut after: Option<DocKey> = None;
+    loop {
+        let page = match store.scan_docs(after.as_ref(), 4).await {
+            Ok(page) => page,
+            Err(StoreError::InvalidWrite(_)) if walked.is_empty() => return,
+            Err(error) => panic!("scan_docs failed: {error}"),
+        };
+        assert!(page.len() <= 4, "a page holds at most its limit");
+        let Some(last) = page.last().cloned() else { break };
+        walked.extend(page);
+        after = Some(last);
+    }
+    written.sort_by_key(DocKey::storage_key);
+    assert_eq!(walked, written, "every document once, in storage-key order");
 }

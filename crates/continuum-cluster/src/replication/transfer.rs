@@ -1,0 +1,358 @@
+//! The transfer after a membership change: each node hands the sessions and documents it holds
+//! to the nodes that became their owners, in the background, while the cluster keeps serving.
+//!
+//! Without it a node that gained a key holds no copy until the key is next touched (it then
+//! takes the other owners' copies, see `session_ops`), so a key left untouched while its owners
+//! fail one after the other could be lost with the last one even though no more than `k` were
+//! ever down at once. With it, once the transfer after a change has finished, every live owner
+//! of every key holds it again.
+//!
+//! Each holder sends what it holds to the owners that [`gained`] it between the view of its
+//! last finished transfer and the current one. Several holders may send the same key (every
+//! surviving previous owner does); the receiver keeps the newer copy (`merge`), so repeats and
+//! late arrivals change nothing and a tombstone is never replaced by the copy it revoked. A
+//! transfer that fails (a peer unreachable) is run again, whole, a moment later.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use continuum_core::placement::PlacementKey;
+use continuum_core::{DocKey, SessionRecord};
+use continuum_store::{StoreError, StoredDoc};
+use tokio_util::sync::CancellationToken;
+
+use super::doc_ops::{doc_body, wire_doc};
+use super::error::ReplicationError;
+use super::node::ReplicaNode;
+use super::view::{Replicas, View};
+use super::wire::Request;
+
+/// How long the view must stay the same before a transfer starts (a node leaving is often
+/// followed by others seeing it leave, one gossip round apart).
+const SETTLE: Duration = Duration::from_millis(300);
+/// How long after a failed transfer it is tried again.
+const RETRY: Duration = Duration::from_secs(1);
+/// Sessions read from the local store per page, and sent per request.
+const PAGE: usize = 512;
+/// Documents read from the local store per page.
+const DOC_PAGE: usize = 64;
+
+/// The owners of `key` under `now` that were not its owners under `before`, other than `me`:
+/// the nodes a holder of the key sends it to after the view changed from `before` to `now`.
+pub fn gained<'a>(
+    before: &View,
+    now: &'a View,
+    me: &str,
+    key: &PlacementKey,
+    replicas: Replicas,
+) -> Vec<&'a str> {
+    let previous = before.owners(key, replicas);
+    now.owners(key, replicas).into_iter().filter(|owner| *owner != me && !previous.contains(owner)).collect()
+}
+
+/// What one transfer sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Moved {
+    /// Session copies sent (one per receiving node).
+    pub sessions: u64,
+    /// Document copies sent.
+    pub docs: u64,
+}
+
+/// Runs the transfers of `node` until `cancel`: waits for the first view with a quorum (what
+/// this node holds then is what it held under it), then, after each change that settles into a
+/// view with a quorum, hands over what moved.
+pub(crate) async fn run(node: Arc<ReplicaNode>, cancel: CancellationToken) {
+    let mut views = node.views();
+    let mut before = loop {
+        let view = Arc::clone(&views.borrow_and_update());
+        if view.has_quorum() {
+            node.transferred_view.store(view.fingerprint(), Ordering::Release);
+            break view;
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            changed = views.changed() => if changed.is_err() { return },
+        }
+    };
+    let mut failed = false;
+    loop {
+        let wait = async {
+            if failed {
+                tokio::time::sleep(RETRY).await;
+                Ok(())
+            } else {
+                views.changed().await
+            }
+        };
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            changed = wait => if changed.is_err() { return },
+        }
+        // Let the view settle: a change often comes in several steps.
+        loop {
+            match tokio::time::timeout(SETTLE, views.changed()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) => return,
+                Err(_elapsed) => break,
+            }
+        }
+        let now = Arc::clone(&views.borrow_and_update());
+        if !now.has_quorum() {
+            // Nothing is written without a quorum; transfer once one is back.
+            failed = false;
+            continue;
+        }
+        let started = tokio::time::Instant::now();
+        match node.hand_over(&before, &now).await {
+            Ok(moved) => {
+                if moved != Moved::default() {
+                    tracing::info!(
+                        sessions = moved.sessions,
+                        documents = moved.docs,
+                        took_ms = started.elapsed().as_millis() as u64,
+                        "handed copies to their new owners"
+                    );
+                }
+                node.transferred_view.store(now.fingerprint(), Ordering::Release);
+                before = now;
+                failed = false;
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "a transfer to new owners failed; trying again");
+                failed = true;
+            }
+        }
+    }
+}
+
+impl ReplicaNode {
+    /// Sends every session and document held here to the owners that gained it between
+    /// `before` and `now`.
+    pub(crate) async fn hand_over(&self, before: &View, now: &View) -> Result<Moved, StoreError> {
+        if before.fingerprint() == now.fingerprint() {
+            return Ok(Moved::default());
+        }
+        let sessions = self.hand_over_sessions(before, now).await?;
+        let docs = self.hand_over_docs(before, now).await?;
+        Ok(Moved { sessions, docs })
+    }
+
+    async fn hand_over_sessions(&self, before: &View, now: &View) -> Result<u64, StoreError> {
+        let mut sent = 0;
+        let mut after = None;
+        loop {
+            let page = self.sessions.scan(after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.sid);
+            let full = page.len() == PAGE;
+            let mut batches: HashMap<&str, Vec<SessionRecord>> = HashMap::new();
+            let clock_now = self.clock.now();
+            for record in page {
+                if record.purge_at() <= clock_now {
+                    continue;
+                }
+                let key = PlacementKey::session(&record.sid);
+                for owner in gained(before, now, &self.me, &key, self.replicas) {
+                    batches.entry(owner).or_default().push((*record).clone());
+                }
+            }
+            for (owner, records) in batches {
+                let count = records.len() as u64;
+                self.send(now, owner, Request::Handoff { records }, Bytes::new(), count).await?;
+                sent += count;
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(sent)
+    }
+
+    async fn hand_over_docs(&self, before: &View, now: &View) -> Result<u64, StoreError> {
+        let mut sent = 0;
+        let mut after: Option<DocKey> = None;
+        loop {
+            let page = match self.docs.scan_docs(after.as_ref(), DOC_PAGE).await {
+                Ok(page) => page,
+                Err(StoreError::InvalidWrite(why)) => {
+                    tracing::debug!(why, "documents are not handed over: the local store cannot walk them");
+                    break;
+                }
+                Err(error) => return Err(error),
+            };
+            let Some(last) = page.last().cloned() else { break };
+            let full = page.len() == DOC_PAGE;
+            for key in page {
+                let owners = gained(before, now, &self.me, &PlacementKey::doc(&key), self.replicas);
+                if owners.is_empty() {
+                    continue;
+                }
+                let doc: StoredDoc = self.docs.load(&key).await?;
+                let (snapshot, updates, body) = doc_body(&doc);
+                for owner in owners {
+                    let request =
+                        Request::HandoffDoc { doc: wire_doc(&key), snapshot, updates: updates.clone() };
+                    self.send(now, owner, request, body.clone(), 1).await?;
+                    sent += 1;
+                }
+            }
+            after = Some(last);
+            if !full {
+                break;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// One transfer request to `owner`, counted in flight while it is sent.
+    async fn send(
+        &self,
+        view: &View,
+        owner: &str,
+        request: Request,
+        body: Bytes,
+        count: u64,
+    ) -> Result<(), StoreError> {
+        let unreachable =
+            |why: &'static str| StoreError::Unavailable(Box::new(ReplicationError::Unsettled { why }));
+        let member = view.member(owner).ok_or_else(|| unreachable("a new owner left"))?;
+        self.metrics.transfers_in_flight.inc_by(count as i64);
+        let answer = self.peers.call(member, request, &body).await;
+        self.metrics.transfers_in_flight.dec_by(count as i64);
+        match answer {
+            Ok((Ok(_), _)) => {
+                self.metrics.transferred.inc_by(count);
+                Ok(())
+            }
+            Ok((Err(refusal), _)) => {
+                tracing::debug!(?refusal, owner, "a new owner refused a transfer");
+                Err(unreachable("a new owner refused a transfer"))
+            }
+            Err(error) => {
+                tracing::debug!(%error, owner, "a new owner did not take a transfer");
+                Err(unreachable("a new owner is unreachable"))
+            }
+        }
+    }
+
+    /// The receiving side of [`Request::Handoff`]: keeps each copy that is newer than the one
+    /// held here.
+    pub(crate) async fn take_handoff(&self, records: Vec<SessionRecord>) -> Result<(), super::step::Step> {
+        for record in records {
+            let key = PlacementKey::session(&record.sid);
+            self.keep_newer(&key, record).await?;
+        }
+        Ok(())
+    }
+
+    /// The receiving side of [`Request::HandoffDoc`]: appends the pieces of the document (its
+    /// snapshot, its updates) that this node's copy does not hold byte for byte. A Yjs update
+    /// applied twice changes nothing, so a piece held in another form costs log space only.
+    pub(crate) async fn take_doc_handoff(
+        &self,
+        key: &DocKey,
+        doc: StoredDoc,
+    ) -> Result<(), super::step::Step> {
+        let _write = self.stripe(&PlacementKey::doc(key)).lock().await;
+        let held = self.docs.load(key).await?;
+        let is_held = |piece: &Vec<u8>| held.snapshot.as_ref() == Some(piece) || held.updates.contains(piece);
+        for piece in doc.snapshot.into_iter().chain(doc.updates) {
+            if !is_held(&piece) {
+                self.docs.append(key, piece).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replication::view::Member;
+
+    fn view(ids: &[&str]) -> View {
+        let members = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Member {
+                id: id.to_string(),
+                peer_addr: format!("127.0.0.1:{}", 7000 + i).parse().unwrap(),
+            })
+            .collect();
+        View::new(members, ids.len())
+    }
+
+    fn keys() -> impl Iterator<Item = PlacementKey> {
+        (0..400u32).map(|i| {
+            PlacementKey::session(&continuum_core::SessionId::from_bytes([
+                i as u8,
+                (i >> 8) as u8,
+                1,
+                2,
+                3,
+                4,
+                5,
+                6,
+                7,
+                8,
+                9,
+                10,
+                11,
+                12,
+                13,
+                14,
+            ]))
+        })
+    }
+
+    #[test]
+    fn a_key_goes_only_to_owners_it_did_not_have() {
+        let (before, now) = (view(&["a", "b", "c"]), view(&["a", "b", "c", "d"]));
+        let mut moved = 0;
+        for key in keys() {
+            let previous = before.owners(&key, Replicas::Backups(1));
+            let targets = gained(&before, &now, "a", &key, Replicas::Backups(1));
+            for target in &targets {
+                assert_eq!(*target, "d", "only the new node gains keys when one joins");
+                assert!(!previous.contains(target));
+            }
+            moved += targets.len();
+        }
+        // Rendezvous: the new node is one of two owners of about half the keys.
+        assert!((120..=280).contains(&moved), "{moved} of 400 keys moved to the new node");
+    }
+
+    #[test]
+    fn when_an_owner_leaves_the_survivors_send_to_its_replacement() {
+        let (before, now) = (view(&["a", "b", "c", "d"]), view(&["a", "b", "c"]));
+        for key in keys() {
+            let owners_before = before.owners(&key, Replicas::Backups(1));
+            let targets = gained(&before, &now, "a", &key, Replicas::Backups(1));
+            if owners_before.contains(&"d") {
+                let owners_now = now.owners(&key, Replicas::Backups(1));
+                let expected: Vec<&str> =
+                    owners_now.into_iter().filter(|o| *o != "a" && !owners_before.contains(o)).collect();
+                assert_eq!(targets, expected);
+                assert!(!targets.contains(&"d"), "never to the node that left");
+            } else {
+                assert!(targets.is_empty(), "keys that d did not own do not move");
+            }
+        }
+    }
+
+    #[test]
+    fn no_change_and_every_node_holding_everything_move_nothing_on_a_leave() {
+        let view_of = view(&["a", "b", "c"]);
+        for key in keys() {
+            assert!(gained(&view_of, &view_of, "a", &key, Replicas::Backups(1)).is_empty());
+            let fewer = view(&["a", "b"]);
+            assert!(gained(&view_of, &fewer, "a", &key, Replicas::All).is_empty());
+            let more = view(&["a", "b", "c", "d"]);
+            assert_eq!(gained(&view_of, &more, "a", &key, Replicas::All), ["d"]);
+        }
+    }
+}
