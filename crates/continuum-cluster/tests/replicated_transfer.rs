@@ -50,6 +50,13 @@ async fn untouched_sessions_survive_two_owners_failing_one_after_the_other() {
             live.push(token);
         }
     }
+    // Principals signed out everywhere (their epoch ends every sealed token issued before).
+    let signed_out: Vec<Principal> =
+        (0..60).map(|i| Principal::parse(&format!("user-{i}")).unwrap()).collect();
+    for principal in &signed_out {
+        let store = &cluster.nodes[0].stores.sessions;
+        assert_eq!(store.bump_principal_epoch(principal).await.expect("bumped"), 1);
+    }
     // The two nodes to fail: n1, then n2. Sessions owned by both (about one in ten) have no
     // copy elsewhere until the transfer after n1's failure makes one.
     let both = {
@@ -81,6 +88,11 @@ async fn untouched_sessions_survive_two_owners_failing_one_after_the_other() {
     for sid in &revoked {
         let record = survivor.get(sid).await.expect("the tombstone moved with its session");
         assert_eq!(record.status, Status::Revoked, "a revoked session came back");
+    }
+    let store = &cluster.nodes[2].stores.sessions;
+    for principal in &signed_out {
+        let epoch = store.principal_epoch(principal).await.expect("an epoch");
+        assert_eq!(epoch, 1, "{principal}'s sign-out everywhere was undone by two failures");
     }
     cluster.stop().await;
 }

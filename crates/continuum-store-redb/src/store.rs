@@ -209,6 +209,39 @@ impl SessionStore for RedbStore {
         self.inner.writer.write(op).await
     }
 
+    async fn scan_epochs(
+        &self,
+        after: Option<&Principal>,
+        limit: usize,
+    ) -> Result<Vec<(Principal, u64)>, StoreError> {
+        let after = after.map(|principal| principal.as_str().to_owned());
+        let db = Arc::clone(self.inner.writer.database());
+        tokio::task::spawn_blocking(move || {
+            db.read(|txn| {
+                let failed = |error: redb::Error| RedbStoreError::Read(error);
+                let epochs = txn.open_table(PRINCIPAL_EPOCHS).map_err(|e| failed(e.into()))?;
+                let range = match after.as_deref() {
+                    Some(after) => {
+                        epochs.range::<&str>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+                    }
+                    None => epochs.range::<&str>(..),
+                };
+                let mut found = Vec::new();
+                for entry in range.map_err(|e| failed(e.into()))?.take(limit) {
+                    let (name, epoch) = entry.map_err(|e| failed(e.into()))?;
+                    // Read back under the rules it was written with; a name even those refuse
+                    // (a damaged row) is skipped rather than failing the whole walk.
+                    if let Ok(principal) = Principal::parse_any(name.value()) {
+                        found.push((principal, epoch.value()));
+                    }
+                }
+                Ok(found)
+            })
+        })
+        .await
+        .map_err(|error| StoreError::backend(RedbStoreError::ReadTask(error)))?
+    }
+
     async fn count(&self) -> Result<u64, StoreError> {
         Ok(self.inner.mirror.len() as u64)
     }

@@ -123,6 +123,22 @@ impl SessionStore for MemoryStore {
     ) -> Result<Vec<Arc<SessionRecord>>, StoreError> {
         Ok(self.table.scan(after, limit))
     }
+
+    async fn scan_epochs(
+        &self,
+        after: Option<&Principal>,
+        limit: usize,
+    ) -> Result<Vec<(Principal, u64)>, StoreError> {
+        let mut epochs: Vec<(Principal, u64)> = self
+            .epochs
+            .iter()
+            .filter(|entry| after.is_none_or(|after| entry.key().as_str() > after.as_str()))
+            .map(|entry| (entry.key().clone(), *entry.value()))
+            .collect();
+        epochs.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        epochs.truncate(limit);
+        Ok(epochs)
+    }
 }
 
 #[cfg(test)]

@@ -139,6 +139,19 @@ pub trait SessionStore: Send + Sync + 'static {
         Err(StoreError::InvalidWrite("this store cannot walk its sessions"))
     }
 
+    /// Up to `limit` principals with an epoch above 0 and a name after `after` (from the
+    /// first when `None`), in name order, with their epochs: how a replica hands the epochs it
+    /// holds to their new owners. Stores that cannot walk them refuse with
+    /// [`StoreError::InvalidWrite`]; the default does.
+    async fn scan_epochs(
+        &self,
+        after: Option<&Principal>,
+        limit: usize,
+    ) -> Result<Vec<(Principal, u64)>, StoreError> {
+        let _ = (after, limit);
+        Err(StoreError::InvalidWrite("this store cannot walk its principals' epochs"))
+    }
+
     /// How many sessions the store holds, tombstones included.
     async fn count(&self) -> Result<u64, StoreError>;
 

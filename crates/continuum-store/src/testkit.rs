@@ -62,6 +62,7 @@ where
     check!(activity_by_id_touches_live_sessions_only);
     check!(principal_epochs_start_at_zero_and_only_grow);
     check!(concurrent_epoch_bumps_are_each_counted);
+    check!(a_walk_of_the_epochs_meets_each_once_in_order);
 }
 
 fn secs(s: u64) -> Duration {
@@ -443,6 +444,35 @@ async fn principal_epochs_start_at_zero_and_only_grow(sessions: &Sessions, _: &M
     assert_eq!(store.count().await.expect("count"), 0);
     assert_eq!(sessions.purge_expired(100).await.expect("purge"), 0);
     assert_eq!(store.principal_epoch(&alice).await.expect("epoch"), 2);
+}
+
+/// For stores that walk their epochs (`scan_epochs`; others refuse and are skipped): pages in
+/// name order, every principal with an epoch once, with its epoch.
+async fn a_walk_of_the_epochs_meets_each_once_in_order(sessions: &Sessions, _: &ManualClock) {
+    let store = sessions.store();
+    let mut expected = Vec::new();
+    for (i, name) in ["carol", "alice", "tenant:{b}/é", "bob", "dave"].iter().enumerate() {
+        let principal = Principal::parse(name).expect("principal");
+        for _ in 0..=i {
+            store.bump_principal_epoch(&principal).await.expect("bump");
+        }
+        expected.push((principal, i as u64 + 1));
+    }
+    expected.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    let mut walked = Vec::new();
+    let mut after: Option<Principal> = None;
+    loop {
+        let page = match store.scan_epochs(after.as_ref(), 2).await {
+            Ok(page) => page,
+            Err(StoreError::InvalidWrite(_)) if walked.is_empty() => return,
+            Err(error) => panic!("scan_epochs failed: {error}"),
+        };
+        assert!(page.len() <= 2, "a page holds at most its limit");
+        let Some((last, _)) = page.last().cloned() else { break };
+        walked.extend(page);
+        after = Some(last);
+    }
+    assert_eq!(walked, expected, "every principal with an epoch once, in name order");
 }
 
 async fn concurrent_epoch_bumps_are_each_counted(sessions: &Sessions, _: &ManualClock) {

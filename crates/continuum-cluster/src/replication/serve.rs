@@ -271,6 +271,9 @@ impl ReplicaNode {
                 }
             }
             Request::Handoff { records } => answer(self.take_handoff(records).await.map(|()| Reply::Done)),
+            Request::HandoffEpochs { epochs } => {
+                answer(self.take_epoch_handoff(epochs).await.map(|()| Reply::Done))
+            }
             Request::HandoffDoc { doc, snapshot, updates } => {
                 let key = match doc_key(&doc) {
                     Ok(key) => key,

@@ -7,6 +7,9 @@
 //! ever down at once. With it, once the transfer after a change has finished, every live owner
 //! of every key holds it again.
 //!
+//! What moves: sessions (tombstones included), principals' epochs (a sign-out everywhere must
+//! outlive its owners as a tombstone does) and documents' logs; named versions do not move yet.
+//!
 //! Each holder sends what it holds to the owners that [`gained`] it between the view of its
 //! last finished transfer and the current one. Several holders may send the same key (every
 //! surviving previous owner does); the receiver keeps the newer copy (`merge`), so repeats and
@@ -20,7 +23,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use continuum_core::placement::PlacementKey;
-use continuum_core::{DocKey, SessionRecord};
+use continuum_core::{DocKey, Principal, SessionRecord};
 use continuum_store::{StoreError, StoredDoc};
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +61,8 @@ pub fn gained<'a>(
 pub struct Moved {
     /// Session copies sent (one per receiving node).
     pub sessions: u64,
+    /// Principals' epochs sent (sign-outs everywhere, which end sealed tokens).
+    pub epochs: u64,
     /// Document copies sent.
     pub docs: u64,
 }
@@ -112,6 +117,7 @@ pub(crate) async fn run(node: Arc<ReplicaNode>, cancel: CancellationToken) {
                 if moved != Moved::default() {
                     tracing::info!(
                         sessions = moved.sessions,
+                        epochs = moved.epochs,
                         documents = moved.docs,
                         took_ms = started.elapsed().as_millis() as u64,
                         "handed copies to their new owners"
@@ -137,8 +143,9 @@ impl ReplicaNode {
             return Ok(Moved::default());
         }
         let sessions = self.hand_over_sessions(before, now).await?;
+        let epochs = self.hand_over_epochs(before, now).await?;
         let docs = self.hand_over_docs(before, now).await?;
-        Ok(Moved { sessions, docs })
+        Ok(Moved { sessions, epochs, docs })
     }
 
     async fn hand_over_sessions(&self, before: &View, now: &View) -> Result<u64, StoreError> {
@@ -165,6 +172,40 @@ impl ReplicaNode {
                 self.send(now, owner, Request::Handoff { records }, Bytes::new(), count).await?;
                 sent += count;
             }
+            if !full {
+                break;
+            }
+        }
+        Ok(sent)
+    }
+
+    async fn hand_over_epochs(&self, before: &View, now: &View) -> Result<u64, StoreError> {
+        let mut sent = 0;
+        let mut after: Option<Principal> = None;
+        loop {
+            let page = match self.sessions.scan_epochs(after.as_ref(), PAGE).await {
+                Ok(page) => page,
+                Err(StoreError::InvalidWrite(why)) => {
+                    tracing::debug!(why, "epochs are not handed over: the local store cannot walk them");
+                    break;
+                }
+                Err(error) => return Err(error),
+            };
+            let Some((last, _)) = page.last().cloned() else { break };
+            let full = page.len() == PAGE;
+            let mut batches: HashMap<&str, Vec<(Principal, u64)>> = HashMap::new();
+            for (principal, epoch) in page {
+                let key = PlacementKey::principal(&principal);
+                for owner in gained(before, now, &self.me, &key, self.replicas) {
+                    batches.entry(owner).or_default().push((principal.clone(), epoch));
+                }
+            }
+            for (owner, epochs) in batches {
+                let count = epochs.len() as u64;
+                self.send(now, owner, Request::HandoffEpochs { epochs }, Bytes::new(), count).await?;
+                sent += count;
+            }
+            after = Some(last);
             if !full {
                 break;
             }
@@ -245,6 +286,19 @@ impl ReplicaNode {
         for record in records {
             let key = PlacementKey::session(&record.sid);
             self.keep_newer(&key, record).await?;
+        }
+        Ok(())
+    }
+
+    /// The receiving side of [`Request::HandoffEpochs`]: raises each epoch to at least the one
+    /// sent.
+    pub(crate) async fn take_epoch_handoff(
+        &self,
+        epochs: Vec<(Principal, u64)>,
+    ) -> Result<(), super::step::Step> {
+        for (principal, epoch) in epochs {
+            let _write = self.stripe(&PlacementKey::principal(&principal)).lock().await;
+            self.sessions.raise_principal_epoch(&principal, epoch).await?;
         }
         Ok(())
     }

@@ -223,6 +223,12 @@ pub enum Request {
         /// The copies, tombstones included.
         records: Vec<SessionRecord>,
     },
+    /// After a membership change, from a node holding them: the epochs of principals this
+    /// node became an owner of; each is raised to at least the one sent (epochs only grow).
+    HandoffEpochs {
+        /// Principals and their epochs.
+        epochs: Vec<(Principal, u64)>,
+    },
     /// After a membership change, from a node holding it: a document this node became an
     /// owner of; the body is the snapshot then the updates, back to back. The pieces this node
     /// does not hold yet are appended (Yjs updates merge).
