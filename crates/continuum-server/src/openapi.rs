@@ -55,7 +55,7 @@ impl Modify for Security {
         views::DeviceList, views::RevokedCount, views::CreateSession, views::ValidateRequest, views::DeviceView,
         handoff::HandoffOffer, handoff::RedeemRequest, sync::SyncTicket,
         docs::VersionView, docs::VersionList, docs::VersionContent, docs::NewVersion,
-        events::SessionEventView, events::SignedOutView, events::ResetView,
+        events::SessionEventView, events::SignedOutView, events::DataLostView, events::ResetView,
         live::LiveDocList, live::LiveDocView, live::LiveDevice,
     ))
 )]

@@ -147,6 +147,9 @@ pub async fn run(
     let tasks = TaskTracker::new();
     tasks.spawn(ExpirySweeper::new(sessions, config.sweep_interval, config.sweep_batch).run(cancel.clone()));
     start_relay(&state, bus, &tasks, &cancel);
+    if let Some(loss) = state.sessions().store().data_loss() {
+        tasks.spawn(crate::events::loss::watch_data_loss(state.clone(), loss, cancel.clone()));
+    }
     let checker = SessionChecker::new(
         Arc::clone(state.sockets()),
         state.sessions().clone(),

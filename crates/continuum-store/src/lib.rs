@@ -27,6 +27,8 @@
 //!   staleness (1 s by default) and `invalidate` for cross-node events.
 //! - [`sealed`]: [`SealedSessions`], the sealed-cookie strategy: issue and validate sealed tokens
 //!   without storing sessions, and sign a principal out everywhere by bumping its epoch.
+//! - [`loss`]: [`DataLoss`], what a replicated store reports when every owner of some keys is
+//!   gone.
 //! - [`stores`]: [`Stores`], the session store, document store and bus one server runs on, as
 //!   its assembler opened them.
 //! - `testkit` (feature `testkit`): the conformance suites every store runs: sessions, and
@@ -38,6 +40,7 @@ pub mod codec;
 pub mod docs;
 pub mod epochs;
 pub mod events;
+pub mod loss;
 pub mod memory;
 pub mod memory_docs;
 pub mod private_fs;
@@ -54,6 +57,7 @@ pub use codec::{RecordCodecError, decode_record, encode_record};
 pub use docs::{DocStore, StoredDoc, VersionMeta};
 pub use epochs::EpochCache;
 pub use events::{SessionEvent, SessionEventKind};
+pub use loss::DataLoss;
 pub use memory::MemoryStore;
 pub use memory_docs::MemoryDocStore;
 pub use sealed::{SealedConfig, SealedError, SealedSessions, SealedValidation};

@@ -152,6 +152,13 @@ pub trait SessionStore: Send + Sync + 'static {
         Err(StoreError::InvalidWrite("this store cannot walk its principals' epochs"))
     }
 
+    /// What the store cannot serve because every node holding it is gone, as it changes; `None`
+    /// for stores that cannot lose data this way (the default: every store but the replicated
+    /// one). The server reports it on `/readyz`, `/v1/events` and in its log.
+    fn data_loss(&self) -> Option<tokio::sync::watch::Receiver<crate::DataLoss>> {
+        None
+    }
+
     /// How many sessions the store holds, tombstones included.
     async fn count(&self) -> Result<u64, StoreError>;
 

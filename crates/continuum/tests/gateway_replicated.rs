@@ -9,6 +9,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use common::replicated::free_addr;
 use common::{Server, path};
 use continuum_core::{Placement, PlacementKey, Token};
 use serde_json::json;
@@ -16,16 +17,6 @@ use serde_json::json;
 const KEY: &str = "ck_gateway_replicated_key_0123456789abcdefghij";
 const VALIDATE: &str =
     r#"continuum_http_requests_total{method="POST",route="/v1/sessions/validate",status="200"}"#;
-
-fn free_addr() -> SocketAddr {
-    loop {
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = tcp.local_addr().unwrap();
-        if std::net::UdpSocket::bind(addr).is_ok() {
-            return addr;
-        }
-    }
-}
 
 fn validate(gateway: &Server, token: &Token) -> u16 {
     let body = json!({"token": token.to_string()});

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::replicated::free_addr;
 use common::{Server, path};
 use serde_json::json;
 
@@ -20,17 +21,6 @@ const KEY: &str = "ck_replicated_test_key_0123456789abcdefghijklm";
 
 fn auth() -> String {
     format!("Bearer {KEY}")
-}
-
-/// A loopback port free for both TCP and UDP (bound, then released).
-fn free_addr() -> SocketAddr {
-    loop {
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = tcp.local_addr().unwrap();
-        if std::net::UdpSocket::bind(addr).is_ok() {
-            return addr;
-        }
-    }
 }
 
 /// Three nodes, started together (each becomes ready once it sees a quorum). Each is

@@ -5,24 +5,28 @@
 //! there; replication uses the same port over TCP. A node that speaks another wire version is
 //! left out of the view (and logged), never misread.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chitchat::transport::Transport;
-use chitchat::{ChitchatConfig, ChitchatHandle, ChitchatId, FailureDetectorConfig, NodeState};
+use chitchat::{Chitchat, ChitchatConfig, ChitchatHandle, ChitchatId, FailureDetectorConfig, NodeState};
+use continuum_store::DataLoss;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::error::ReplicationError;
+use super::holdings::{Holdings, unavailable};
 use super::metrics::ReplicationMetrics;
 use super::view::{Member, View};
 use super::wire::WIRE_VERSION;
 
 /// The key under which a node publishes its wire version.
 const WIRE_KEY: &str = "continuum.wire";
+/// The key under which a node publishes its [`Holdings`].
+pub(crate) const HOLDINGS_KEY: &str = "continuum.holdings";
 
 /// How membership is gossiped.
 #[derive(Clone, Debug)]
@@ -45,6 +49,7 @@ pub struct MembershipConfig {
 pub struct Membership {
     handle: ChitchatHandle,
     view: watch::Receiver<Arc<View>>,
+    loss: watch::Receiver<DataLoss>,
 }
 
 impl Membership {
@@ -88,9 +93,28 @@ impl Membership {
         let mut expected = configured.len();
         let (sender, view) = watch::channel(Arc::new(View::new(vec![me.clone()], expected)));
         let mut live = handle.chitchat().lock().await.live_nodes_watcher();
+        let (loss_sender, loss) = watch::channel(DataLoss::default());
+        // Every node's last published holdings, kept after it leaves: what it owned is what the
+        // survivors may have lost with it.
+        let mut known: HashMap<String, Holdings> = HashMap::new();
         tasks.spawn(async move {
             loop {
-                let members = members_of(&live.borrow_and_update(), &me);
+                let states = live.borrow_and_update().clone();
+                for (id, state) in &states {
+                    if let Some(text) = state.get(HOLDINGS_KEY) {
+                        known.insert(id.node_id.to_string(), Holdings::decode(text));
+                    }
+                }
+                let members = members_of(&states, &me);
+                let live_ids: BTreeSet<String> = members.iter().map(|member| member.id.clone()).collect();
+                let in_cluster: u64 = known
+                    .iter()
+                    .filter(|(node, _)| live_ids.contains(*node))
+                    .flat_map(|(_, holdings)| holdings.0.values())
+                    .map(|counts| counts.sessions)
+                    .sum();
+                metrics.cluster_sessions.set(in_cluster as i64);
+                report_loss(&loss_sender, unavailable(&known, &live_ids), &metrics);
                 expected = expected.max(members.len());
                 metrics.members.set(members.len() as i64);
                 let next = View::new(members, expected);
@@ -109,7 +133,17 @@ impl Membership {
                 }
             }
         });
-        Ok(Self { handle, view })
+        Ok(Self { handle, view, loss })
+    }
+
+    /// What no live node holds any more, from every node's published holdings.
+    pub fn loss(&self) -> watch::Receiver<DataLoss> {
+        self.loss.clone()
+    }
+
+    /// The membership state, where this node publishes its holdings.
+    pub fn chitchat(&self) -> Arc<tokio::sync::Mutex<Chitchat>> {
+        self.handle.chitchat()
     }
 
     /// The view, updated as members come and go.
@@ -123,6 +157,27 @@ impl Membership {
             tracing::debug!(error = %format!("{error:#}"), "membership stopped with an error");
         }
     }
+}
+
+/// Publishes a changed loss: the log line, the gauges, the watch the server reports from.
+fn report_loss(sender: &watch::Sender<DataLoss>, loss: DataLoss, metrics: &ReplicationMetrics) {
+    if *sender.borrow() == loss {
+        return;
+    }
+    metrics.unavailable_sessions.set(loss.sessions as i64);
+    metrics.unavailable_documents.set(loss.documents as i64);
+    if loss.is_empty() {
+        tracing::info!("every key has a live owner again");
+    } else {
+        metrics.losses.inc();
+        tracing::error!(
+            sessions = loss.sessions,
+            documents = loss.documents,
+            nodes = ?loss.nodes,
+            "more than the replicated copies of some keys are gone: every node holding them left; they are unavailable until one of those nodes returns with its data"
+        );
+    }
+    sender.send_replace(loss);
 }
 
 /// The live nodes that speak this wire version, and this node.

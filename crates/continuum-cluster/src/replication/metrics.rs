@@ -25,6 +25,18 @@ pub struct ReplicationMetrics {
     pub transfers_in_flight: Gauge,
     /// Copies this node handed to new owners after membership changes (sessions and documents).
     pub transferred: Counter,
+    /// Sessions this node is the primary of (counted every second with its holdings).
+    pub owned_sessions: Gauge,
+    /// Documents this node is the primary of.
+    pub owned_documents: Gauge,
+    /// Sessions in the cluster: the sum of every live node's last published primaries.
+    pub cluster_sessions: Gauge,
+    /// Sessions no live node holds (every owner left at once), as this node sees it.
+    pub unavailable_sessions: Gauge,
+    /// Documents no live node holds, as this node sees it.
+    pub unavailable_documents: Gauge,
+    /// Times this node saw keys become unavailable (more than `k` owners gone).
+    pub losses: Counter,
 }
 
 impl ReplicationMetrics {
@@ -55,5 +67,31 @@ impl ReplicationMetrics {
             "Copies handed to new owners after membership changes",
             self.transferred.clone(),
         );
+        registry.register(
+            "owned_sessions",
+            "Sessions this node is the primary of",
+            self.owned_sessions.clone(),
+        );
+        registry.register(
+            "owned_documents",
+            "Documents this node is the primary of",
+            self.owned_documents.clone(),
+        );
+        registry.register(
+            "cluster_sessions",
+            "Sessions in the cluster, from every live node's last published count",
+            self.cluster_sessions.clone(),
+        );
+        registry.register(
+            "unavailable_sessions",
+            "Sessions no live node holds: every owner left at once (more than the replicas)",
+            self.unavailable_sessions.clone(),
+        );
+        registry.register(
+            "unavailable_documents",
+            "Documents no live node holds: every owner left at once",
+            self.unavailable_documents.clone(),
+        );
+        registry.register("losses", "Times keys became unavailable with their owners", self.losses.clone());
     }
 }

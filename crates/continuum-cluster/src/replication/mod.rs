@@ -20,6 +20,8 @@
 //! - `session_ops`, `doc_ops`: the operations, routed per key.
 //! - `scatter_ops`: the session operations that ask every live node (list, count, purge).
 //! - [`transfer`]: after a membership change, copies handed to the nodes that gained them.
+//! - [`holdings`]: what each node publishes it holds, and what nobody holds when more than `k`
+//!   owners left at once, without I/O; `report` publishes them.
 //! - `serve`: what a node answers its peers.
 //! - `step`: how an attempt ended, and refusals to and from store errors.
 //! - [`stores`]: [`ReplicatedSessions`], [`ReplicatedDocs`], [`PeerBus`]: the node as the
@@ -30,12 +32,14 @@
 
 mod doc_ops;
 pub mod error;
+pub mod holdings;
 pub mod listener;
 pub mod membership;
 pub mod merge;
 pub mod metrics;
 pub mod node;
 pub mod peers;
+mod report;
 mod scatter_ops;
 mod serve;
 mod session_ops;

@@ -51,6 +51,8 @@ pub struct NodeParts {
     pub metrics: Arc<ReplicationMetrics>,
     /// How long an operation waits for membership to settle before it fails as unavailable.
     pub settle_timeout: Duration,
+    /// What no live node holds any more (from membership).
+    pub loss: watch::Receiver<continuum_store::DataLoss>,
 }
 
 /// One node of a replicated cluster. The session store, document store and bus the server
@@ -70,6 +72,9 @@ pub struct ReplicaNode {
     /// The fingerprint of the view the last finished transfer handed keys over for (0 before
     /// the first view with a quorum).
     pub(crate) transferred_view: std::sync::atomic::AtomicU64,
+    loss: watch::Receiver<continuum_store::DataLoss>,
+    /// The holdings this node last published.
+    pub(crate) published: std::sync::Mutex<super::holdings::Holdings>,
 }
 
 impl ReplicaNode {
@@ -88,6 +93,8 @@ impl ReplicaNode {
             settle_timeout: parts.settle_timeout,
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             transferred_view: std::sync::atomic::AtomicU64::new(0),
+            loss: parts.loss,
+            published: std::sync::Mutex::default(),
         }
     }
 
@@ -117,6 +124,16 @@ impl ReplicaNode {
     /// This node's own copies of documents (its local store), for tests and inspection.
     pub fn held_docs(&self) -> &Arc<dyn DocStore> {
         &self.docs
+    }
+
+    /// What no live node holds any more, as it changes.
+    pub fn data_loss(&self) -> watch::Receiver<continuum_store::DataLoss> {
+        self.loss.clone()
+    }
+
+    /// The holdings this node last published to the others.
+    pub fn published_holdings(&self) -> super::holdings::Holdings {
+        self.published.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     /// The view as it changes.

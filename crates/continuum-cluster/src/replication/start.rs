@@ -129,8 +129,10 @@ pub async fn start_with(
         clock,
         metrics: Arc::clone(&metrics),
         settle_timeout: config.settle_timeout,
+        loss: membership.loss(),
     }));
     tasks.spawn(super::transfer::run(Arc::clone(&node), cancel.clone()));
+    tasks.spawn(super::report::publish_holdings(Arc::clone(&node), membership.chitchat(), cancel.clone()));
     let handler = Arc::new(NodeHandler(Arc::clone(&node)));
     tasks.spawn(listener::serve(
         listener,

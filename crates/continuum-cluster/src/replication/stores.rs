@@ -40,6 +40,10 @@ impl ReplicatedSessions {
 
 #[async_trait]
 impl SessionStore for ReplicatedSessions {
+    fn data_loss(&self) -> Option<tokio::sync::watch::Receiver<continuum_store::DataLoss>> {
+        Some(self.node.data_loss())
+    }
+
     async fn insert(&self, record: Arc<SessionRecord>) -> Result<(), StoreError> {
         self.node.insert(&record).await
     }

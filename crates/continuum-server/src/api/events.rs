@@ -44,6 +44,22 @@ pub struct SignedOutView {
     pub at: Rfc3339,
 }
 
+/// The `data` of a `data_lost` event: keys the store cannot serve because every node holding
+/// them left (a replicated store that lost more than its replicas at once); all zero once they
+/// are available again. Drop nothing on it, but expect 401s for the sessions it counts.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct DataLostView {
+    /// Sessions no live node holds.
+    pub sessions: u64,
+    /// Documents no live node holds.
+    pub documents: u64,
+    /// The departed nodes that held them.
+    pub nodes: Vec<String>,
+    /// When this node saw it, RFC 3339.
+    #[schema(value_type = String)]
+    pub at: Rfc3339,
+}
+
 /// The `data` of a `reset`.
 #[derive(Serialize, ToSchema, Debug)]
 pub struct ResetView {
@@ -65,6 +81,15 @@ fn render(item: FeedItem) -> Event {
         FeedItem::SignedOutEverywhere { id, principal, at } => {
             let view = SignedOutView { principal: principal.as_str().to_owned(), at: Rfc3339(at) };
             Event::default().id(id).event("signed_out_everywhere").json_data(view).expect("a view serializes")
+        }
+        FeedItem::DataLost { id, loss, at } => {
+            let view = DataLostView {
+                sessions: loss.sessions,
+                documents: loss.documents,
+                nodes: loss.nodes,
+                at: Rfc3339(at),
+            };
+            Event::default().id(id).event("data_lost").json_data(view).expect("a view serializes")
         }
         FeedItem::Reset { reason } => Event::default()
             .event("reset")
@@ -94,14 +119,14 @@ fn live(
     })
 }
 
-/// Session events — `created`, `rotated`, `revoked`, `expired`, `signed_out_everywhere` (and
-/// `reset`) — as `text/event-stream`, from every node sharing the store. Each event has an id; reconnect with `Last-Event-ID` to
+/// Session events — `created`, `rotated`, `revoked`, `expired`, `signed_out_everywhere`,
+/// `data_lost` (and `reset`) — as `text/event-stream`, from every node sharing the store. Each event has an id; reconnect with `Last-Event-ID` to
 /// resume from the same node within its window of 1024 events. When that is not possible (other
 /// node, restart, too old) the stream starts with a `reset` event: drop cached sessions.
 #[utoipa::path(get, path = "/v1/events", tag = "backend", security(("api_key" = [])),
     params(("Last-Event-ID" = Option<String>, Header, description = "the id of the last event received")),
     responses((status = 200, content_type = "text/event-stream", body = SessionEventView,
-               description = "`event: <kind>` with a SessionEventView, `event: signed_out_everywhere` with a SignedOutView, or `event: reset` with a ResetView"),
+               description = "`event: <kind>` with a SessionEventView, `event: signed_out_everywhere` with a SignedOutView, `event: data_lost` with a DataLostView, or `event: reset` with a ResetView"),
               (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem)))]
 pub async fn stream_events(
     State(state): State<AppState>,

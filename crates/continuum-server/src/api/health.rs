@@ -14,11 +14,25 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: the store answers.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200), (status = 503)))]
+/// Readiness: the store answers. `{"status": "ready"}`, or `{"status": "degraded",
+/// "unavailable": {"sessions", "documents", "nodes"}}` (still 200: the node serves what it
+/// holds) when a replicated store lost every owner of some keys; 503 when the store does not
+/// answer.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, description = "ready, or degraded with what is unavailable"),
+    (status = 503, description = "the store does not answer")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.sessions().store().ping().await {
-        Ok(_) => Json(json!({"status": "ready"})).into_response(),
+        Ok(_) => match state.sessions().store().data_loss().map(|loss| loss.borrow().clone()) {
+            // Still serving (what it holds is good), so still ready for a gateway; but saying
+            // plainly what it cannot serve.
+            Some(loss) if !loss.is_empty() => Json(json!({
+                "status": "degraded",
+                "unavailable": {"sessions": loss.sessions, "documents": loss.documents, "nodes": loss.nodes},
+            }))
+            .into_response(),
+            _ => Json(json!({"status": "ready"})).into_response(),
+        },
         Err(error) => {
             tracing::warn!(error = %error, "store not ready");
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "store unavailable"}))).into_response()

@@ -37,6 +37,16 @@ pub enum FeedItem {
         /// When, by the clock of the node that saw it.
         at: Timestamp,
     },
+    /// Keys the store cannot serve any more: every node holding them left (a replicated
+    /// store lost more than `k` owners at once), or the report of it changed.
+    DataLost {
+        /// `<incarnation>-<n>`.
+        id: String,
+        /// What no live node holds (all zero when it is available again).
+        loss: continuum_store::DataLoss,
+        /// When this node saw it.
+        at: Timestamp,
+    },
     /// Events may be missing from here on (a resume that cannot be honoured, a reader or the
     /// bus fell behind): drop whatever was derived from them, such as cached sessions.
     Reset {
@@ -99,6 +109,11 @@ impl EventFeed {
     /// Numbers a sign-out everywhere of `principal`, keeps it and sends it to every reader.
     pub fn push_sign_out(&self, principal: Principal, at: Timestamp) {
         self.keep_numbered(|id| FeedItem::SignedOutEverywhere { id, principal, at });
+    }
+
+    /// Numbers a change of what the store cannot serve, keeps it and sends it to every reader.
+    pub fn push_data_loss(&self, loss: continuum_store::DataLoss, at: Timestamp) {
+        self.keep_numbered(|id| FeedItem::DataLost { id, loss, at });
     }
 
     /// Keeps the item `make` builds around its id, `<incarnation>-<n>` for the next number.
@@ -174,7 +189,9 @@ mod tests {
         items
             .iter()
             .map(|item| match item {
-                FeedItem::Event { id, .. } | FeedItem::SignedOutEverywhere { id, .. } => id.clone(),
+                FeedItem::Event { id, .. }
+                | FeedItem::SignedOutEverywhere { id, .. }
+                | FeedItem::DataLost { id, .. } => id.clone(),
                 FeedItem::Reset { .. } => "reset".into(),
             })
             .collect()
