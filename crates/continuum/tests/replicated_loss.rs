@@ -1,7 +1,8 @@
 //! Five `continuum serve --store replicated --replicas 1` processes; two are SIGKILLed at the
 //! same moment, so the sessions whose two owners were exactly those two have no copy left. The
 //! survivors say so rather than silently answering 401: `/readyz` is `degraded` and counts them,
-//! `/v1/events` carries a `data_lost` event with the count, and `/metrics` has it.
+//! `/v1/events` carries a `data_lost` event with the count, and `/metrics` has it; validating a
+//! lost session answers 503 (unavailable), never 401 as if it had never existed.
 
 mod common;
 
@@ -47,21 +48,21 @@ fn survivors_count_and_report_the_sessions_two_lost_owners_took_with_them() {
     let nodes = start_nodes(&dirs, KEY);
     let auth = format!("Bearer {KEY}");
     let mut sids = Vec::new();
+    let mut tokens = Vec::new();
     for i in 0..150 {
         let body = json!({"principal": format!("user-{i}")});
         let (status, created) =
             nodes[0].request("POST", "/v1/sessions", &[("authorization", &auth)], Some(&body));
         assert_eq!(status, 201, "{created}");
         sids.push(created["session"]["sid"].as_str().unwrap().parse::<SessionId>().unwrap());
+        tokens.push(created["token"].as_str().unwrap().to_owned());
     }
     let placement = Placement::new((0..5).map(node_id));
-    let expected = sids
-        .iter()
-        .filter(|sid| {
-            let owners = placement.owners(&PlacementKey::session(sid), 1);
-            owners.contains(&"node-1") && owners.contains(&"node-2")
-        })
-        .count() as f64;
+    let lost_with_both = |sid: &SessionId| {
+        let owners = placement.owners(&PlacementKey::session(sid), 1);
+        owners.contains(&"node-1") && owners.contains(&"node-2")
+    };
+    let expected = sids.iter().filter(|sid| lost_with_both(sid)).count() as f64;
     assert!(expected >= 3.0, "the test needs sessions owned by exactly node-1 and node-2 ({expected})");
     // Each node counts what it is the primary of every second and gossips it; wait until the
     // counts of all five reached the node the test watches.
@@ -102,6 +103,16 @@ fn survivors_count_and_report_the_sessions_two_lost_owners_took_with_them() {
             }
             assert!(unavailable == 0.0 && Instant::now() < deadline, "a survivor counts {unavailable}");
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // A lost session is unavailable, not unknown; every other one is still valid.
+    for (sid, token) in sids.iter().zip(&tokens) {
+        let body = json!({"token": token});
+        let (status, answer) =
+            nodes[3].request("POST", "/v1/sessions/validate", &[("authorization", &auth)], Some(&body));
+        match lost_with_both(sid) {
+            true => assert_eq!(status, 503, "a lost session: {answer}"),
+            false => assert_eq!(status, 200, "a session with a surviving owner: {answer}"),
         }
     }
 }

@@ -33,6 +33,14 @@ pub enum ReplicationError {
         #[source]
         source: std::io::Error,
     },
+    /// No live node holds the key: every one of its owners left at once (see `holdings`).
+    #[error("every node holding this {what} left the cluster ({nodes}); it is unavailable until one returns")]
+    OwnersLost {
+        /// `session` or `document`.
+        what: &'static str,
+        /// The departed owners, comma-separated.
+        nodes: String,
+    },
     /// Membership (chitchat) did not start.
     #[error("membership did not start: {0}")]
     Membership(String),

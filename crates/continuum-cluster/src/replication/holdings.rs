@@ -9,7 +9,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use continuum_core::Placement;
+use continuum_core::placement::PlacementKey;
 use continuum_store::DataLoss;
+
+use super::view::Replicas;
 
 /// Sessions and documents of one owner set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -81,6 +85,22 @@ pub fn unavailable(known: &HashMap<String, Holdings>, live: &BTreeSet<String>) -
     loss
 }
 
+/// Whether `key` was held only by nodes `loss` names: ranked over the live nodes and the lost
+/// ones together (the membership before the loss), every owner is a lost one. Such a key is
+/// unavailable, not absent: a node that holds no copy answers for it with an error, never as if
+/// it never existed.
+pub fn lost_with(key: &PlacementKey, live: &BTreeSet<String>, loss: &DataLoss, replicas: Replicas) -> bool {
+    if loss.is_empty() {
+        return false;
+    }
+    let before = Placement::new(live.iter().chain(&loss.nodes).cloned());
+    let owners = match replicas {
+        Replicas::Backups(k) => before.owners(key, k),
+        Replicas::All => before.rank(key),
+    };
+    owners.iter().all(|owner| loss.nodes.iter().any(|lost| lost == owner))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +143,40 @@ mod tests {
         assert_eq!(loss.nodes, ["a", "b"]);
         // A returning owner makes its keys available again.
         assert_eq!(unavailable(&known, &live(&["a", "c", "d"])), DataLoss::default());
+    }
+
+    #[test]
+    fn a_key_is_lost_with_its_owners_only() {
+        let (now, all) = (live(&["c", "d", "e"]), live(&["a", "b", "c", "d", "e"]));
+        let loss = DataLoss { sessions: 1, documents: 0, nodes: vec!["a".into(), "b".into()] };
+        let before = Placement::new(all.iter().cloned());
+        let (mut lost, mut kept) = (0, 0);
+        for i in 0..300u32 {
+            let key = PlacementKey::session(&continuum_core::SessionId::from_bytes([
+                i as u8,
+                (i >> 8) as u8,
+                9,
+                9,
+                9,
+                9,
+                9,
+                9,
+                9,
+                9,
+                9,
+                9,
+                9,
+                9,
+                9,
+                9,
+            ]));
+            let owners = before.owners(&key, 1);
+            let expected = owners.iter().all(|owner| *owner == "a" || *owner == "b");
+            assert_eq!(lost_with(&key, &now, &loss, Replicas::Backups(1)), expected);
+            assert!(!lost_with(&key, &now, &loss, Replicas::All), "every node held everything");
+            assert!(!lost_with(&key, &now, &DataLoss::default(), Replicas::Backups(1)));
+            if expected { lost += 1 } else { kept += 1 }
+        }
+        assert!(lost > 10 && kept > lost, "{lost} lost, {kept} kept");
     }
 }

@@ -126,6 +126,19 @@ impl ReplicaNode {
         &self.docs
     }
 
+    /// The error for a key no live node holds because all its owners left, if `key` is one
+    /// (see [`super::holdings::lost_with`]).
+    pub(crate) fn lost_key(&self, key: &PlacementKey, what: &'static str) -> Option<StoreError> {
+        let loss = self.loss.borrow().clone();
+        let live = self.view().members().iter().map(|member| member.id.clone()).collect();
+        super::holdings::lost_with(key, &live, &loss, self.replicas).then(|| {
+            StoreError::Unavailable(Box::new(ReplicationError::OwnersLost {
+                what,
+                nodes: loss.nodes.join(","),
+            }))
+        })
+    }
+
     /// What no live node holds any more, as it changes.
     pub fn data_loss(&self) -> watch::Receiver<continuum_store::DataLoss> {
         self.loss.clone()

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use continuum_core::placement::PlacementKey;
 use continuum_core::{DocKey, DocName, Principal, Scope, SessionId, SessionRecord, Timestamp};
 use continuum_store::bus::{Inbox, encode};
 use continuum_store::{
@@ -48,8 +49,15 @@ impl SessionStore for ReplicatedSessions {
         self.node.insert(&record).await
     }
 
+    /// A miss for a session whose every owner left at once is an error (503), not an absence.
     async fn get(&self, sid: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError> {
-        self.node.get(sid).await
+        match self.node.get(sid).await? {
+            None => match self.node.lost_key(&PlacementKey::session(sid), "session") {
+                Some(lost) => Err(lost),
+                None => Ok(None),
+            },
+            found => Ok(found),
+        }
     }
 
     async fn replace(&self, expected_version: u64, record: Arc<SessionRecord>) -> Result<(), StoreError> {
@@ -106,8 +114,15 @@ impl ReplicatedDocs {
 
 #[async_trait]
 impl DocStore for ReplicatedDocs {
+    /// An empty document whose every owner left at once is an error (503), not a new document.
     async fn load(&self, key: &DocKey) -> Result<StoredDoc, StoreError> {
-        self.node.load(key).await
+        let doc = self.node.load(key).await?;
+        if doc.is_empty()
+            && let Some(lost) = self.node.lost_key(&PlacementKey::doc(key), "document")
+        {
+            return Err(lost);
+        }
+        Ok(doc)
     }
 
     async fn append(&self, key: &DocKey, update: Vec<u8>) -> Result<u64, StoreError> {
