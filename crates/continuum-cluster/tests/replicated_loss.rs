@@ -47,7 +47,7 @@ async fn two_owners_lost_at_once_are_counted_and_named_by_the_survivors() {
     let expected_sessions = sids.iter().filter(|sid| both(PlacementKey::session(sid))).count() as u64;
     let expected_docs = docs.iter().filter(|doc| both(PlacementKey::doc(doc))).count() as u64;
     assert!(expected_sessions > 5, "the test needs keys owned by exactly n1 and n2");
-    // Every node has published what it holds.
+    // Every node has published what it holds, and every node has heard all five.
     eventually("the holdings were not published", || {
         let published: u64 = cluster
             .nodes
@@ -55,6 +55,7 @@ async fn two_owners_lost_at_once_are_counted_and_named_by_the_survivors() {
             .map(|node| node.node.published_holdings().0.values().map(|counts| counts.sessions).sum::<u64>())
             .sum();
         published == sids.len() as u64
+            && cluster.nodes.iter().all(|node| node.metrics.cluster_sessions.get() == sids.len() as i64)
     })
     .await;
     for node in &cluster.nodes {

@@ -27,6 +27,9 @@ use super::wire::WIRE_VERSION;
 const WIRE_KEY: &str = "continuum.wire";
 /// The key under which a node publishes its [`Holdings`].
 pub(crate) const HOLDINGS_KEY: &str = "continuum.holdings";
+/// The key under which a node publishes the fingerprint of the view its last finished
+/// transfer handed keys over for.
+pub(crate) const TRANSFERRED_KEY: &str = "continuum.transferred";
 
 /// How membership is gossiped.
 #[derive(Clone, Debug)]
@@ -50,6 +53,7 @@ pub struct Membership {
     handle: ChitchatHandle,
     view: watch::Receiver<Arc<View>>,
     loss: watch::Receiver<DataLoss>,
+    transferred: watch::Receiver<HashMap<String, u64>>,
 }
 
 impl Membership {
@@ -94,6 +98,7 @@ impl Membership {
         let (sender, view) = watch::channel(Arc::new(View::new(vec![me.clone()], expected)));
         let mut live = handle.chitchat().lock().await.live_nodes_watcher();
         let (loss_sender, loss) = watch::channel(DataLoss::default());
+        let (transferred_sender, transferred) = watch::channel(HashMap::new());
         // Every node's last published holdings, kept after it leaves: what it owned is what the
         // survivors may have lost with it.
         let mut known: HashMap<String, Holdings> = HashMap::new();
@@ -105,6 +110,17 @@ impl Membership {
                         known.insert(id.node_id.to_string(), Holdings::decode(text));
                     }
                 }
+                let finished: HashMap<String, u64> = states
+                    .iter()
+                    .filter_map(|(id, state)| {
+                        Some((id.node_id.to_string(), state.get(TRANSFERRED_KEY)?.parse().ok()?))
+                    })
+                    .collect();
+                transferred_sender.send_if_modified(|held| {
+                    let changed = *held != finished;
+                    *held = finished;
+                    changed
+                });
                 let members = members_of(&states, &me);
                 let live_ids: BTreeSet<String> = members.iter().map(|member| member.id.clone()).collect();
                 let in_cluster: u64 = known
@@ -133,12 +149,17 @@ impl Membership {
                 }
             }
         });
-        Ok(Self { handle, view, loss })
+        Ok(Self { handle, view, loss, transferred })
     }
 
     /// What no live node holds any more, from every node's published holdings.
     pub fn loss(&self) -> watch::Receiver<DataLoss> {
         self.loss.clone()
+    }
+
+    /// For each live node, the fingerprint of the view its last finished transfer was for.
+    pub fn transferred(&self) -> watch::Receiver<HashMap<String, u64>> {
+        self.transferred.clone()
     }
 
     /// The membership state, where this node publishes its holdings.

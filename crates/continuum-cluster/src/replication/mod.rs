@@ -28,10 +28,12 @@
 //!   server's stores and bus.
 //! - [`metrics`]: the counters, [`ReplicationMetrics`].
 //! - [`error`]: what fails, [`ReplicationError`].
+//! - [`fault`]: [`fault::Cut`], peers a node cannot reach, injected by partition tests.
 //! - [`start`](mod@start): [`ReplicationConfig`] and [`start()`], the entry point.
 
 mod doc_ops;
 pub mod error;
+pub mod fault;
 pub mod holdings;
 pub mod listener;
 pub mod membership;

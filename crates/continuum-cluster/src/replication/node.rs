@@ -53,6 +53,8 @@ pub struct NodeParts {
     pub settle_timeout: Duration,
     /// What no live node holds any more (from membership).
     pub loss: watch::Receiver<continuum_store::DataLoss>,
+    /// For each live node, the view its last finished transfer was for (from membership).
+    pub transferred: watch::Receiver<std::collections::HashMap<String, u64>>,
 }
 
 /// One node of a replicated cluster. The session store, document store and bus the server
@@ -73,6 +75,11 @@ pub struct ReplicaNode {
     /// the first view with a quorum).
     pub(crate) transferred_view: std::sync::atomic::AtomicU64,
     loss: watch::Receiver<continuum_store::DataLoss>,
+    peers_transferred: watch::Receiver<std::collections::HashMap<String, u64>>,
+    /// Set while this node's copies may be stale: from its start, and after it was without a
+    /// quorum (the others may have written without it), until every peer finished its transfer
+    /// for the current view.
+    pub(crate) catching_up: std::sync::atomic::AtomicBool,
     /// The holdings this node last published.
     pub(crate) published: std::sync::Mutex<super::holdings::Holdings>,
 }
@@ -94,6 +101,8 @@ impl ReplicaNode {
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             transferred_view: std::sync::atomic::AtomicU64::new(0),
             loss: parts.loss,
+            peers_transferred: parts.transferred,
+            catching_up: std::sync::atomic::AtomicBool::new(true),
             published: std::sync::Mutex::default(),
         }
     }
@@ -137,6 +146,27 @@ impl ReplicaNode {
                 nodes: loss.nodes.join(","),
             }))
         })
+    }
+
+    /// Whether this node's own copies can be trusted under `view` without asking the other
+    /// owners: not catching up, or every other member has finished handing keys over for this
+    /// view (which ends catching up).
+    pub(crate) fn copies_fresh(&self, view: &View) -> bool {
+        use std::sync::atomic::Ordering;
+        if !self.catching_up.load(Ordering::Acquire) {
+            return true;
+        }
+        let finished = self.peers_transferred.borrow();
+        let all = view
+            .members()
+            .iter()
+            .filter(|member| member.id != self.me)
+            .all(|member| finished.get(&member.id) == Some(&view.fingerprint()));
+        if all && view.has_quorum() {
+            self.catching_up.store(false, Ordering::Release);
+            tracing::info!("caught up: every peer has handed over its copies for this view");
+        }
+        all
     }
 
     /// What no live node holds any more, as it changes.

@@ -80,6 +80,7 @@ pub struct Peers {
     tasks: TaskTracker,
     cancel: CancellationToken,
     metrics: Arc<ReplicationMetrics>,
+    cut: Option<Arc<super::fault::Cut>>,
 }
 
 impl Peers {
@@ -92,11 +93,20 @@ impl Peers {
         cancel: CancellationToken,
         metrics: Arc<ReplicationMetrics>,
     ) -> Self {
-        Self { me, cluster, slots: Mutex::default(), tasks, cancel, metrics }
+        Self { me, cluster, slots: Mutex::default(), tasks, cancel, metrics, cut: None }
+    }
+
+    /// These connections with `cut` applied: calls to a cut peer fail as unanswered.
+    pub fn with_cut(mut self, cut: Option<Arc<super::fault::Cut>>) -> Self {
+        self.cut = cut;
+        self
     }
 
     /// Sends `request` (with `body`) to `peer` and waits for its answer.
     pub async fn call(&self, peer: &Member, request: Request, body: &[u8]) -> Result<Answer, CallError> {
+        if self.cut.as_ref().is_some_and(|cut| cut.blocks(peer.peer_addr)) {
+            return Err(CallError::NoAnswer { peer: peer.id.clone() });
+        }
         let connection = self.connection(peer).await?;
         let id = connection.next_id.fetch_add(1, Ordering::Relaxed);
         let (answer, answered) = oneshot::channel();

@@ -76,10 +76,11 @@ impl ReplicaNode {
             match self.route_of(&view, key) {
                 Route::NoQuorum => Err(Step::Retry("no quorum")),
                 Route::Primary { .. } | Route::Backup { .. } => match self.sessions.get(sid).await? {
-                    Some(record) => Ok(Some(record)),
-                    None => {
+                    // A copy held while catching up may miss what the others wrote meanwhile.
+                    Some(record) if self.copies_fresh(&view) => Ok(Some(record)),
+                    held => {
                         let Some(found) = self.fetch_from_owners(&view, key, sid).await else {
-                            return Ok(None);
+                            return Ok(held);
                         };
                         self.keep_newer(key, found).await?;
                         Ok(self.sessions.get(sid).await?)
@@ -203,10 +204,11 @@ impl ReplicaNode {
         key: &PlacementKey,
         sid: &SessionId,
     ) -> Result<Option<Arc<SessionRecord>>, Step> {
-        if let Some(record) = self.sessions.get(sid).await? {
-            return Ok(Some(record));
+        let held = self.sessions.get(sid).await?;
+        if held.is_some() && self.copies_fresh(view) {
+            return Ok(held);
         }
-        let Some(found) = self.fetch_from_owners(view, key, sid).await else { return Ok(None) };
+        let Some(found) = self.fetch_from_owners(view, key, sid).await else { return Ok(held) };
         self.store_newer(found).await?;
         Ok(self.sessions.get(sid).await?)
     }

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::error::ReplicationError;
+use super::fault::Cut;
 use super::listener;
 use super::membership::{Membership, MembershipConfig};
 use super::metrics::ReplicationMetrics;
@@ -45,6 +46,9 @@ pub struct ReplicationConfig {
     /// Where the node counts (created with the configuration, so `/metrics` can register it
     /// before the node starts).
     pub metrics: Arc<ReplicationMetrics>,
+    /// A network fault to inject (peers this node cannot reach), for partition tests; `None`
+    /// in production.
+    pub cut: Option<Arc<Cut>>,
 }
 
 impl ReplicationConfig {
@@ -61,6 +65,7 @@ impl ReplicationConfig {
             phi_threshold: 8.0,
             settle_timeout: Duration::from_secs(5),
             metrics: Arc::default(),
+            cut: None,
         }
     }
 }
@@ -82,7 +87,10 @@ pub async fn start(
     docs: Arc<dyn DocStore>,
     clock: Arc<dyn Clock>,
 ) -> Result<ReplicatedNode, ReplicationError> {
-    start_with(config, sessions, docs, clock, &UdpTransport).await
+    match config.cut.clone() {
+        Some(cut) => start_with(config, sessions, docs, clock, &cut.transport()).await,
+        None => start_with(config, sessions, docs, clock, &UdpTransport).await,
+    }
 }
 
 /// Starts a node: binds the peer listener, joins membership through `transport`, and returns
@@ -111,13 +119,16 @@ pub async fn start_with(
     let membership =
         Membership::start(&membership_config, transport, Arc::clone(&metrics), &tasks, cancel.clone())
             .await?;
-    let peers = Arc::new(Peers::new(
-        config.node_id.clone(),
-        config.cluster.clone(),
-        tasks.clone(),
-        cancel.clone(),
-        Arc::clone(&metrics),
-    ));
+    let peers = Arc::new(
+        Peers::new(
+            config.node_id.clone(),
+            config.cluster.clone(),
+            tasks.clone(),
+            cancel.clone(),
+            Arc::clone(&metrics),
+        )
+        .with_cut(config.cut.clone()),
+    );
     let node = Arc::new(ReplicaNode::new(NodeParts {
         me: config.node_id.clone(),
         replicas: config.replicas,
@@ -130,8 +141,9 @@ pub async fn start_with(
         metrics: Arc::clone(&metrics),
         settle_timeout: config.settle_timeout,
         loss: membership.loss(),
+        transferred: membership.transferred(),
     }));
-    tasks.spawn(super::transfer::run(Arc::clone(&node), cancel.clone()));
+    tasks.spawn(super::transfer::run(Arc::clone(&node), membership.chitchat(), cancel.clone()));
     tasks.spawn(super::report::publish_holdings(Arc::clone(&node), membership.chitchat(), cancel.clone()));
     let handler = Arc::new(NodeHandler(Arc::clone(&node)));
     tasks.spawn(listener::serve(

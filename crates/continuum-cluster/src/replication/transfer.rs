@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::doc_ops::{doc_body, wire_doc};
 use super::error::ReplicationError;
+use super::membership::TRANSFERRED_KEY;
 use super::node::ReplicaNode;
 use super::view::{Replicas, View};
 use super::wire::Request;
@@ -70,12 +71,23 @@ pub struct Moved {
 /// Runs the transfers of `node` until `cancel`: waits for the first view with a quorum (what
 /// this node holds then is what it held under it), then, after each change that settles into a
 /// view with a quorum, hands over what moved.
-pub(crate) async fn run(node: Arc<ReplicaNode>, cancel: CancellationToken) {
+pub(crate) async fn run(
+    node: Arc<ReplicaNode>,
+    chitchat: Arc<tokio::sync::Mutex<chitchat::Chitchat>>,
+    cancel: CancellationToken,
+) {
+    // Others read the finished view from gossip: a node catching up trusts its own copies again
+    // once every peer has finished (see `ReplicaNode::copies_fresh`).
+    let finished = |fingerprint: u64| {
+        node.transferred_view.store(fingerprint, Ordering::Release);
+        let chitchat = Arc::clone(&chitchat);
+        async move { chitchat.lock().await.self_node_state().set(TRANSFERRED_KEY, fingerprint) }
+    };
     let mut views = node.views();
     let mut before = loop {
         let view = Arc::clone(&views.borrow_and_update());
         if view.has_quorum() {
-            node.transferred_view.store(view.fingerprint(), Ordering::Release);
+            finished(view.fingerprint()).await;
             break view;
         }
         tokio::select! {
@@ -107,7 +119,9 @@ pub(crate) async fn run(node: Arc<ReplicaNode>, cancel: CancellationToken) {
         }
         let now = Arc::clone(&views.borrow_and_update());
         if !now.has_quorum() {
-            // Nothing is written without a quorum; transfer once one is back.
+            // Nothing is written without a quorum; transfer once one is back. The others may
+            // write without this node meanwhile: its copies are suspect until it catches up.
+            node.catching_up.store(true, Ordering::Release);
             failed = false;
             continue;
         }
@@ -123,7 +137,7 @@ pub(crate) async fn run(node: Arc<ReplicaNode>, cancel: CancellationToken) {
                         "handed copies to their new owners"
                     );
                 }
-                node.transferred_view.store(now.fingerprint(), Ordering::Release);
+                finished(now.fingerprint()).await;
                 before = now;
                 failed = false;
             }
