@@ -12,6 +12,8 @@
 //!   [`RecordCodecError`].
 //! - [`cas`]: the compare-and-swap rules every store applies to its writes.
 //! - [`docs`]: the [`DocStore`] trait for continuity documents: update logs, snapshots, versions.
+//! - [`encrypted`]: encryption at rest as a decorator over any store: [`EncryptedSessions`]
+//!   (attributes, device) and [`EncryptedDocs`] (updates, snapshots, version states).
 //! - [`table`]: [`SessionTable`], a concurrent in-memory table with principal and expiry indexes.
 //! - [`memory`]: [`MemoryStore`], a [`SessionStore`] on a [`SessionTable`]; nothing survives a
 //!   restart.
@@ -36,6 +38,7 @@ pub mod bus;
 pub mod cas;
 pub mod codec;
 pub mod docs;
+pub mod encrypted;
 pub mod epochs;
 pub mod events;
 pub mod memory;
@@ -52,6 +55,7 @@ pub mod testkit;
 pub use bus::{Bus, Heard, Notice};
 pub use codec::{RecordCodecError, decode_record, encode_record};
 pub use docs::{DocStore, StoredDoc, VersionMeta};
+pub use encrypted::{AtRestError, EncryptedDocs, EncryptedSessions};
 pub use epochs::EpochCache;
 pub use events::{SessionEvent, SessionEventKind};
 pub use memory::MemoryStore;

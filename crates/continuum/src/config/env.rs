@@ -4,7 +4,8 @@
 //! `listen` is `CONTINUUM_LISTEN` and `[sessions] idle_timeout_secs` is
 //! `CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS`. `api_keys` is `CONTINUUM_API_KEY`, comma-separated;
 //! `sealing_keys` is `CONTINUUM_SEALING_KEYS`, comma-separated; `allowed_origins` is
-//! `CONTINUUM_ALLOWED_ORIGINS`, comma-separated.
+//! `CONTINUUM_ALLOWED_ORIGINS`, comma-separated; `data_keys` is `CONTINUUM_DATA_KEYS`,
+//! comma-separated.
 //! Booleans are `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`.
 
 use std::str::FromStr;
@@ -16,7 +17,7 @@ use super::resolve::ConfigError;
 const OTHER_VARIABLES: [&str; 3] = ["CONTINUUM_LOG", "CONTINUUM_SERVER", "CONTINUUM_CONFIG"];
 
 /// Every variable [`from_vars`] understands, in the order of the TOML file.
-pub const VARIABLES: [&str; 32] = [
+pub const VARIABLES: [&str; 34] = [
     "CONTINUUM_LISTEN",
     "CONTINUUM_DATA",
     "CONTINUUM_STORE",
@@ -24,7 +25,9 @@ pub const VARIABLES: [&str; 32] = [
     "CONTINUUM_DEMO",
     "CONTINUUM_API_KEY",
     "CONTINUUM_SEALING_KEYS",
+    "CONTINUUM_DATA_KEYS",
     "CONTINUUM_ALLOWED_ORIGINS",
+    "CONTINUUM_STORAGE_ENCRYPT",
     "CONTINUUM_GUEST_ENABLED",
     "CONTINUUM_GUEST_PER_MINUTE",
     "CONTINUUM_GUEST_BURST",
@@ -75,6 +78,8 @@ where
             "CONTINUUM_DEMO" => layer.demo = Some(parse_bool(&name, value)?),
             "CONTINUUM_API_KEY" => layer.api_keys = Some(split_keys(value)),
             "CONTINUUM_SEALING_KEYS" => layer.sealing_keys = Some(split_keys(value)),
+            "CONTINUUM_DATA_KEYS" => layer.data_keys = Some(split_keys(value)),
+            "CONTINUUM_STORAGE_ENCRYPT" => layer.storage_encrypt = Some(parse_bool(&name, value)?),
             "CONTINUUM_ALLOWED_ORIGINS" => layer.allowed_origins = Some(split_keys(value)),
             "CONTINUUM_GUEST_ENABLED" => layer.guest_enabled = Some(parse_bool(&name, value)?),
             "CONTINUUM_GUEST_PER_MINUTE" => layer.guest_per_minute = Some(parse(&name, value)?),

@@ -73,6 +73,19 @@ pub struct ServeSettings {
     /// Mount the demo app at `/` (a multi-step form on the browser SDK) beside the API. Needs
     /// guest sessions, which this configuration turns on with it.
     pub demo: bool,
+    /// Encryption at rest.
+    pub storage: StorageSettings,
+}
+
+/// Encryption at rest as configured: whether it was asked for, and the keys given. Where the
+/// keys come from follows from both and the store (`continuum_backends::key_source`).
+#[derive(Clone, Debug, Default)]
+pub struct StorageSettings {
+    /// `storage.encrypt`; `None` when no layer says (on, except for a shared store without
+    /// configured keys).
+    pub encrypt: Option<bool>,
+    /// `data_keys`, checked to form a ring; empty means the data directory's key file.
+    pub data_keys: Vec<String>,
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -111,6 +124,10 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
     }
     server.api_keys = check_keys(layer.api_keys.take().unwrap_or_default())?;
     server.sealing_keys = check_sealing_keys(layer.sealing_keys.take().unwrap_or_default())?;
+    let storage = StorageSettings {
+        encrypt: layer.storage_encrypt,
+        data_keys: check_data_keys(layer.data_keys.take().unwrap_or_default())?,
+    };
     server.allowed_origins = layer
         .allowed_origins
         .take()
@@ -167,7 +184,7 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
     if let Some(batch) = layer.sweep_batch {
         server.sweep_batch = at_least_one("sweeper.batch", batch)?;
     }
-    Ok(ServeSettings { listen, store, server, demo })
+    Ok(ServeSettings { listen, store, server, demo, storage })
 }
 
 fn client_limits(layer: &ConfigLayer) -> Result<ClientLimits, ConfigError> {
@@ -270,6 +287,13 @@ fn policy(layer: &ConfigLayer, defaults: &SessionPolicy) -> Result<SessionPolicy
 fn check_sealing_keys(keys: Vec<String>) -> Result<Vec<String>, ConfigError> {
     if !keys.is_empty() {
         continuum_core::KeyRing::parse(&keys).map_err(|error| invalid("sealing_keys", error.to_string()))?;
+    }
+    Ok(keys)
+}
+
+fn check_data_keys(keys: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    if !keys.is_empty() {
+        continuum_core::DataKeyRing::parse(&keys).map_err(|error| invalid("data_keys", error.to_string()))?;
     }
     Ok(keys)
 }
