@@ -108,3 +108,35 @@ fn encrypt_false_writes_plaintext_and_a_lost_key_is_a_clear_error() {
     let (_, log) = server.stop();
     assert!(log.contains("which this node does not hold"), "the cause is logged:\n{log}");
 }
+
+#[test]
+fn a_replicated_node_encrypts_its_own_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let cluster = loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = tcp.local_addr().unwrap();
+        if std::net::UdpSocket::bind(addr).is_ok() {
+            break addr.to_string();
+        }
+    };
+    let args = [
+        "--data",
+        path(&data),
+        "--store",
+        "replicated",
+        "--node-id",
+        "solo",
+        "--cluster-listen",
+        &cluster,
+        "--replicas",
+        "0",
+    ];
+    let server = Server::start(&args, &[]);
+    let sid = create(&server, &data, "heron-replicated");
+    let fetched: Value = serde_json::from_str(&stdout(&get(&server, &data, &sid))).unwrap();
+    assert_eq!(fetched["session"]["attributes"]["card"], "heron-replicated-attr");
+    server.stop();
+    assert!(data.join("data-keys").is_file(), "the node has its own key file");
+    assert!(!contains(&store_file(&data), "heron-replicated"), "the node's redb holds no attribute or label");
+}
