@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Continuum check on this machine: formatting, lints and all tests.
 # Installs what the checks need when it is missing: the Rust toolchain and its components,
-# Node.js and the npm packages of tests/node, sdk/browser and tests/browser, python3, Debian's chromium,
+# Node.js and the npm packages of tests/node, sdk/browser and tests/browser, python3 (and a
+# virtualenv under target/ with schemathesis, scripts/schemathesis.sh), Debian's chromium,
 # nginx, Redis and PostgreSQL (scripts/services.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +83,10 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked
 fi
+log "schemathesis: the OpenAPI document against a real continuum serve, both planes"
+cargo build -p continuum --locked
+bash scripts/schemathesis.sh
+
 log "browser end-to-end tests: headless chromium against continuum serve --demo"
 if [ ! -x /usr/bin/chromium ]; then
   log "installing chromium (Debian package)"

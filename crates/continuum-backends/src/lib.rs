@@ -5,6 +5,8 @@
 //! - [`store_config`]: [`StoreConfig`], the store named by one string (`redb`, `redb:<dir>`,
 //!   `memory`, `replicated`, `redis://…`, `redis+cluster://…`, `postgres://…`), parsed strictly and shown with
 //!   passwords hidden.
+//! - [`data_keys`]: encryption at rest's keys: [`key_source`] (configured, the data
+//!   directory's `data-keys` file, or off) and the key file (create, read, rotate).
 //! - [`open`](mod@open): [`open()`], a [`StoreConfig`] to ready stores, with [`OpenOptions`]
 //!   (the embedded store's commit observer, the cluster of a replicated store) and
 //!   [`OpenError`]; [`open_counted`] also returns replication's counters.
@@ -14,9 +16,11 @@
 //! [`StoreConfig`], calls [`open()`] with the data directory, and hands the stores to
 //! `continuum_server::run`, which closes them when it stops.
 
+pub mod data_keys;
 pub mod open;
 pub mod store_config;
 
 pub use continuum_store_redb::{CommitObserver, CommitStats};
+pub use data_keys::{KeySource, key_source};
 pub use open::{OpenError, OpenOptions, Opened, STORE_FILE, open, open_counted};
 pub use store_config::{StoreConfig, StoreUrlError, redact};

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use continuum_cluster::replication::{self, ReplicationConfig, ReplicationError, ReplicationMetrics};
-use continuum_core::SystemClock;
-use continuum_store::{StoreError, Stores};
+use continuum_core::{DataKeyRing, SystemClock};
+use continuum_store::{EncryptedDocs, EncryptedSessions, StoreError, Stores};
 use continuum_store_postgres::{PostgresBus, PostgresConfig, PostgresStore};
 use continuum_store_redb::{CommitObserver, RedbConfig, RedbStore};
 use continuum_store_redis::{RedisBus, RedisConfig, RedisStore};
@@ -24,6 +24,11 @@ pub struct OpenOptions {
     /// How this node joins its cluster, for [`StoreConfig::Replicated`] (which refuses to open
     /// without it); the other stores ignore it.
     pub cluster: Option<ReplicationConfig>,
+    /// Encryption at rest: with a ring, what the store keeps of sessions' attributes and
+    /// devices and of documents' content is encrypted under it (see
+    /// [`continuum_store::encrypted`]); a replicated node encrypts its own embedded store.
+    /// Memory keeps nothing at rest and ignores it.
+    pub encryption: Option<DataKeyRing>,
 }
 
 /// What [`open`] opened: the stores, and replication's counters when the store is replicated.
@@ -39,6 +44,7 @@ impl std::fmt::Debug for OpenOptions {
         f.debug_struct("OpenOptions")
             .field("on_commit", &self.on_commit.as_ref().map(|_| "Fn(CommitStats)"))
             .field("cluster", &self.cluster)
+            .field("encryption", &self.encryption.as_ref().map(DataKeyRing::ids))
             .finish()
     }
 }
@@ -114,13 +120,13 @@ async fn open_unreplicated(
                 .await
                 .map_err(|error| OpenError::Store(StoreError::backend(error)))?;
             let bus = PostgresBus::connect(&settings, &store).await.map_err(OpenError::Store)?;
-            return Ok(Stores::shared(Arc::new(store), Arc::new(bus)));
+            return Ok(encrypted(Stores::shared(Arc::new(store), Arc::new(bus)), options.encryption));
         }
         StoreConfig::Redis(url) | StoreConfig::RedisCluster(url) => {
             tracing::info!(store = %config, "connecting to Redis");
             let store = RedisStore::connect(RedisConfig::new(url.clone())).await.map_err(OpenError::Store)?;
             let bus = RedisBus::connect(&store).await.map_err(OpenError::Store)?;
-            return Ok(Stores::shared(Arc::new(store), Arc::new(bus)));
+            return Ok(encrypted(Stores::shared(Arc::new(store), Arc::new(bus)), options.encryption));
         }
     };
     continuum_store::private_fs::ensure_private_dir(&redb_dir)
@@ -129,5 +135,17 @@ async fn open_unreplicated(
     let path = redb_dir.join(STORE_FILE);
     tracing::info!(path = %path.display(), "opening the embedded store");
     let store = RedbStore::open(&path, redb).map_err(OpenError::Store)?;
-    Ok(Stores::local(Arc::new(store)))
+    Ok(encrypted(Stores::local(Arc::new(store)), options.encryption))
+}
+
+/// `stores` behind the encryption decorators when there is a ring. The bus is left as it is:
+/// it carries notices between live nodes, not what is kept.
+fn encrypted(stores: Stores, ring: Option<DataKeyRing>) -> Stores {
+    let Some(ring) = ring else { return stores };
+    tracing::info!(keys = ?ring.ids(), "encrypting sessions' personal data and documents at rest");
+    Stores {
+        sessions: Arc::new(EncryptedSessions::new(stores.sessions, ring.clone())),
+        docs: Arc::new(EncryptedDocs::new(stores.docs, ring)),
+        bus: stores.bus,
+    }
 }

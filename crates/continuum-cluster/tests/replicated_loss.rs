@@ -28,16 +28,17 @@ async fn two_owners_lost_at_once_are_counted_and_named_by_the_survivors() {
     let clock = Arc::new(SystemClock);
     let replicas = Replicas::Backups(1);
     let mut cluster = Cluster::start(5, replicas, clock.clone()).await;
+    // Documents first: a count that includes every session then includes every document.
+    let docs: Vec<DocKey> = (0..40).map(|i| DocKey::parse("user:carol", &format!("d{i}")).unwrap()).collect();
+    for doc in &docs {
+        cluster.nodes[2].stores.docs.append(doc, vec![1, 2, 3]).await.expect("appended");
+    }
     let sessions = Sessions::new(Arc::clone(&cluster.nodes[0].stores.sessions), clock.clone());
     let carol = Principal::parse("carol").unwrap();
     let mut sids = Vec::new();
     for _ in 0..200 {
         let ask = NewSession { principal: Some(carol.clone()), ..NewSession::default() };
         sids.push(sessions.create(ask).await.expect("acknowledged").0.sid);
-    }
-    let docs: Vec<DocKey> = (0..40).map(|i| DocKey::parse("user:carol", &format!("d{i}")).unwrap()).collect();
-    for doc in &docs {
-        cluster.nodes[2].stores.docs.append(doc, vec![1, 2, 3]).await.expect("appended");
     }
     // What n1 and n2 alone hold: the keys whose two owners are exactly those.
     let view = cluster.nodes[0].node.view();

@@ -21,6 +21,8 @@
 //! - [`seal`]: sealed sessions — the session encrypted (XChaCha20-Poly1305, keys derived by
 //!   HKDF-SHA256) inside its token, a [`KeyRing`] for rotation, the cookie budget, and
 //!   [`AnyToken`], which tells a sealed token from a stored one.
+//! - [`at_rest`]: encryption at rest — a [`DataKeyRing`] (XChaCha20-Poly1305, keys derived by
+//!   HKDF-SHA256) that seals what stores keep, bound to each record's id.
 //! - [`throttle`]: [`FailureThrottle`], refusing clients that fail too often.
 //! - [`doc`]: continuity document names — [`Scope`], [`DocName`], [`DocKey`] — and who may open
 //!   them.
@@ -34,6 +36,7 @@
 //! [`Token::parse`], the record is fetched by its [`SessionId`], and [`SessionPolicy::validate`]
 //! decides whether the token is good and whether the touch must be written back.
 
+pub mod at_rest;
 pub mod clock;
 pub mod cookie;
 pub mod doc;
@@ -49,6 +52,7 @@ pub mod throttle;
 pub mod time;
 pub mod ywire;
 
+pub use at_rest::{DataKey, DataKeyRing};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use doc::{DocKey, DocName, DocNameError, Scope};
 pub use handoff::{HandoffCode, HandoffCodeError};

@@ -185,6 +185,7 @@ impl From<SealedError> for ApiError {
             SealedError::Seal(seal) => Self::internal(seal),
             SealedError::Policy(policy) => Self::unprocessable("out-of-range", policy.to_string()),
             SealedError::Limit(limit) => limit.into(),
+            SealedError::OtherSession { .. } => Self::unprocessable("token-mismatch", error.to_string()),
             SealedError::Store(store) => Self::internal(store),
         }
     }

@@ -23,6 +23,8 @@
 //! - [`no_store`]: `Cache-Control: no-store` on the answers that carry a session, token or code.
 //! - [`metrics`]: Prometheus metrics and the request middleware.
 //! - [`openapi`]: the OpenAPI document generated from the handlers.
+//! - [`openapi_answers`]: the error answers every operation declares (401, 400, 413, 415, 422) and
+//!   their media type, `application/problem+json`.
 //! - [`one_time`]: single-use, short-lived codes: handoff codes and sync tickets.
 //! - [`handoff_grant`]: [`HandoffGrant`](handoff_grant::HandoffGrant), what a handoff code grants.
 //! - [`principal_cap`]: the live-session cap per principal, applied when a session is created.
@@ -68,6 +70,7 @@ pub mod metrics;
 pub mod no_store;
 pub mod one_time;
 pub mod openapi;
+pub mod openapi_answers;
 pub mod origin;
 pub mod principal_cap;
 pub mod relay;

@@ -152,6 +152,16 @@ impl<K: Eq + Hash + Clone, V, I: Eq + Hash + Clone> OneTimeCodes<K, V, I> {
         (now < entry.expires_at).then_some(entry.value)
     }
 
+    /// What `code` grants, if it exists and has not expired, leaving it in place: to decide
+    /// whether to refuse a redemption without using the code up.
+    pub fn peek(&self, code: &K, now: Timestamp) -> Option<V>
+    where
+        V: Clone,
+    {
+        let table = self.table.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        table.codes.get(code).filter(|entry| now < entry.expires_at).map(|entry| entry.value.clone())
+    }
+
     /// Removes every code `issuer` issued (e.g. all codes of a revoked session).
     pub fn remove_issued_by(&self, issuer: &I) {
         let mut table = self.table.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -6,6 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 
 use crate::api::{docs, events, guest, handoff, health, live, me, principals, sessions, sync};
 use crate::error::Problem;
+use crate::openapi_answers::ErrorAnswers;
 use crate::views;
 
 struct Security;
@@ -37,7 +38,7 @@ impl Modify for Security {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Continuum", description = "Login sessions as a service."),
-    modifiers(&Security),
+    modifiers(&Security, &ErrorAnswers),
     paths(
         sessions::create, sessions::validate, sessions::get, sessions::patch_attributes,
         sessions::rotate, sessions::revoke,
@@ -56,6 +57,7 @@ impl Modify for Security {
         handoff::HandoffOffer, handoff::RedeemRequest, sync::SyncTicket,
         docs::VersionView, docs::VersionList, docs::VersionContent, docs::NewVersion,
         events::SessionEventView, events::SignedOutView, events::DataLostView, events::ResetView,
+        events::EventData,
         live::LiveDocList, live::LiveDocView, live::LiveDevice,
     ))
 )]

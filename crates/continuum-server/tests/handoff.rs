@@ -155,3 +155,56 @@ async fn a_code_expires_after_two_minutes() {
     assert_eq!(status, StatusCode::NOT_FOUND, "expired at two minutes");
     assert!(problem["detail"].as_str().unwrap().contains("expired"));
 }
+
+/// A code redeemed in a browser already signed in: the replaced session of the same user is
+/// revoked (ASVS 5.0 7.2.4: the current token ends when a new one is issued), another user's
+/// live session is refused with 409 and the code stays unused, a dead cookie is just replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redeeming_over_a_live_session_revokes_it_or_refuses_another_users_code() {
+    let server = TestServer::start().await;
+    let own = format!("https://{}", server.addr);
+    let json = ("content-type", "application/json");
+    let offer = |token: String| {
+        let server = &server;
+        async move {
+            let auth = format!("Session {token}");
+            let offer =
+                server.request(Method::POST, "/v1/me/handoff", &[("authorization", &auth)], None).await;
+            serde_json::to_vec(&json!({"code": offer.json()["code"]})).unwrap()
+        }
+    };
+    let (laptop, _) = server.create_session(json!({"principal": "ann"})).await;
+    let (old_phone, old_phone_session) = server.create_session(json!({"principal": "ann"})).await;
+    let old_cookie = format!("__Host-continuum={old_phone}");
+
+    let code = offer(laptop.clone()).await;
+    let headers = [("cookie", old_cookie.as_str()), ("origin", own.as_str()), json];
+    let redeemed = server.request(Method::POST, "/v1/handoff/redeem", &headers, Some(code)).await;
+    assert_eq!(redeemed.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&redeemed.body));
+    let new_cookie = redeemed.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    assert_eq!(server.get("/v1/me", &[("cookie", &new_cookie)]).await.status, StatusCode::OK);
+    server.get("/v1/me", &[("cookie", &old_cookie)]).await.problem(401);
+    let sid = old_phone_session["sid"].as_str().unwrap();
+    let replaced = server.backend(Method::GET, &format!("/v1/sessions/{sid}"), None).await.json();
+    assert_eq!(replaced["session"]["status"], "revoked", "the replaced session is signed out");
+
+    // Another user's live session in the browser: refused, nothing changed, the code unused.
+    let (bob, _) = server.create_session(json!({"principal": "bob"})).await;
+    let bob_cookie = format!("__Host-continuum={bob}");
+    let code = offer(laptop.clone()).await;
+    let headers = [("cookie", bob_cookie.as_str()), ("origin", own.as_str()), json];
+    let refused = server.request(Method::POST, "/v1/handoff/redeem", &headers, Some(code.clone())).await;
+    assert!(refused.problem(409).contains("sign out"));
+    assert_eq!(refused.json()["type"], "urn:continuum:problem:already-signed-in");
+    assert!(refused.header("set-cookie").is_none());
+    assert_eq!(server.get("/v1/me", &[("cookie", &bob_cookie)]).await.json()["session"]["principal"], "bob");
+    let elsewhere = server.request(Method::POST, "/v1/handoff/redeem", &[json], Some(code)).await;
+    assert_eq!(elsewhere.status, StatusCode::CREATED, "the refused attempt left the code unused");
+
+    // A dead cookie (the revoked one) is replaced without fuss.
+    let code = offer(laptop).await;
+    let headers = [("cookie", old_cookie.as_str()), ("origin", own.as_str()), json];
+    let answer = server.request(Method::POST, "/v1/handoff/redeem", &headers, Some(code)).await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    server.stop().await;
+}

@@ -119,3 +119,53 @@ async fn a_session_too_large_for_a_cookie_is_refused_and_the_same_is_fine_stored
     assert_eq!(server.backend(Method::POST, "/v1/sessions", Some(stored)).await.status, StatusCode::CREATED);
     server.stop().await;
 }
+
+/// Finding 11 (ASVS 3.3.1): one sealed session revoked by `DELETE /v1/sessions/{sid}` with its
+/// token: the token and a re-sealed copy are refused, the principal's other sessions live on,
+/// and bad requests are 4xx problems.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sealed_session_is_revoked_with_its_token_and_its_copies_die_with_it() {
+    let server = TestServer::start_with(|config| config.policy.touch_fraction = 0.0).await;
+    let (token, session) = create_sealed(&server, "alice").await;
+    let (other, other_session) = create_sealed(&server, "alice").await;
+    let sid = session["sid"].as_str().unwrap();
+    let path = format!("/v1/sessions/{sid}");
+    // A touch is due once any time has passed (touch fraction 0): the answer carries a copy.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let copy = validate(&server, &token).await.json()["token"].as_str().expect("a re-sealed copy").to_owned();
+
+    let without = server.backend(Method::DELETE, &path, None).await;
+    assert!(without.problem(404).contains("no session"), "nothing stored, no token: as before");
+    server.backend(Method::DELETE, &path, Some(Value::Null)).await.problem(404);
+    let other_path = format!("/v1/sessions/{}", other_session["sid"].as_str().unwrap());
+    let mismatch = server.backend(Method::DELETE, &other_path, Some(json!({ "token": token }))).await;
+    assert!(mismatch.problem(422).contains(sid), "the token names another session");
+    let forged = server.backend(Method::DELETE, &path, Some(json!({ "token": "cs~AAAA" }))).await;
+    forged.problem(401);
+    let unknown = server.backend(Method::DELETE, &path, Some(json!({ "token": token, "x": 1 }))).await;
+    unknown.problem(422);
+    let not_json = server.backend(Method::DELETE, &path, Some(json!("x"))).await;
+    not_json.problem(422);
+    let text = server
+        .request(
+            Method::DELETE,
+            &path,
+            &[("authorization", "Bearer test-api-key"), ("content-type", "text/plain")],
+            Some(b"x".to_vec()),
+        )
+        .await;
+    text.problem(415);
+    assert_eq!(validate(&server, &token).await.status, StatusCode::OK, "refused requests changed nothing");
+
+    let revoked = server.backend(Method::DELETE, &path, Some(json!({ "token": token }))).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", String::from_utf8_lossy(&revoked.body));
+    for token in [&token, &copy] {
+        let detail = validate(&server, token).await.problem(401);
+        assert!(detail.contains("revoked"), "{detail}");
+    }
+    assert_eq!(validate(&server, &other).await.status, StatusCode::OK, "alice's other session lives");
+    let again = server.backend(Method::DELETE, &path, Some(json!({ "token": copy }))).await;
+    assert_eq!(again.status, StatusCode::NO_CONTENT, "revoking twice is a no-op");
+    assert_eq!(server.backend(Method::DELETE, &path, None).await.status, StatusCode::NO_CONTENT);
+    server.stop().await;
+}

@@ -12,6 +12,8 @@
 //!   [`RecordCodecError`].
 //! - [`cas`]: the compare-and-swap rules every store applies to its writes.
 //! - [`docs`]: the [`DocStore`] trait for continuity documents: update logs, snapshots, versions.
+//! - [`encrypted`]: encryption at rest as a decorator over any store: [`EncryptedSessions`]
+//!   (attributes, device) and [`EncryptedDocs`] (updates, snapshots, version states).
 //! - [`table`]: [`SessionTable`], a concurrent in-memory table with principal and expiry indexes.
 //! - [`memory`]: [`MemoryStore`], a [`SessionStore`] on a [`SessionTable`]; nothing survives a
 //!   restart.
@@ -23,6 +25,8 @@
 //! - [`bus`]: the [`Bus`] trait, the port through which nodes tell each other about session
 //!   events and document updates (`continuum-cluster` owns what travels on it), and the notice
 //!   format every transport carries.
+//! - [`denied`]: [`DenyCache`], sealed sessions revoked one by one (a deny entry per sid), read
+//!   through with the epochs' staleness.
 //! - [`epochs`]: [`EpochCache`], principals' epochs read through from a store with a bounded
 //!   staleness (1 s by default) and `invalidate` for cross-node events.
 //! - [`sealed`]: [`SealedSessions`], the sealed-cookie strategy: issue and validate sealed tokens
@@ -37,7 +41,9 @@
 pub mod bus;
 pub mod cas;
 pub mod codec;
+pub mod denied;
 pub mod docs;
+pub mod encrypted;
 pub mod epochs;
 pub mod events;
 pub mod loss;
@@ -54,7 +60,9 @@ pub mod testkit;
 
 pub use bus::{Bus, Heard, Notice};
 pub use codec::{RecordCodecError, decode_record, encode_record};
+pub use denied::DenyCache;
 pub use docs::{DocStore, StoredDoc, VersionMeta};
+pub use encrypted::{AtRestError, EncryptedDocs, EncryptedSessions};
 pub use epochs::EpochCache;
 pub use events::{SessionEvent, SessionEventKind};
 pub use loss::DataLoss;

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use continuum_core::seal::{KeyRing, OpenError, SealError, SealedSession};
 use continuum_core::{
-    Clock, LimitError, Limits, NewSession, PolicyError, Principal, Rejection, SessionPolicy,
+    Clock, LimitError, Limits, NewSession, PolicyError, Principal, Rejection, SessionId, SessionPolicy,
 };
 
+use crate::denied::DenyCache;
 use crate::epochs::{DEFAULT_EPOCH_CAPACITY, DEFAULT_EPOCH_TTL, EpochCache};
 use crate::sessions::check_new_session;
 use crate::store::{SessionStore, StoreError};
@@ -32,6 +33,14 @@ pub enum SealedError {
     /// The request was too large.
     #[error(transparent)]
     Limit(#[from] LimitError),
+    /// A token given to revoke a session names another session than the one asked for.
+    #[error("the token is sealed session {actual}, not {expected}")]
+    OtherSession {
+        /// The session asked for.
+        expected: SessionId,
+        /// The session the token holds.
+        actual: SessionId,
+    },
     /// The store failed (reading or bumping an epoch).
     #[error("the session store failed")]
     Store(#[source] StoreError),
@@ -85,6 +94,7 @@ impl SealedConfig {
 struct Inner {
     ring: KeyRing,
     epochs: EpochCache,
+    denied: DenyCache,
     clock: Arc<dyn Clock>,
     config: SealedConfig,
     /// The principals signed out everywhere by this process, for the other nodes.
@@ -111,9 +121,11 @@ impl SealedSessions {
         clock: Arc<dyn Clock>,
         config: SealedConfig,
     ) -> Self {
+        let denied =
+            DenyCache::new(Arc::clone(&store), Arc::clone(&clock), config.epoch_ttl, config.epoch_capacity);
         let epochs = EpochCache::new(store, Arc::clone(&clock), config.epoch_ttl, config.epoch_capacity);
         let bumped = tokio::sync::broadcast::channel(crate::sessions::EVENTS_CAPACITY).0;
-        Self { inner: Arc::new(Inner { ring, epochs, clock, config, bumped }) }
+        Self { inner: Arc::new(Inner { ring, epochs, denied, clock, config, bumped }) }
     }
 
     /// The key ring.
@@ -158,10 +170,28 @@ impl SealedSessions {
             current = epochs.refresh(&session.principal).await?;
         }
         let check = session.check(&self.inner.config.policy, current, now)?;
+        if self.inner.denied.is_denied(&session.sid).await? {
+            return Err(Rejection::Revoked.into());
+        }
         let Some(at) = check.touch else { return Ok(SealedValidation { session, resealed: None }) };
         let touched = session.touched(at);
         let resealed = self.inner.ring.seal(&touched, &self.inner.config.cookie_name)?;
         Ok(SealedValidation { session: touched, resealed: Some(resealed) })
+    }
+
+    /// Revokes the one sealed session `token` holds, which must be session `sid`: writes its
+    /// deny entry (durably, in the store, kept until the session's absolute expiry), so this node
+    /// refuses the token and its copies at once and other nodes within the TTL. The token must
+    /// be authentic; an expired one needs nothing (`Ok(false)`), as does one denied already.
+    pub async fn revoke(&self, sid: &SessionId, token: &str) -> Result<bool, SealedError> {
+        let session = self.inner.ring.open(token)?;
+        if session.sid != *sid {
+            return Err(SealedError::OtherSession { expected: *sid, actual: session.sid });
+        }
+        if session.is_expired(self.inner.clock.now()) {
+            return Ok(false);
+        }
+        Ok(self.inner.denied.deny(session.deny_record()).await?)
     }
 
     /// Signs the principal out everywhere for sealed tokens: bumps its epoch (durably, in the
@@ -286,5 +316,35 @@ mod tests {
         let mut huge = ask("alice", 600);
         huge.attributes.insert("k".into(), json!("x".repeat(20_000)));
         assert!(matches!(one.create(huge).await, Err(SealedError::Limit(_))));
+    }
+
+    #[tokio::test]
+    async fn revoking_one_sealed_session_kills_it_and_its_copies_here_at_once_and_elsewhere_within_the_ttl() {
+        let store = Arc::new(MemoryStore::new());
+        let clock = ManualClock::new(START);
+        let keys = ring();
+        let here = service(keys.clone(), Arc::clone(&store), &clock);
+        let there = service(keys, Arc::clone(&store), &clock);
+        let (session, token) = here.create(ask("alice", 600)).await.unwrap();
+        let (other, other_token) = here.create(ask("alice", 600)).await.unwrap();
+        clock.advance(secs(61));
+        let copy = here.validate(&token).await.unwrap().resealed.expect("a touched copy");
+        there.validate(&token).await.expect("valid on the other node, now cached there");
+
+        let wrong = here.revoke(&other.sid, &token).await.unwrap_err();
+        assert!(matches!(wrong, SealedError::OtherSession { .. }), "{wrong:?}");
+        assert!(here.revoke(&session.sid, &token).await.unwrap(), "a new deny entry");
+        assert!(!here.revoke(&session.sid, &copy).await.unwrap(), "denied already");
+        for token in [&token, &copy] {
+            assert!(matches!(here.validate(token).await, Err(SealedError::Rejected(Rejection::Revoked))));
+        }
+        here.validate(&other_token).await.expect("the principal's other sessions live on");
+        there.validate(&token).await.expect("the other node trusts its cache for the TTL");
+        clock.advance(secs(1));
+        assert!(matches!(there.validate(&copy).await, Err(SealedError::Rejected(Rejection::Revoked))));
+        let denied = store.get(&session.sid).await.unwrap().expect("the deny entry is stored");
+        assert_eq!(denied.purge_at(), session.absolute_expires_at, "kept until the token's expiry");
+        assert!(denied.attributes.is_empty() && denied.device.label.is_none(), "it keeps nothing personal");
+        assert!(matches!(here.revoke(&session.sid, "cs~forged").await, Err(SealedError::Open(_))));
     }
 }

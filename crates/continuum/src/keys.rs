@@ -1,11 +1,13 @@
 //! `continuum keys path | new`: the backend-plane API key file of a data directory;
-//! `continuum keys sealing path | list | rotate | retire <id>`: its sealing key file.
+//! `continuum keys sealing path | list | rotate | retire <id>`: its sealing key file;
+//! `continuum keys data path | list | rotate`: its data key file (encryption at rest).
 
 use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use continuum_backends::data_keys;
 use continuum_server::{api_keys, sealing_keys};
 
 use crate::config::DEFAULT_DATA;
@@ -32,6 +34,23 @@ pub enum KeysCommand {
     /// The sealing keys of sealed sessions (<data>/sealing-keys; the first seals, every key opens)
     #[command(subcommand)]
     Sealing(SealingCommand),
+    /// The data keys of encryption at rest (<data>/data-keys; the first encrypts, every key
+    /// decrypts)
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+/// The subcommands of `continuum keys data`. A running server reads the file at start: restart
+/// it after a change. Losing a key loses what it encrypted: back the file up with the store.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Print the path of the data key file (it may not exist yet)
+    Path,
+    /// Print the id of every data key, the encrypting one first (never the keys themselves)
+    List,
+    /// Put a new key first: it encrypts what is written from the next start on, the others
+    /// keep decrypting what they encrypted; prints the new key's id
+    Rotate,
 }
 
 /// The subcommands of `continuum keys sealing`. A running server reads the file at start: restart
@@ -68,6 +87,31 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
             eprintln!("added a key to {}", path.display());
         }
         KeysCommand::Sealing(command) => sealing(&args.data, command, &mut stdout)?,
+        KeysCommand::Data(command) => data(&args.data, command, &mut stdout)?,
+    }
+    Ok(())
+}
+
+fn data(
+    data_dir: &std::path::Path,
+    command: DataCommand,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    match command {
+        DataCommand::Path => writeln!(out, "{}", data_keys::key_file_path(data_dir).display())?,
+        DataCommand::List => {
+            let path = data_keys::key_file_path(data_dir);
+            let keys = data_keys::read_keys(&path).context("cannot read the data keys")?;
+            let keys = keys.with_context(|| format!("no data key file at {}", path.display()))?;
+            for (i, key) in keys.iter().enumerate() {
+                writeln!(out, "{}{}", key.id(), if i == 0 { " (encrypts)" } else { "" })?;
+            }
+        }
+        DataCommand::Rotate => {
+            let (id, path) = data_keys::rotate(data_dir).context("cannot rotate the data keys")?;
+            writeln!(out, "{id}")?;
+            eprintln!("key {id} now encrypts; the others in {} still decrypt", path.display());
+        }
     }
     Ok(())
 }

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use continuum_backends::{CommitObserver, CommitStats, OpenOptions};
+use continuum_backends::{CommitObserver, CommitStats, KeySource, OpenOptions, data_keys, key_source};
 use continuum_cluster::replication::Replicas;
+use continuum_core::DataKeyRing;
 use continuum_server::Metrics;
 use tokio::net::TcpListener;
 
@@ -19,13 +20,15 @@ Settings come from, highest first: these flags, CONTINUUM_* environment variable
 of --config, built-in defaults. Every TOML key has a variable: CONTINUUM_LISTEN, CONTINUUM_DATA,
 CONTINUUM_STORE (see --store), CONTINUUM_DEV, CONTINUUM_DEMO, CONTINUUM_API_KEY (comma-separated keys),
 CONTINUUM_SEALING_KEYS (comma-separated sk_… keys, the first seals),
+CONTINUUM_DATA_KEYS (comma-separated dk_… keys, the first encrypts), CONTINUUM_STORAGE_ENCRYPT,
 CONTINUUM_ALLOWED_ORIGINS (comma-separated, like --allowed-origin),
 CONTINUUM_HTTP_TRUSTED_PROXIES (comma-separated, like --trusted-proxy),
 CONTINUUM_GUEST_ENABLED, CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS, CONTINUUM_LIMITS_MAX_BODY_BYTES,
 CONTINUUM_SWEEPER_INTERVAL_SECS, and so on: CONTINUUM_<TABLE>_<KEY> in capitals.
 
 The TOML file takes listen, data, store, dev, demo, api_keys = [..], sealing_keys = [..],
-allowed_origins = [..] and the tables [guest] (enabled, per_minute, burst), [sessions]
+data_keys = [..], allowed_origins = [..] and the tables [storage] (encrypt), [guest] (enabled,
+per_minute, burst), [sessions]
 (idle_timeout_secs, absolute_timeout_secs, max_idle_secs, max_absolute_secs, touch_fraction,
 rotation_grace_secs), [limits] (max_body_bytes, max_attributes_bytes, max_json_depth,
 max_label_bytes, max_user_agent_bytes, max_handoff_codes_per_session, max_tickets_per_session,
@@ -38,7 +41,12 @@ an error. A relative `data` in the file is taken from the file's directory.
 
 With no API key configured, the first start writes one to <data>/api-keys (mode 0600) and logs
 the file's path, never the key. Likewise with no sealing key: <data>/sealing-keys. Nodes that
-validate each other's sealed tokens need the same sealing keys.";
+validate each other's sealed tokens need the same sealing keys.
+
+Sessions' attributes and devices and documents' content are encrypted at rest unless
+--encrypt false: with data_keys if given, else <data>/data-keys (created on the first start,
+mode 0600; back it up with the store). Nodes sharing Redis or PostgreSQL need the same
+data_keys; without them a shared store stays unencrypted unless --encrypt true.";
 
 /// Arguments of `continuum serve`. Unset flags leave the decision to the lower layers.
 #[derive(Debug, Default, clap::Args)]
@@ -91,6 +99,10 @@ pub struct ServeArgs {
     /// rate limits per client; repeatable. Same as [http] trusted_proxies
     #[arg(long = "trusted-proxy", value_name = "IP")]
     pub trusted_proxies: Vec<String>,
+    /// Encrypt sessions' attributes and devices and documents' content at rest (true or false)
+    /// [default: true, except a shared store without data_keys]. Same as [storage] encrypt
+    #[arg(long, value_name = "BOOL")]
+    pub encrypt: Option<bool>,
 }
 
 impl ServeArgs {
@@ -109,6 +121,7 @@ impl ServeArgs {
             cluster_listen: self.cluster_listen,
             cluster_peers: (!self.peers.is_empty()).then(|| self.peers.clone()),
             cluster_replicas: self.replicas,
+            storage_encrypt: self.encrypt,
             ..ConfigLayer::default()
         }
     }
@@ -142,6 +155,33 @@ fn commit_observer(metrics: &Arc<Metrics>) -> CommitObserver {
     Arc::new(move |stats: CommitStats| metrics.observe_commit(stats.ops, stats.duration.as_secs_f64()))
 }
 
+/// The ring encryption at rest uses, or `None` when it is off (see
+/// [`continuum_backends::key_source`]).
+fn data_key_ring(settings: &ServeSettings) -> anyhow::Result<Option<DataKeyRing>> {
+    let storage = &settings.storage;
+    let data = &settings.server.data_dir;
+    match key_source(&settings.store, storage.encrypt, !storage.data_keys.is_empty()) {
+        KeySource::Off => Ok(None),
+        KeySource::SharedWithoutKeys => {
+            tracing::warn!(
+                "documents and session attributes are NOT encrypted at rest: nodes sharing this \
+                 store need the same data keys; set data_keys (CONTINUUM_DATA_KEYS) to encrypt, \
+                 or --encrypt true for a single node"
+            );
+            Ok(None)
+        }
+        KeySource::Configured => {
+            Ok(Some(DataKeyRing::parse(&storage.data_keys).context("invalid data_keys")?))
+        }
+        KeySource::KeyFile => {
+            let file = data_keys::load_or_create(data).context("cannot use the data key file")?;
+            let action = if file.created { "created" } else { "read" };
+            tracing::info!(path = %file.path.display(), keys = ?file.ring.ids(), "{action} the data key file");
+            Ok(Some(file.ring))
+        }
+    }
+}
+
 /// Runs `continuum serve` until a shutdown signal, then lets the server drain.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let settings = settings(&args, process_vars())?;
@@ -164,7 +204,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             cluster.metrics.register(registry);
         }
     }));
-    let options = OpenOptions { on_commit: Some(commit_observer(&metrics)), cluster };
+    let encryption = data_key_ring(&settings)?;
+    let options = OpenOptions { on_commit: Some(commit_observer(&metrics)), cluster, encryption };
     let stores = continuum_backends::open(&settings.store, &settings.server.data_dir, options)
         .await
         .context("the server failed")?;

@@ -11,6 +11,8 @@
 //! - [`token`]: the wire format — `cs~` and base64url of version, key id, nonce, ciphertext — and
 //!   [`AnyToken`], which tells a sealed token from a `<sid>.<secret>` one.
 //! - [`session`]: [`SealedSession`], the payload, and the expiry and epoch rules applied to it.
+//! - [`deny`]: [`SealedSession::deny_record`], the stored tombstone that revokes one sealed
+//!   session before its expiry.
 //! - [`budget`]: the 4 KB cookie budget a sealed token must fit.
 //! - [`error`]: [`SealError`] (sealing) and [`OpenError`] (opening).
 //!
@@ -25,6 +27,7 @@
 //! [`SessionPolicy`]: crate::SessionPolicy
 
 pub mod budget;
+pub mod deny;
 pub mod error;
 pub mod format;
 pub mod key;

@@ -21,6 +21,9 @@ use crate::views::Rfc3339;
 
 /// The `data` of one event.
 #[derive(Serialize, ToSchema, Debug)]
+// No other fields (`additionalProperties: false`), so the three kinds of `data` are told apart
+// by their schemas in `EventData`'s `oneOf`.
+#[serde(deny_unknown_fields)]
 pub struct SessionEventView {
     /// `created`, `rotated`, `revoked` or `expired`.
     pub kind: String,
@@ -36,6 +39,7 @@ pub struct SessionEventView {
 /// The `data` of a `signed_out_everywhere` event: every session of the principal ended, sealed
 /// tokens included (which have no per-session events).
 #[derive(Serialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
 pub struct SignedOutView {
     /// Whose sessions ended.
     pub principal: String,
@@ -46,8 +50,9 @@ pub struct SignedOutView {
 
 /// The `data` of a `data_lost` event: keys the store cannot serve because every node holding
 /// them left (a replicated store that lost more than its replicas at once); all zero once they
-/// are available again. Drop nothing on it, but expect 401s for the sessions it counts.
+/// are available again. Drop nothing on it; the sessions it counts answer 503 until then.
 #[derive(Serialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
 pub struct DataLostView {
     /// Sessions no live node holds.
     pub sessions: u64,
@@ -62,9 +67,25 @@ pub struct DataLostView {
 
 /// The `data` of a `reset`.
 #[derive(Serialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
 pub struct ResetView {
     /// Why events may be missing.
     pub reason: String,
+}
+
+/// The `data` of any event on the stream, for the OpenAPI document: which one goes with the
+/// `event:` name is in the operation's description.
+#[derive(Serialize, ToSchema, Debug)]
+#[serde(untagged)]
+pub enum EventData {
+    /// `created`, `rotated`, `revoked`, `expired`.
+    Session(SessionEventView),
+    /// `signed_out_everywhere`.
+    SignedOut(SignedOutView),
+    /// `data_lost`.
+    DataLost(DataLostView),
+    /// `reset`.
+    Reset(ResetView),
 }
 
 fn render(item: FeedItem) -> Event {
@@ -125,7 +146,7 @@ fn live(
 /// node, restart, too old) the stream starts with a `reset` event: drop cached sessions.
 #[utoipa::path(get, path = "/v1/events", tag = "backend", security(("api_key" = [])),
     params(("Last-Event-ID" = Option<String>, Header, description = "the id of the last event received")),
-    responses((status = 200, content_type = "text/event-stream", body = SessionEventView,
+    responses((status = 200, content_type = "text/event-stream", body = EventData,
                description = "`event: <kind>` with a SessionEventView, `event: signed_out_everywhere` with a SignedOutView, `event: data_lost` with a DataLostView, or `event: reset` with a ResetView"),
               (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem)))]
 pub async fn stream_events(

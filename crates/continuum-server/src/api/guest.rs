@@ -8,11 +8,11 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use continuum_core::{Device, NewSession, Token};
-use continuum_store::SessionError;
+use continuum_core::{Device, NewSession};
 use governor::clock::{Clock as _, DefaultClock};
 
 use super::client_user_agent;
+use super::live_cookie::{already_signed_in, live_cookie_session};
 use crate::error::{ApiError, Problem};
 use crate::extract::BrowserOrigin;
 use crate::state::AppState;
@@ -33,13 +33,8 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let limiter =
         state.guest().ok_or_else(|| ApiError::not_found("guest sessions are disabled on this server"))?;
-    if has_live_cookie(&state, &headers).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already-signed-in",
-            "this browser's session cookie holds a live session; sign out (DELETE /v1/me) before \
-             starting a guest session",
-        ));
+    if live_cookie_session(&state, &headers).await?.is_some() {
+        return Err(already_signed_in("starting a guest session"));
     }
     if let Err(not_until) = limiter.check_key(&peer.ip()) {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -52,18 +47,4 @@ pub async fn create(
     let cookie = state.cookies().for_session(&token, &record, now);
     let body = Json(SessionEnvelope { session: SessionView::new(&record, now) });
     Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie)], body).into_response())
-}
-
-/// Whether the request's session cookie opens a live session. A cookie that opens nothing
-/// (malformed, forged, expired, revoked, sealed) is no reason to refuse: the new cookie
-/// replaces a dead one.
-async fn has_live_cookie(state: &AppState, headers: &HeaderMap) -> Result<bool, ApiError> {
-    let Some(token) = state.cookies().read(headers).and_then(|text| Token::parse(text.trim()).ok()) else {
-        return Ok(false);
-    };
-    match state.sessions().validate_at(&token, state.sessions().now()).await {
-        Ok(_) => Ok(true),
-        Err(SessionError::Rejected(_)) => Ok(false),
-        Err(other) => Err(other.into()),
-    }
 }

@@ -11,6 +11,7 @@ use continuum_core::{Device, HandoffCode, NewSession};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::live_cookie::{already_signed_in, live_cookie_session};
 use super::{client_user_agent, json_response};
 use crate::error::{ApiError, Problem};
 use crate::extract::{BrowserOrigin, ClientSession, JsonBody};
@@ -52,14 +53,16 @@ pub async fn offer(State(state): State<AppState>, session: ClientSession) -> Res
     Ok(json_response(StatusCode::CREATED, &offer))
 }
 
-/// Redeem a code: a new session for the same principal on this device, set as its cookie
-/// (replacing the cookie's session, if any: redeeming is signing in). Failed attempts are rate
+/// Redeem a code: a new session for the same principal on this device, set as its cookie.
+/// A live session the cookie held is replaced and revoked if it is the same principal's
+/// (redeeming is signing in again: the old token must not live on); another principal's is
+/// refused with 409, the code left unused (sign out first). Failed attempts are rate
 /// limited per client address, successful ones per principal (each is a new session); past the
 /// principal's session cap its oldest sessions are signed out. A request with a `Cookie` or an
 /// `Origin` header (a browser's) must come from an allowed origin.
 #[utoipa::path(post, path = "/v1/handoff/redeem", tag = "client", request_body = RedeemRequest,
     responses((status = 201, body = IssuedSession), (status = 400, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 429, body = Problem)))]
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
 pub async fn redeem(
     State(state): State<AppState>,
     _: BrowserOrigin,
@@ -79,6 +82,13 @@ pub async fn redeem(
             return Err(ApiError::bad_request("invalid-code", format!("invalid handoff code: {error}")));
         }
     };
+    let replaced = live_cookie_session(&state, &headers).await?;
+    if let Some(replaced) = &replaced {
+        let grant = state.handoffs().peek(&code, now);
+        if grant.is_some_and(|grant| grant.principal != replaced.principal) {
+            return Err(already_signed_in("redeeming another user's handoff code"));
+        }
+    }
     let grant = state.handoffs().take(&code, now);
     let issuer_live = match &grant {
         Some(grant) => state.sessions().get(&grant.issuer).await.is_ok_and(|issuer| issuer.is_live(now)),
@@ -102,6 +112,12 @@ pub async fn redeem(
     let (record, token) = state.sessions().create(ask).await?;
     state.redemptions().record(record.principal.clone(), now);
     crate::principal_cap::enforce(&state, &record).await;
+    if let Some(replaced) = replaced.filter(|replaced| replaced.principal == record.principal) {
+        // The new session stands either way; a failure here leaves the old one to expire.
+        if let Err(error) = state.sessions().revoke(&replaced.sid).await {
+            tracing::warn!(sid = %replaced.sid, error = &error as &dyn std::error::Error, "cannot revoke the session a redeem replaced");
+        }
+    }
     let cookie = state.cookies().for_session(&token, &record, now);
     let body = IssuedSession { token: token.to_string(), session: SessionView::new(&record, now) };
     let mut response = json_response(StatusCode::CREATED, &body);

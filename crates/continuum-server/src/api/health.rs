@@ -41,7 +41,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let sessions = state.sessions().store().count().await.unwrap_or(0);
     let text = state.metrics().render(sessions, &state.registry().snapshot());

@@ -6,6 +6,7 @@ pub mod guest;
 pub mod handoff;
 pub mod health;
 pub mod live;
+mod live_cookie;
 pub mod me;
 pub mod principals;
 pub mod sessions;

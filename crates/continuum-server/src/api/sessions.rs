@@ -6,11 +6,13 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use continuum_core::{AnyToken, Device, NewSession, Principal};
 use continuum_store::SessionError;
+use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::{etag, json_response, session_response};
 use crate::error::{ApiError, Problem};
-use crate::extract::{BackendAuth, IfMatch, JsonBody, SidPath};
+use crate::extract::{BackendAuth, IfMatch, JsonBody, OptionalJsonBody, SidPath};
 use crate::state::AppState;
 use crate::views::{
     CreateSession, IssuedSession, SessionEnvelope, SessionView, ValidateRequest, ValidatedSession,
@@ -137,15 +139,38 @@ pub async fn rotate(
     Ok(response)
 }
 
-/// Revoke a session. Revoking a revoked session is a no-op.
+/// `DELETE /v1/sessions/{sid}` with a body: the sealed token of the session to revoke.
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeSealed {
+    /// The session's sealed token (`cs~…`): it says whose the session is and until when the deny
+    /// entry must be kept, which nothing stored does.
+    pub token: String,
+}
+
+/// Revoke a session. Revoking a revoked session is a no-op. A sealed session is revoked by
+/// sending its token in the body (`{"token": "cs~…"}`): a deny entry is stored under its sid
+/// until the token's absolute expiry, and the token and every copy are refused from then on
+/// (on other nodes within the epoch cache's TTL). Without a body, a sid that names no stored
+/// session is 404.
 #[utoipa::path(delete, path = "/v1/sessions/{sid}", operation_id = "revoke_session", tag = "backend", security(("api_key" = [])),
     params(("sid" = String, Path, description = "session id")),
-    responses((status = 204), (status = 404, body = Problem)))]
+    request_body(content = Option<RevokeSealed>, description = "only to revoke a sealed session: its token"),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 415, body = Problem), (status = 422, body = Problem)))]
 pub async fn revoke(
     State(state): State<AppState>,
     _: BackendAuth,
     SidPath(sid): SidPath,
+    OptionalJsonBody(body): OptionalJsonBody<RevokeSealed>,
 ) -> Result<StatusCode, ApiError> {
-    state.sessions().revoke(&sid).await?;
+    match body {
+        Some(RevokeSealed { token }) => {
+            state.sealed().revoke(&sid, token.trim()).await?;
+        }
+        None => {
+            state.sessions().revoke(&sid).await?;
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,6 +14,38 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
+/// A JSON body that may be left out: `None` for an empty body (whatever `Content-Type` says,
+/// since clients send one on every request) or `null`; otherwise what [`JsonBody`] takes, with
+/// its errors.
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limits = state.sessions().limits();
+        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let is_json = content_type.is_some_and(is_json_media_type);
+        let limit = limits.max_body_bytes;
+        let body = read_body(request.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::from(LimitError::BodyTooLarge { limit }))?;
+        if body.is_empty() {
+            return Ok(Self(None));
+        }
+        if !is_json {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "the body must be JSON: send `Content-Type: application/json`",
+            ));
+        }
+        // JSON `null` is no body too, as the OpenAPI document's `oneOf: [null, T]` says.
+        parse::<Option<T>>(&body, limits).map(Self)
+    }
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 

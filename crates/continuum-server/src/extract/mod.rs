@@ -10,6 +10,6 @@ mod path;
 pub use auth::{BackendAuth, ClientSession};
 pub use doc_path::{DocPath, VersionPath};
 pub use if_match::IfMatch;
-pub use json::JsonBody;
+pub use json::{JsonBody, OptionalJsonBody};
 pub use origin::BrowserOrigin;
 pub use path::{PrincipalPath, SidPath};

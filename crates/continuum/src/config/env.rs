@@ -4,7 +4,8 @@
 //! `listen` is `CONTINUUM_LISTEN` and `[sessions] idle_timeout_secs` is
 //! `CONTINUUM_SESSIONS_IDLE_TIMEOUT_SECS`. `api_keys` is `CONTINUUM_API_KEY`, comma-separated;
 //! `sealing_keys` is `CONTINUUM_SEALING_KEYS`, comma-separated; `allowed_origins` is
-//! `CONTINUUM_ALLOWED_ORIGINS`, comma-separated; `[cluster] peers` is `CONTINUUM_CLUSTER_PEERS`,
+//! `CONTINUUM_ALLOWED_ORIGINS`, comma-separated; `data_keys` is `CONTINUUM_DATA_KEYS`,
+//! comma-separated; `[cluster] peers` is `CONTINUUM_CLUSTER_PEERS`,
 //! comma-separated.
 //! Booleans are `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`.
 
@@ -18,7 +19,7 @@ use super::resolve::ConfigError;
 const OTHER_VARIABLES: [&str; 3] = ["CONTINUUM_LOG", "CONTINUUM_SERVER", "CONTINUUM_CONFIG"];
 
 /// Every variable [`from_vars`] understands, in the order of the TOML file.
-pub const VARIABLES: [&str; 38] = [
+pub const VARIABLES: [&str; 40] = [
     "CONTINUUM_LISTEN",
     "CONTINUUM_DATA",
     "CONTINUUM_STORE",
@@ -26,7 +27,9 @@ pub const VARIABLES: [&str; 38] = [
     "CONTINUUM_DEMO",
     "CONTINUUM_API_KEY",
     "CONTINUUM_SEALING_KEYS",
+    "CONTINUUM_DATA_KEYS",
     "CONTINUUM_ALLOWED_ORIGINS",
+    "CONTINUUM_STORAGE_ENCRYPT",
     "CONTINUUM_GUEST_ENABLED",
     "CONTINUUM_GUEST_PER_MINUTE",
     "CONTINUUM_GUEST_BURST",
@@ -83,6 +86,8 @@ where
             "CONTINUUM_DEMO" => layer.demo = Some(parse_bool(&name, value)?),
             "CONTINUUM_API_KEY" => layer.api_keys = Some(split_keys(value)),
             "CONTINUUM_SEALING_KEYS" => layer.sealing_keys = Some(split_keys(value)),
+            "CONTINUUM_DATA_KEYS" => layer.data_keys = Some(split_keys(value)),
+            "CONTINUUM_STORAGE_ENCRYPT" => layer.storage_encrypt = Some(parse_bool(&name, value)?),
             "CONTINUUM_ALLOWED_ORIGINS" => layer.allowed_origins = Some(split_keys(value)),
             "CONTINUUM_GUEST_ENABLED" => layer.guest_enabled = Some(parse_bool(&name, value)?),
             "CONTINUUM_GUEST_PER_MINUTE" => layer.guest_per_minute = Some(parse(&name, value)?),

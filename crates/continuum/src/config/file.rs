@@ -8,7 +8,11 @@
 //! demo = false                   # serve the demo app at / (turns guest sessions on)
 //! api_keys = ["ck_..."]          # backend-plane keys; none: the key file in the data directory
 //! sealing_keys = ["sk_..."]      # sealed-session key ring, the first seals; none: <data>/sealing-keys
+//! data_keys = ["dk_..."]         # encryption-at-rest key ring, the first encrypts; none: <data>/data-keys
 //! allowed_origins = ["https://app.example"] # besides the server's own, may use the session cookie
+//!
+//! [storage]
+//! encrypt = true                 # attributes, devices, documents encrypted at rest (shared stores: only with data_keys unless set)
 //!
 //! [guest]                        # anonymous sessions from POST /v1/guest
 //! enabled = false
@@ -83,8 +87,13 @@ pub struct FileConfig {
     pub api_keys: Option<Vec<String>>,
     /// The sealing key ring, the first key sealing.
     pub sealing_keys: Option<Vec<String>>,
+    /// The data key ring of encryption at rest, the first key encrypting.
+    pub data_keys: Option<Vec<String>>,
     /// Origins besides the server's own whose pages may use the session cookie.
     pub allowed_origins: Option<Vec<String>>,
+    /// `[storage]`.
+    #[serde(default)]
+    pub storage: StorageTable,
     /// `[guest]`.
     #[serde(default)]
     pub guest: GuestTable,
@@ -146,6 +155,14 @@ pub struct GuestTable {
     pub per_minute: Option<u32>,
     /// Guest sessions a client address may create at once.
     pub burst: Option<u32>,
+}
+
+/// `[storage]`: what the store keeps, and how.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageTable {
+    /// Encrypt sessions' attributes and devices and documents' content at rest.
+    pub encrypt: Option<bool>,
 }
 
 /// `[sessions]`: timeouts and windows.
@@ -233,6 +250,8 @@ impl FileConfig {
             demo: self.demo,
             api_keys: self.api_keys,
             sealing_keys: self.sealing_keys,
+            data_keys: self.data_keys,
+            storage_encrypt: self.storage.encrypt,
             allowed_origins: self.allowed_origins,
             guest_enabled: self.guest.enabled,
             guest_per_minute: self.guest.per_minute,

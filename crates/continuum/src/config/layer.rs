@@ -30,6 +30,11 @@ pub struct ConfigLayer {
     /// `sealing_keys`: the sealing key ring (`sk_…`, the first seals); none means the key file in
     /// the data directory.
     pub sealing_keys: Option<Vec<String>>,
+    /// `data_keys`: the data key ring of encryption at rest (`dk_…`, the first encrypts); none
+    /// means the key file in the data directory.
+    pub data_keys: Option<Vec<String>>,
+    /// `storage.encrypt`: encryption at rest of attributes, devices and documents.
+    pub storage_encrypt: Option<bool>,
     /// `allowed_origins`: origins besides the server's own that may use the session cookie.
     pub allowed_origins: Option<Vec<String>>,
     /// `guest.enabled`.
@@ -107,6 +112,8 @@ impl ConfigLayer {
             demo: self.demo.or(lower.demo),
             api_keys: self.api_keys.or(lower.api_keys),
             sealing_keys: self.sealing_keys.or(lower.sealing_keys),
+            data_keys: self.data_keys.or(lower.data_keys),
+            storage_encrypt: self.storage_encrypt.or(lower.storage_encrypt),
             allowed_origins: self.allowed_origins.or(lower.allowed_origins),
             guest_enabled: self.guest_enabled.or(lower.guest_enabled),
             guest_per_minute: self.guest_per_minute.or(lower.guest_per_minute),

@@ -76,6 +76,19 @@ pub struct ServeSettings {
     pub demo: bool,
     /// The cluster a `replicated` store joins (`[cluster]`); `None` for every other store.
     pub cluster: Option<ReplicationConfig>,
+    /// Encryption at rest.
+    pub storage: StorageSettings,
+}
+
+/// Encryption at rest as configured: whether it was asked for, and the keys given. Where the
+/// keys come from follows from both and the store (`continuum_backends::key_source`).
+#[derive(Clone, Debug, Default)]
+pub struct StorageSettings {
+    /// `storage.encrypt`; `None` when no layer says (on, except for a shared store without
+    /// configured keys).
+    pub encrypt: Option<bool>,
+    /// `data_keys`, checked to form a ring; empty means the data directory's key file.
+    pub data_keys: Vec<String>,
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -114,6 +127,10 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
     }
     server.api_keys = check_keys(layer.api_keys.take().unwrap_or_default())?;
     server.sealing_keys = check_sealing_keys(layer.sealing_keys.take().unwrap_or_default())?;
+    let storage = StorageSettings {
+        encrypt: layer.storage_encrypt,
+        data_keys: check_data_keys(layer.data_keys.take().unwrap_or_default())?,
+    };
     server.allowed_origins = layer
         .allowed_origins
         .take()
@@ -171,7 +188,7 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
         server.sweep_batch = at_least_one("sweeper.batch", batch)?;
     }
     let cluster = super::cluster::cluster(&layer, &store)?;
-    Ok(ServeSettings { listen, store, server, demo, cluster })
+    Ok(ServeSettings { listen, store, server, demo, cluster, storage })
 }
 
 fn client_limits(layer: &ConfigLayer) -> Result<ClientLimits, ConfigError> {
@@ -274,6 +291,13 @@ fn policy(layer: &ConfigLayer, defaults: &SessionPolicy) -> Result<SessionPolicy
 fn check_sealing_keys(keys: Vec<String>) -> Result<Vec<String>, ConfigError> {
     if !keys.is_empty() {
         continuum_core::KeyRing::parse(&keys).map_err(|error| invalid("sealing_keys", error.to_string()))?;
+    }
+    Ok(keys)
+}
+
+fn check_data_keys(keys: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    if !keys.is_empty() {
+        continuum_core::DataKeyRing::parse(&keys).map_err(|error| invalid("data_keys", error.to_string()))?;
     }
     Ok(keys)
 }
