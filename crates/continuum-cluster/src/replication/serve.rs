@@ -172,7 +172,7 @@ impl ReplicaNode {
                 answer(
                     async {
                         self.check_doc_copy(from, fingerprint, &key)?;
-                        let _write = self.stripe(&PlacementKey::doc(&key)).lock().await;
+                        let _write = self.copy_stripe(&PlacementKey::doc(&key)).lock().await;
                         // A new backup first takes what the primary holds.
                         self.ensure_doc(&view, &key, &[from]).await?;
                         let seq = self.docs.append(&key, body.to_vec()).await?;
@@ -189,7 +189,7 @@ impl ReplicaNode {
                 answer(
                     async {
                         self.check_doc_copy(from, fingerprint, &key)?;
-                        let _write = self.stripe(&PlacementKey::doc(&key)).lock().await;
+                        let _write = self.copy_stripe(&PlacementKey::doc(&key)).lock().await;
                         let meta = self.docs.save_version(&key, name, created_at, body.to_vec()).await?;
                         Ok(Reply::Version { version: Some(wire_version(meta)) })
                     }

@@ -62,9 +62,18 @@ impl ReplicaNode {
     ) -> Result<(), Step> {
         let key = PlacementKey::session(&record.sid);
         let _write = self.stripe(&key).lock().await;
-        cas::check_insert(self.held(view, &key, &record.sid).await?.as_deref())?;
+        let held = self.held(view, &key, &record.sid).await?;
+        // The same record already held is this insert retried after an attempt that reached a
+        // backup but not its answer (a copy fetched back by `held`): finish it, do not refuse it.
+        let retried = held.as_deref() == Some(&**record);
+        if !retried {
+            cas::check_insert(held.as_deref())?;
+        }
         let copy = Request::Put { view: view.fingerprint(), record: (**record).clone() };
         self.copy_to(view, backups, copy, &[]).await?;
+        if retried {
+            return Ok(());
+        }
         Ok(self.sessions.insert(Arc::clone(record)).await?)
     }
 
@@ -234,7 +243,7 @@ impl ReplicaNode {
 
     /// Stores `record` unless the copy held here is as new (see [`merge`]).
     pub(crate) async fn keep_newer(&self, key: &PlacementKey, record: SessionRecord) -> Result<(), Step> {
-        let _write = self.stripe(key).lock().await;
+        let _write = self.copy_stripe(key).lock().await;
         self.store_newer(record).await
     }
 
@@ -334,7 +343,7 @@ impl ReplicaNode {
             Route::Backup { primary } if primary == from => {}
             _ => return Err(Step::Retry("the sender is not the primary here")),
         }
-        let _write = self.stripe(&key).lock().await;
+        let _write = self.copy_stripe(&key).lock().await;
         Ok(self.sessions.raise_principal_epoch(principal, epoch).await?)
     }
 }

@@ -311,7 +311,7 @@ impl ReplicaNode {
         epochs: Vec<(Principal, u64)>,
     ) -> Result<(), super::step::Step> {
         for (principal, epoch) in epochs {
-            let _write = self.stripe(&PlacementKey::principal(&principal)).lock().await;
+            let _write = self.copy_stripe(&PlacementKey::principal(&principal)).lock().await;
             self.sessions.raise_principal_epoch(&principal, epoch).await?;
         }
         Ok(())
@@ -325,7 +325,7 @@ impl ReplicaNode {
         key: &DocKey,
         doc: StoredDoc,
     ) -> Result<(), super::step::Step> {
-        let _write = self.stripe(&PlacementKey::doc(key)).lock().await;
+        let _write = self.copy_stripe(&PlacementKey::doc(key)).lock().await;
         let held = self.docs.load(key).await?;
         let is_held = |piece: &Vec<u8>| held.snapshot.as_ref() == Some(piece) || held.updates.contains(piece);
         for piece in doc.snapshot.into_iter().chain(doc.updates) {
