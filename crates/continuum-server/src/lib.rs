@@ -86,6 +86,6 @@ pub use config::{ClientLimits, ConnectionLimits, GuestConfig, ServerConfig};
 pub use docs_state::{Docs, SyncLimits};
 pub use error::ApiError;
 pub use metrics::Metrics;
-pub use run::{ServerError, run};
+pub use run::{ServerError, run, run_fronted};
 pub use state::AppState;
 pub use sweeper::ExpirySweeper;

@@ -4,7 +4,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{docs, events, guest, handoff, health, live, me, principals, sessions, sync};
+use crate::api::{docs, edge, events, guest, handoff, health, live, me, principals, sessions, sync};
 use crate::error::Problem;
 use crate::views;
 
@@ -47,6 +47,7 @@ impl Modify for Security {
         sync::ticket, sync::socket,
         docs::get, docs::patch, docs::save_version, docs::list_versions, docs::get_version, docs::restore,
         events::stream_events,
+        edge::record, edge::touch,
         live::list,
         health::healthz, health::readyz, health::metrics, health::hello,
     ),

@@ -106,6 +106,21 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     mounts: impl FnOnce(&AppState) -> Router<AppState> + Send,
 ) -> Result<(), ServerError> {
+    run_fronted(config, stores, metrics, listener, shutdown, mounts, |app| app).await
+}
+
+/// [`run`] with `front` put in front of the app: a tier above it (the edge) answers some
+/// requests itself, such as forwarding them to its origin, and hands the rest to the app it is
+/// given (e.g. as the `fallback_service` of its own router).
+pub async fn run_fronted(
+    config: ServerConfig,
+    stores: Stores,
+    metrics: Arc<Metrics>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    mounts: impl FnOnce(&AppState) -> Router<AppState> + Send,
+    front: impl FnOnce(Router) -> Router + Send,
+) -> Result<(), ServerError> {
     let Stores { sessions: store, docs: doc_store, bus } = stores;
     let (keys, ring) = match prepare(&config) {
         Ok(prepared) => prepared,
@@ -166,7 +181,7 @@ pub async fn run(
         ending.cancel();
     };
     let mounted = mounts(&state);
-    crate::conn::serve(listener, app_with(state, mounted), &config.connections, shutdown).await;
+    crate::conn::serve(listener, front(app_with(state, mounted)), &config.connections, shutdown).await;
     // Sockets first (their documents persist what they hold), then the sweeper, then the store.
     state_for_shutdown.socket_tasks().close();
     state_for_shutdown.socket_tasks().wait().await;

@@ -2,6 +2,7 @@
 //! sessions (the `continuum-tower` remote mode drops a cached session the moment it is revoked).
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -18,6 +19,11 @@ use crate::events::feed::{FeedItem, Resume};
 use crate::extract::BackendAuth;
 use crate::state::AppState;
 use crate::views::Rfc3339;
+
+/// How often a quiet stream carries a comment line: a reader that hears nothing for a few of
+/// these knows the stream is dead even when the connection was cut without a FIN (an edge's
+/// session cache stops trusting itself after its cap from then on).
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// The `data` of one event.
 #[derive(Serialize, ToSchema, Debug)]
@@ -97,7 +103,8 @@ fn live(
 /// Session events — `created`, `rotated`, `revoked`, `expired`, `signed_out_everywhere` (and
 /// `reset`) — as `text/event-stream`, from every node sharing the store. Each event has an id; reconnect with `Last-Event-ID` to
 /// resume from the same node within its window of 1024 events. When that is not possible (other
-/// node, restart, too old) the stream starts with a `reset` event: drop cached sessions.
+/// node, restart, too old) the stream starts with a `reset` event: drop cached sessions. A quiet
+/// stream carries a comment line every second, so a reader can tell a dead one.
 #[utoipa::path(get, path = "/v1/events", tag = "backend", security(("api_key" = [])),
     params(("Last-Event-ID" = Option<String>, Header, description = "the id of the last event received")),
     responses((status = 200, content_type = "text/event-stream", body = SessionEventView,
@@ -120,5 +127,5 @@ pub async fn stream_events(
         Resume::Reset => vec![FeedItem::Reset { reason: "cannot resume from this Last-Event-ID" }],
     };
     let items = stream::iter(first).chain(live(receiver, state.shutdown().clone()));
-    Ok(Sse::new(items.map(|item| Ok(render(item)))).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(items.map(|item| Ok(render(item)))).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
 }

@@ -1,6 +1,7 @@
 //! The HTTP routes, one file per route group.
 
 pub mod docs;
+pub mod edge;
 pub mod events;
 pub mod guest;
 pub mod handoff;

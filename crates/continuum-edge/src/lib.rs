@@ -1,0 +1,50 @@
+//! `continuum-edge`: an edge node — the server app close to the user, over a session store that
+//! answers validations from a cache the origin keeps honest, forwarding to the origin what only
+//! the origin does.
+//!
+//! # Layout
+//! Listed from the bottom up; each module uses only modules listed before it.
+//! - [`cache`]: [`SessionCache`], session records by sid and when one may answer (TTL, the cap
+//!   after the event stream was last heard, ended sessions final), pure.
+//! - [`metrics`]: [`EdgeMetrics`], under `continuum_edge_*` on `/metrics`.
+//! - [`origin`]: [`OriginClient`], the calls to the origin (a record, a touch, the events, any
+//!   forwarded request) with the origin's API key and deadlines.
+//! - [`edge_id`]: the edge's stable id, given or kept in `<data>/edge-id`.
+//! - [`config`]: [`EdgeConfig`].
+//! - [`bus`]: [`EdgeBus`], the origin's events as the app's bus (sockets of ended sessions
+//!   close).
+//! - [`cached_store`]: [`CachedSessions`], the edge's `SessionStore`: reads from the cache or the
+//!   origin, touches passed on, writes refused (the origin's).
+//! - [`listener`]: [`EventListener`], the task applying the origin's `/v1/events` to the cache
+//!   and the bus, reconnecting with `Last-Event-ID`, a silent stream counted dead.
+//! - [`forward`]: [`front`](forward::front), the routes forwarded to the origin, in front of the
+//!   app.
+//! - [`run`](mod@run): [`run()`], the edge's life from start to drain.
+//!
+//! # Main flow
+//! [`run()`] builds the origin client, the cache, the [`CachedSessions`] store and the
+//! [`EdgeBus`], spawns the [`EventListener`] and the touch task, and serves
+//! `continuum_server::run_fronted` over those stores with [`forward::front`] in front: a
+//! validation (`GET /v1/me`, a socket's session check) reads the store, which answers from the
+//! cache while it may and asks the origin otherwise — failing closed (503) when the origin does
+//! not answer.
+
+pub mod bus;
+pub mod cache;
+pub mod cached_store;
+pub mod config;
+pub mod edge_id;
+pub mod forward;
+pub mod listener;
+pub mod metrics;
+pub mod origin;
+pub mod run;
+
+pub use bus::EdgeBus;
+pub use cache::{CachePolicy, SessionCache};
+pub use cached_store::CachedSessions;
+pub use config::EdgeConfig;
+pub use listener::EventListener;
+pub use metrics::EdgeMetrics;
+pub use origin::OriginClient;
+pub use run::{EdgeError, run};
