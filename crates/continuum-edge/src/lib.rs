@@ -10,7 +10,7 @@
 //! - [`origin`]: [`OriginClient`], the calls to the origin (a record, a touch, the events, any
 //!   forwarded request) with the origin's API key and deadlines.
 //! - [`edge_id`]: the edge's stable id, given or kept in `<data>/edge-id`.
-//! - [`config`]: [`EdgeConfig`].
+//! - [`config`]: [`EdgeConfig`], what [`run()`] needs.
 //! - [`bus`]: [`EdgeBus`], the origin's events as the app's bus (sockets of ended sessions
 //!   close).
 //! - [`cached_store`]: [`CachedSessions`], the edge's `SessionStore`: reads from the cache or the

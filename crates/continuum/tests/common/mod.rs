@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod relay;
+
 /// `continuum` without any `CONTINUUM_*` variable of the test run's environment.
 pub fn continuum() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_continuum"));
