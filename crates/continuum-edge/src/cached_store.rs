@@ -24,6 +24,11 @@ pub const TOUCH_QUEUE: usize = 4096;
 /// Why an edge refuses a store write: sessions are written at the origin only.
 const ORIGIN_WRITES: &str = "an edge does not write sessions; the origin does";
 
+/// What an edge leaves to its origin, as the cause of a [`StoreError::Unavailable`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OriginOnly(&'static str);
+
 /// The session cache shared by the store, the event listener and the touch task.
 pub type SharedCache = Arc<Mutex<SessionCache>>;
 
@@ -134,9 +139,11 @@ impl SessionStore for CachedSessions {
         Ok(Vec::new())
     }
 
-    /// 0: sealed tokens are not validated at an edge (see `docs/design.md`).
+    /// Refused: a sealed token is checked against its principal's epoch at the origin, and an
+    /// edge that answered any epoch itself could accept a token signed out everywhere. Sealed
+    /// tokens fail closed at an edge (see `docs/design.md`).
     async fn principal_epoch(&self, _: &Principal) -> Result<u64, StoreError> {
-        Ok(0)
+        Err(StoreError::Unavailable(Box::new(OriginOnly("sealed tokens are validated at the origin"))))
     }
 
     async fn bump_principal_epoch(&self, _: &Principal) -> Result<u64, StoreError> {

@@ -160,6 +160,8 @@ impl EventListener {
                 cache.heard(now);
             }
             self.metrics.events_applied.inc_by(heard.len() as u64);
+            let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            self.metrics.stream_heard_at.set(unix.as_secs_f64());
             for item in heard {
                 self.bus.deliver(item);
             }

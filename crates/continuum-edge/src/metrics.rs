@@ -1,6 +1,8 @@
 //! [`EdgeMetrics`]: what the edge counts, registered under `continuum_edge_*` on the server's
 //! `/metrics` (see [`EdgeMetrics::register`]).
 
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
@@ -20,6 +22,9 @@ pub struct EdgeMetrics {
     pub hit_age: Histogram,
     /// 1 while the origin's event stream is connected.
     pub stream_connected: Gauge,
+    /// When the stream last carried anything (an event or a heartbeat), Unix seconds: the
+    /// staleness of the cache is `time() - this` (entries stop answering past the cap).
+    pub stream_heard_at: Gauge<f64, AtomicU64>,
     /// Events applied from the origin's stream.
     pub events_applied: Counter,
     /// Times the stream was (re)opened.
@@ -38,6 +43,7 @@ impl Default for EdgeMetrics {
             origin_errors: Counter::default(),
             hit_age: Histogram::new([0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0]),
             stream_connected: Gauge::default(),
+            stream_heard_at: Gauge::default(),
             events_applied: Counter::default(),
             stream_connects: Counter::default(),
             touches_dropped: Counter::default(),
