@@ -3,10 +3,10 @@
 //!
 //! Forwarded: the operations that create, change or list sessions (log out, devices, guest
 //! sessions, handoff), the whole backend plane (`/v1/sessions…`, `/v1/principals…`,
-//! `/v1/docs…`, `/v1/events`, `/v1/live/docs`, `/v1/edge…`), and, in this first form, sync
-//! tickets and sync sockets (relayed byte for byte after the upgrade, so the origin's
-//! durability acks reach the client as they are). Answered here: `GET /v1/me` — a validation,
-//! from the session cache — health, readiness, metrics, the OpenAPI document and the web files.
+//! `/v1/docs…`, `/v1/events`, `/v1/live/docs`, `/v1/edge…`). Answered here: `GET /v1/me` — a
+//! validation, from the session cache — sync tickets and sync sockets (the edge's own copy of
+//! the document, updates queued for the origin), health, readiness, metrics, the OpenAPI
+//! document and the web files. An upgrade that is forwarded is relayed byte for byte.
 //!
 //! A request keeps its `Host`, cookie and `Origin`, so the origin's same-origin checks see the
 //! page's origin against the host the browser used; `X-Forwarded-For` names the client, for the
@@ -71,8 +71,6 @@ pub fn front(forwarder: Arc<Forwarder>, app: Router) -> Router {
         .route("/v1/guest", only(post(forward)))
         .route("/v1/me/handoff", only(post(forward)))
         .route("/v1/handoff/redeem", only(post(forward)))
-        .route("/v1/sync/ticket", only(post(forward)))
-        .route("/v1/sync/{scope}/{name}", only(get(forward)))
         .route("/v1/sessions", any(forward))
         .route("/v1/sessions/{*rest}", any(forward))
         .route("/v1/principals/{*rest}", any(forward))

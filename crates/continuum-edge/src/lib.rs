@@ -10,6 +10,10 @@
 //! - [`origin`]: [`OriginClient`], the calls to the origin (a record, a touch, the events, any
 //!   forwarded request) with the origin's API key and deadlines.
 //! - [`edge_id`]: the edge's stable id, given or kept in `<data>/edge-id`.
+//! - [`queue`]: [`EdgeQueue`](queue::EdgeQueue), the durable queue of document updates (redb,
+//!   one writer thread, group commit, fsync), with each update's writer.
+//! - [`queued_docs`]: [`QueuedDocs`](queued_docs::QueuedDocs), the edge's `DocStore`: the local
+//!   copy, every update queued first.
 //! - [`config`]: [`EdgeConfig`], what [`run()`] needs.
 //! - [`bus`]: [`EdgeBus`], the origin's events as the app's bus (sockets of ended sessions
 //!   close).
@@ -17,6 +21,8 @@
 //!   origin, touches passed on, writes refused (the origin's).
 //! - [`listener`]: [`EventListener`], the task applying the origin's `/v1/events` to the cache
 //!   and the bus, reconnecting with `Last-Event-ID`, a silent stream counted dead.
+//! - [`replayer`]: [`Replayer`](replayer::Replayer), the task carrying the queue to the
+//!   origin's `POST /v1/edge/replay`, exactly once per (edge id, seq).
 //! - [`forward`]: [`front`](forward::front), the routes forwarded to the origin, in front of the
 //!   app.
 //! - [`run`](mod@run): [`run()`], the edge's life from start to drain.
@@ -38,6 +44,9 @@ pub mod forward;
 pub mod listener;
 pub mod metrics;
 pub mod origin;
+pub mod queue;
+pub mod queued_docs;
+pub mod replayer;
 pub mod run;
 
 pub use bus::EdgeBus;

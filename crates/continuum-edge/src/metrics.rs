@@ -33,6 +33,20 @@ pub struct EdgeMetrics {
     pub touches_dropped: Counter,
     /// Requests forwarded to the origin.
     pub forwarded: Counter,
+    /// Updates in the queue waiting for the origin.
+    pub queue_length: Gauge,
+    /// The seq of the last update queued.
+    pub queue_last_seq: Gauge,
+    /// Replay batches the origin answered.
+    pub replays: Counter,
+    /// Replay batches that failed (origin away, or an error), retried.
+    pub replay_errors: Counter,
+    /// Queued updates the origin applied, as it counts them for this edge (all lifetimes).
+    pub origin_applied: Gauge,
+    /// Queued updates the origin refused, as it counts them for this edge (all lifetimes).
+    pub origin_refused: Gauge,
+    /// Queued updates refused at replay, seen by this process.
+    pub refused: Counter,
 }
 
 impl Default for EdgeMetrics {
@@ -48,6 +62,13 @@ impl Default for EdgeMetrics {
             stream_connects: Counter::default(),
             touches_dropped: Counter::default(),
             forwarded: Counter::default(),
+            queue_length: Gauge::default(),
+            queue_last_seq: Gauge::default(),
+            replays: Counter::default(),
+            replay_errors: Counter::default(),
+            origin_applied: Gauge::default(),
+            origin_refused: Gauge::default(),
+            refused: Counter::default(),
         }
     }
 }
@@ -93,5 +114,24 @@ impl EdgeMetrics {
             self.touches_dropped.clone(),
         );
         registry.register("forwarded", "Requests forwarded to the origin", self.forwarded.clone());
+        registry.register("queue_length", "Updates queued for the origin", self.queue_length.clone());
+        registry.register("queue_last_seq", "The seq of the last update queued", self.queue_last_seq.clone());
+        registry.register("replays", "Replay batches the origin answered", self.replays.clone());
+        registry.register(
+            "replay_errors",
+            "Replay batches that failed and are retried",
+            self.replay_errors.clone(),
+        );
+        registry.register(
+            "origin_applied",
+            "Queued updates the origin applied for this edge, all lifetimes",
+            self.origin_applied.clone(),
+        );
+        registry.register(
+            "origin_refused",
+            "Queued updates the origin refused for this edge, all lifetimes",
+            self.origin_refused.clone(),
+        );
+        registry.register("refused_updates", "Queued updates refused at replay", self.refused.clone());
     }
 }

@@ -41,6 +41,9 @@ pub enum OriginError {
     Status(StatusCode),
 }
 
+/// How long a replay batch may take (the origin answers once it is durable).
+pub const REPLAY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A client of one origin. Cheap to clone (one connection pool).
 #[derive(Clone, Debug)]
 pub struct OriginClient {
@@ -116,6 +119,26 @@ impl OriginClient {
             StatusCode::NOT_FOUND => Ok(false),
             other => Err(OriginError::Status(other)),
         }
+    }
+
+    /// `POST /v1/edge/replay` with `body` (JSON); the status and the whole answer.
+    pub async fn replay(&self, body: Vec<u8>) -> Result<(StatusCode, axum::body::Bytes), OriginError> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(self.uri("/v1/edge/replay")?)
+            .header(header::AUTHORIZATION, self.authorization.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .map_err(OriginError::Url)?;
+        let exchange = async {
+            let response = self.send(request).await?;
+            let status = response.status();
+            let body = response.into_body().collect().await.map_err(OriginError::Body)?.to_bytes();
+            Ok((status, body))
+        };
+        tokio::time::timeout(REPLAY_TIMEOUT, exchange)
+            .await
+            .map_err(|_| OriginError::Timeout(REPLAY_TIMEOUT))?
     }
 
     /// Opens `GET /v1/events`, resuming after `last_id`; the streaming body.

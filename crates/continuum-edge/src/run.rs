@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use continuum_server::{Metrics, ServerError};
-use continuum_store::{MemoryDocStore, Stores};
+use continuum_store::Stores;
+use continuum_store_redb::{RedbConfig, RedbStore};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +22,12 @@ use crate::forward::{Forwarder, front};
 use crate::listener::EventListener;
 use crate::metrics::EdgeMetrics;
 use crate::origin::OriginClient;
+use crate::queue::{EdgeQueue, QueueError};
+use crate::queued_docs::QueuedDocs;
+use crate::replayer::Replayer;
+
+/// The edge's own copy of its documents, in the data directory.
+pub const DOCS_FILE: &str = "edge-docs.redb";
 
 /// How many of the origin's heartbeats may be missed before its stream counts as dead.
 const MISSED_HEARTBEATS: u32 = 3;
@@ -40,6 +47,12 @@ pub enum EdgeError {
     /// The edge id cannot be had.
     #[error(transparent)]
     EdgeId(#[from] EdgeIdError),
+    /// The queue cannot be opened.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The local copy of the documents cannot be opened.
+    #[error("cannot open the edge's documents")]
+    Docs(#[source] continuum_store::StoreError),
     /// The server app failed.
     #[error(transparent)]
     Server(#[from] ServerError),
@@ -66,24 +79,38 @@ pub async fn run(
     let edge_id = edge_id::load_or_create(&config.server.data_dir, config.edge_id.as_deref())?;
     // The edge's own backend plane (what it does not forward) takes the key it shows the origin.
     config.server.api_keys = vec![config.origin_api_key.clone()];
-    tracing::info!(edge_id, origin = %config.origin, cap = ?config.cache.cap, ttl = ?config.cache.ttl, "starting the edge");
+    tracing::info!(%edge_id, origin = %config.origin, cap = ?config.cache.cap, ttl = ?config.cache.ttl, "starting the edge");
 
     let metrics = Arc::new(EdgeMetrics::default());
     let server_metrics = Arc::new(Metrics::with(|registry| metrics.register(registry)));
     let cache = Arc::new(Mutex::new(SessionCache::new(config.cache)));
     let (store, toucher) = CachedSessions::new(Arc::clone(&cache), origin.clone(), Arc::clone(&metrics));
     let bus = Arc::new(EdgeBus::default());
+    let queue = EdgeQueue::open(&config.server.data_dir)?;
+    let local = Arc::new(
+        RedbStore::open(&config.server.data_dir.join(DOCS_FILE), RedbConfig::default())
+            .map_err(EdgeError::Docs)?,
+    );
     let stores = Stores {
         sessions: Arc::new(store),
-        // Documents are the origin's in this first form: sync and /v1/docs are forwarded.
-        docs: Arc::new(MemoryDocStore::new()),
+        docs: Arc::new(QueuedDocs::new(Arc::clone(&local), queue.clone())),
         bus: Some(Arc::clone(&bus) as Arc<dyn continuum_store::Bus>),
     };
+    // What the edge acknowledges is in its queue, not at the origin yet.
+    config.server.sync.ack_message = continuum_core::ywire::MSG_ACK_EDGE;
 
     let cancel = CancellationToken::new();
     let tasks = TaskTracker::new();
     tasks.spawn(toucher.run(cancel.clone()));
     let silence = continuum_server::api::events::HEARTBEAT * MISSED_HEARTBEATS;
+    let replayer = Replayer {
+        queue,
+        origin: origin.clone(),
+        edge_id,
+        bus: Arc::clone(&bus),
+        metrics: Arc::clone(&metrics),
+    };
+    tasks.spawn(replayer.run(cancel.clone()));
     let listener_task = EventListener {
         origin: origin.clone(),
         cache,
@@ -126,6 +153,12 @@ pub async fn run(
     cancel.cancel();
     tasks.close();
     tasks.wait().await;
+    if let Err(error) = continuum_store::SessionStore::close(&*local).await {
+        tracing::warn!(
+            error = &error as &dyn std::error::Error,
+            "the edge's documents did not close cleanly"
+        );
+    }
     served.map_err(EdgeError::Server)
 }
 

@@ -4,7 +4,9 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{docs, edge, events, guest, handoff, health, live, me, principals, sessions, sync};
+use crate::api::{
+    docs, edge, edge_replay, events, guest, handoff, health, live, me, principals, sessions, sync,
+};
 use crate::error::Problem;
 use crate::views;
 
@@ -47,7 +49,7 @@ impl Modify for Security {
         sync::ticket, sync::socket,
         docs::get, docs::patch, docs::save_version, docs::list_versions, docs::get_version, docs::restore,
         events::stream_events,
-        edge::record, edge::touch,
+        edge::record, edge::touch, edge_replay::replay,
         live::list,
         health::healthz, health::readyz, health::metrics, health::hello,
     ),
@@ -56,7 +58,8 @@ impl Modify for Security {
         views::DeviceList, views::RevokedCount, views::CreateSession, views::ValidateRequest, views::DeviceView,
         handoff::HandoffOffer, handoff::RedeemRequest, sync::SyncTicket,
         docs::VersionView, docs::VersionList, docs::VersionContent, docs::NewVersion,
-        events::SessionEventView, events::SignedOutView, events::ResetView,
+        events::SessionEventView, events::SignedOutView, events::ResetView, events::RefusedUpdatesView,
+        edge_replay::ReplayRequest, edge_replay::ReplayEntry, edge_replay::ReplayAnswer, edge_replay::RefusedView,
         live::LiveDocList, live::LiveDocView, live::LiveDevice,
     ))
 )]

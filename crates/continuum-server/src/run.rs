@@ -181,7 +181,10 @@ pub async fn run_fronted(
         ending.cancel();
     };
     let mounted = mounts(&state);
-    crate::conn::serve(listener, front(app_with(state, mounted)), &config.connections, shutdown).await;
+    // Edges' replay marks, for `POST /v1/edge/replay`, in the data directory.
+    let marks = Arc::new(crate::edge_marks::EdgeMarks::new(config.data_dir.join("edge-marks")));
+    let app = app_with(state, mounted).layer(axum::Extension(marks));
+    crate::conn::serve(listener, front(app), &config.connections, shutdown).await;
     // Sockets first (their documents persist what they hold), then the sweeper, then the store.
     state_for_shutdown.socket_tasks().close();
     state_for_shutdown.socket_tasks().wait().await;

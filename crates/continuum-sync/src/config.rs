@@ -22,6 +22,10 @@ pub struct SyncConfig {
     /// How long awareness changes gather before they are sent: at most one awareness message
     /// per peer per tick, however many clients changed (see [`crate::Peer`]).
     pub awareness_tick: Duration,
+    /// The durability ack sent once the store returned from an append: [`crate::ack::MSG_ACK`]
+    /// (`cloud`, the default: the store is the origin's) or [`crate::ack::MSG_ACK_EDGE`] (`edge`:
+    /// the store is an edge's durable queue).
+    pub ack_message: u64,
 }
 
 impl Default for SyncConfig {
@@ -33,6 +37,7 @@ impl Default for SyncConfig {
             outbound_capacity: 1024,
             persist_capacity: 1024,
             awareness_tick: Duration::from_millis(50),
+            ack_message: continuum_core::ywire::MSG_ACK,
         }
     }
 }

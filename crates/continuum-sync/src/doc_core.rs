@@ -8,7 +8,7 @@ use continuum_core::DocKey;
 use continuum_store::{StoreError, StoredDoc};
 
 use crate::SyncError;
-use crate::ack::encode_ack;
+use crate::ack::encode_ack_as;
 use crate::persist::PersistedDoc;
 use crate::state::{DocState, PeerId};
 
@@ -36,10 +36,10 @@ impl PersistedDoc for Core {
         &self.key
     }
 
-    fn send_acks(&self, acks: BTreeMap<PeerId, u64>) {
+    fn send_acks(&self, tag: u64, acks: BTreeMap<PeerId, u64>) {
         let mut state = self.lock();
         for (peer, durable) in acks {
-            state.send_to(peer, encode_ack(durable).into());
+            state.send_to(peer, encode_ack_as(tag, durable).into());
         }
     }
 

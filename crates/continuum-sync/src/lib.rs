@@ -67,7 +67,7 @@ mod registry;
 mod remote;
 mod state;
 
-pub use ack::{decode_ack, encode_ack};
+pub use ack::{decode_ack, encode_ack, encode_ack_as};
 pub use config::SyncConfig;
 pub use continuum_store::VersionMeta;
 pub use error::SyncError;

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use continuum_core::DocKey;
+use continuum_core::{DocKey, SessionId};
 use continuum_store::{DocStore, StoreError, StoredDoc};
 use tokio::sync::{mpsc, oneshot};
 
@@ -33,9 +33,9 @@ pub(crate) trait PersistedDoc: Send + Sync {
     /// The document's key.
     fn key(&self) -> &DocKey;
 
-    /// Sends each peer its cumulative durability ack: its first `n` content-bearing messages
-    /// are durable.
-    fn send_acks(&self, acks: BTreeMap<PeerId, u64>);
+    /// Sends each peer its cumulative durability ack of type `tag` (see [`crate::ack`]): its
+    /// first `n` content-bearing messages are durable.
+    fn send_acks(&self, tag: u64, acks: BTreeMap<PeerId, u64>);
 
     /// Merges the log as read back from the store into the document (delivering what was new
     /// to its peers) and returns the document's full state, the snapshot covering that log.
@@ -55,6 +55,9 @@ pub(crate) struct Job {
     pub update: Option<Vec<u8>>,
     /// The ack owed once this job is durable: the peer and its cumulative count.
     pub ack: Option<(PeerId, u64)>,
+    /// The session whose peer made the change, if any: the batch key, so that a store that
+    /// records who wrote what (an edge's queue) gets one append per writer.
+    pub writer: Option<SessionId>,
     /// Told once this job is durable, or that persisting failed.
     pub durable: Option<oneshot::Sender<Result<(), Arc<StoreError>>>>,
 }
@@ -75,6 +78,8 @@ pub(crate) struct Persister {
     pub jobs: mpsc::Receiver<Job>,
     pub position: LogPosition,
     pub compact_after: usize,
+    /// The type of the acks sent once an append returned ([`crate::SyncConfig::ack_message`]).
+    pub ack_message: u64,
     /// Counts the changes appended.
     pub metrics: Arc<SyncMetrics>,
     /// Told of every append, after it returned (to announce it to other nodes).
@@ -108,22 +113,25 @@ impl Persister {
         self.doc.key()
     }
 
-    /// Appends the batch's updates: merged into one, or one by one should merging fail.
+    /// Appends the batch's updates, in order, one append per run of one writer's updates:
+    /// merged into one, or one by one should merging fail.
     async fn append(&mut self, batch: &[Job]) -> Result<(), StoreError> {
-        let updates: Vec<&[u8]> = batch.iter().filter_map(|job| job.update.as_deref()).collect();
-        let appends = match updates.as_slice() {
-            [] => Vec::new(),
-            [one] => vec![one.to_vec()],
-            many => match yrs::merge_updates_v1(many) {
-                Ok(merged) => vec![merged],
-                Err(error) => {
-                    tracing::warn!(doc = %self.key(), %error, "merging queued updates failed; appending them one by one");
-                    many.iter().map(|update| update.to_vec()).collect()
-                }
-            },
-        };
-        for update in appends {
-            let seq = self.store.append(self.doc.key(), update.clone()).await?;
+        let mut appends = Vec::new();
+        for (writer, updates) in runs_by_writer(batch) {
+            match updates.as_slice() {
+                [] => {}
+                [one] => appends.push((writer, one.to_vec())),
+                many => match yrs::merge_updates_v1(many) {
+                    Ok(merged) => appends.push((writer, merged)),
+                    Err(error) => {
+                        tracing::warn!(doc = %self.key(), %error, "merging queued updates failed; appending them one by one");
+                        appends.extend(many.iter().map(|update| (writer, update.to_vec())));
+                    }
+                },
+            }
+        }
+        for (writer, update) in appends {
+            let seq = self.store.append_by(self.doc.key(), update.clone(), writer.as_ref()).await?;
             self.position.last_seq = seq;
             self.position.logged += 1;
             if let Some(hook) = &self.on_append {
@@ -143,7 +151,7 @@ impl Persister {
             }
         }
         if !acks.is_empty() {
-            self.doc.send_acks(acks);
+            self.doc.send_acks(self.ack_message, acks);
         }
     }
 
@@ -202,6 +210,19 @@ impl Persister {
     }
 }
 
+/// The batch's updates cut into runs of consecutive updates of one writer, in order.
+fn runs_by_writer(batch: &[Job]) -> Vec<(Option<SessionId>, Vec<&[u8]>)> {
+    let mut runs: Vec<(Option<SessionId>, Vec<&[u8]>)> = Vec::new();
+    for job in batch {
+        let Some(update) = job.update.as_deref() else { continue };
+        match runs.last_mut() {
+            Some((writer, updates)) if *writer == job.writer => updates.push(update),
+            _ => runs.push((job.writer, vec![update])),
+        }
+    }
+    runs
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -226,7 +247,7 @@ mod tests {
         fn key(&self) -> &DocKey {
             &self.key
         }
-        fn send_acks(&self, acks: BTreeMap<PeerId, u64>) {
+        fn send_acks(&self, _: u64, acks: BTreeMap<PeerId, u64>) {
             self.acks.lock().unwrap().push(acks);
         }
         fn merge_for_snapshot(&self, _: &StoredDoc) -> Result<Vec<u8>, SyncError> {
@@ -299,10 +320,12 @@ mod tests {
     ) -> (oneshot::Receiver<Result<(), Arc<StoreError>>>, bool) {
         let (jobs, queue) = mpsc::channel(8);
         for (update, ack) in updates().into_iter().zip([(1, 1), (1, 2), (2, 1)]) {
-            jobs.send(Job { update: Some(update), ack: Some(ack), durable: None }).await.unwrap();
+            jobs.send(Job { update: Some(update), ack: Some(ack), writer: None, durable: None })
+                .await
+                .unwrap();
         }
         let (durable, waiter) = oneshot::channel();
-        jobs.send(Job { update: None, ack: None, durable: Some(durable) }).await.unwrap();
+        jobs.send(Job { update: None, ack: None, writer: None, durable: Some(durable) }).await.unwrap();
         drop(jobs);
         let finished = Arc::new(AtomicBool::new(false));
         let told = finished.clone();
@@ -312,6 +335,7 @@ mod tests {
             jobs: queue,
             position: LogPosition { last_seq: 0, logged: 0 },
             compact_after: 100,
+            ack_message: crate::ack::MSG_ACK,
             metrics: Arc::default(),
             on_append: None,
             on_finished: Box::new(move || told.store(true, Ordering::SeqCst)),
@@ -334,6 +358,33 @@ mod tests {
         assert_eq!(replica.get_or_insert_text("t").get_string(&replica.transact()), "abc");
         assert_eq!(*doc.acks.lock().unwrap(), vec![BTreeMap::from([(1, 2), (2, 1)])]);
         assert!(doc.failed.lock().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_batch_is_cut_into_runs_of_one_writer_in_order() {
+        let (a, b) = (SessionId::generate(), SessionId::generate());
+        let job = |update: Option<&[u8]>, writer| Job {
+            update: update.map(<[u8]>::to_vec),
+            ack: None,
+            writer,
+            durable: None,
+        };
+        let batch = [
+            job(Some(b"1"), Some(a)),
+            job(None, Some(b)), // a marker neither ends nor starts a run
+            job(Some(b"2"), Some(a)),
+            job(Some(b"3"), Some(b)),
+            job(Some(b"4"), None),
+            job(Some(b"5"), Some(a)),
+        ];
+        let runs = runs_by_writer(&batch);
+        let expected: Vec<(Option<SessionId>, Vec<&[u8]>)> = vec![
+            (Some(a), vec![b"1", b"2"]),
+            (Some(b), vec![b"3"]),
+            (None, vec![b"4"]),
+            (Some(a), vec![b"5"]),
+        ];
+        assert_eq!(runs, expected);
     }
 
     #[tokio::test]

@@ -217,6 +217,7 @@ impl DocRegistry {
             jobs: queue,
             position: loaded.position,
             compact_after: inner.config.compact_after,
+            ack_message: inner.config.ack_message,
             metrics: inner.metrics.clone(),
             on_append: inner.on_append.get().cloned(),
             on_finished: self.on_finished(&guard.key, guard.generation, finished),

@@ -50,6 +50,21 @@ pub struct SignedOutView {
     pub at: Rfc3339,
 }
 
+/// The `data` of a `refused_updates` event: updates an edge queued for a session that had
+/// ended before they reached the origin, refused at replay and kept out of the documents.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct RefusedUpdatesView {
+    /// The session.
+    pub sid: String,
+    /// Its principal, if still known.
+    pub principal: Option<String>,
+    /// How many updates were refused.
+    pub count: u64,
+    /// When, RFC 3339.
+    #[schema(value_type = String)]
+    pub at: Rfc3339,
+}
+
 /// The `data` of a `reset`.
 #[derive(Serialize, ToSchema, Debug)]
 pub struct ResetView {
@@ -71,6 +86,15 @@ fn render(item: FeedItem) -> Event {
         FeedItem::SignedOutEverywhere { id, principal, at } => {
             let view = SignedOutView { principal: principal.as_str().to_owned(), at: Rfc3339(at) };
             Event::default().id(id).event("signed_out_everywhere").json_data(view).expect("a view serializes")
+        }
+        FeedItem::RefusedUpdates { id, sid, principal, count, at } => {
+            let view = RefusedUpdatesView {
+                sid: sid.to_string(),
+                principal: principal.map(|principal| principal.as_str().to_owned()),
+                count,
+                at: Rfc3339(at),
+            };
+            Event::default().id(id).event("refused_updates").json_data(view).expect("a view serializes")
         }
         FeedItem::Reset { reason } => Event::default()
             .event("reset")
@@ -100,15 +124,15 @@ fn live(
     })
 }
 
-/// Session events — `created`, `rotated`, `revoked`, `expired`, `signed_out_everywhere` (and
-/// `reset`) — as `text/event-stream`, from every node sharing the store. Each event has an id; reconnect with `Last-Event-ID` to
+/// Session events — `created`, `rotated`, `revoked`, `expired`, `signed_out_everywhere`,
+/// `refused_updates` (an edge's queued updates of an ended session, refused at replay) and `reset` — as `text/event-stream`, from every node sharing the store. Each event has an id; reconnect with `Last-Event-ID` to
 /// resume from the same node within its window of 1024 events. When that is not possible (other
 /// node, restart, too old) the stream starts with a `reset` event: drop cached sessions. A quiet
 /// stream carries a comment line every second, so a reader can tell a dead one.
 #[utoipa::path(get, path = "/v1/events", tag = "backend", security(("api_key" = [])),
     params(("Last-Event-ID" = Option<String>, Header, description = "the id of the last event received")),
     responses((status = 200, content_type = "text/event-stream", body = SessionEventView,
-               description = "`event: <kind>` with a SessionEventView, `event: signed_out_everywhere` with a SignedOutView, or `event: reset` with a ResetView"),
+               description = "`event: <kind>` with a SessionEventView, `event: signed_out_everywhere` with a SignedOutView, `event: refused_updates` with a RefusedUpdatesView, or `event: reset` with a ResetView"),
               (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem)))]
 pub async fn stream_events(
     State(state): State<AppState>,

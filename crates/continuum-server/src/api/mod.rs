@@ -2,6 +2,7 @@
 
 pub mod docs;
 pub mod edge;
+pub mod edge_replay;
 pub mod events;
 pub mod guest;
 pub mod handoff;
