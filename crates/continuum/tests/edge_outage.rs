@@ -281,3 +281,43 @@ async fn updates_of_a_session_revoked_during_the_outage_are_refused_at_replay() 
         direct.json("m")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_socket_rides_out_an_outage_past_the_cap_and_a_new_one_fails_closed() {
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let origin = origin_at("127.0.0.1:0", dirs.0.path(), &["--memory"]);
+    let edge = Server::spawn(
+        &[
+            "edge",
+            "--listen",
+            "127.0.0.1:0",
+            "--origin",
+            &origin.url(),
+            "--data",
+            path(dirs.1.path()),
+            "--dev",
+            "--stream-cap-secs",
+            "1",
+        ],
+        &[("CONTINUUM_ORIGIN_API_KEY", KEY)],
+    );
+    let (_, token) = login(&origin, "alice");
+    let mut open = writer(&edge, &token).await;
+    origin.kill_and_reap();
+    // Past the cap, and several rounds of the edge's session check (every 250 ms).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    edit(&mut open, "after-the-cap", 1).await;
+    assert!(
+        open.client.closed.is_none(),
+        "the open socket of a known session stays: {:?}",
+        open.client.closed
+    );
+
+    let addr: SocketAddr = edge.addr.parse().unwrap();
+    let auth = format!("Session {token}");
+    let refused = YClient::connect(addr, DOC, &[("Authorization", &auth)]).await;
+    let Err(tokio_tungstenite::tungstenite::Error::Http(response)) = refused else {
+        panic!("a new socket cannot be validated with the origin away")
+    };
+    assert_eq!(response.status(), 503);
+}
