@@ -5,7 +5,10 @@
 //! - `GET /v1/me` at the edge (a cache hit) against `GET /v1/me` at the origin (a store read),
 //!   the same token, `CONCURRENCY` callers for `SECONDS` each, interleaved twice;
 //! - a revocation's time from the origin's 204 to the first 401 at the edge (polled
-//!   back to back), p50 / p99 over `REVOCATIONS` sessions.
+//!   back to back), p50 / p99 over `REVOCATIONS` sessions;
+//! - replay throughput: `REPLAYED` one-key Yjs updates of one session pushed into an edge queue
+//!   (the origin meanwhile "away": the replayer not started), then the time until the replayer
+//!   has the origin's mark for all of them.
 //!
 //! `ORIGIN_STORE=redis://127.0.0.1:6379 cargo run --release -p continuum-edge --example edge_bench`
 
@@ -28,6 +31,7 @@ const KEY: &str = "ck_edge_bench_key_0123456789abcdefghijklmnopqrstu";
 const CONCURRENCY: usize = 16;
 const SECONDS: u64 = 3;
 const REVOCATIONS: usize = 500;
+const REPLAYED: usize = 20_000;
 
 type Http = Client<HttpConnector, Body>;
 
@@ -161,5 +165,53 @@ async fn main() {
         push.value_at_quantile(0.5),
         push.value_at_quantile(0.99),
         push.max()
+    );
+
+    replay_throughput(&http, &origin).await;
+}
+
+/// Fills a queue while no replayer runs, then times its drain to the origin.
+async fn replay_throughput(http: &Http, origin: &str) {
+    use yrs::{Map as _, ReadTxn as _, Transact as _};
+    let (sid, _) = login(http, origin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let queue = continuum_edge::queue::EdgeQueue::open(dir.path()).unwrap();
+    let key = continuum_core::DocKey::parse("user:bench", "replay").unwrap();
+    let sid: continuum_core::SessionId = sid.parse().unwrap();
+    let doc = yrs::Doc::new();
+    let map = doc.get_or_insert_map("m");
+    let mut pushes = tokio::task::JoinSet::new();
+    let filled = Instant::now();
+    for n in 0..REPLAYED {
+        let before = doc.transact().state_vector();
+        map.insert(&mut doc.transact_mut(), format!("k{n}"), n as i64);
+        let update = doc.transact().encode_state_as_update_v1(&before);
+        let (queue, key) = (queue.clone(), key.clone());
+        pushes.spawn(async move { queue.push(Some(sid), key, update).await.unwrap() });
+    }
+    pushes.join_all().await;
+    println!("encoded and queued {REPLAYED} updates (group commit, fsync) in {:?}", filled.elapsed());
+    let metrics = Arc::new(continuum_edge::EdgeMetrics::default());
+    let replayer = continuum_edge::replayer::Replayer {
+        queue: queue.clone(),
+        origin: continuum_edge::OriginClient::new(origin, KEY).unwrap(),
+        edge_id: "bench-replay".into(),
+        bus: Arc::new(continuum_edge::EdgeBus::default()),
+        metrics: Arc::clone(&metrics),
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let started = Instant::now();
+    let task = tokio::spawn(replayer.run(cancel.clone()));
+    while queue.stats().await.unwrap().0 > 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = started.elapsed();
+    cancel.cancel();
+    task.await.unwrap();
+    println!(
+        "replayed {REPLAYED} updates to the origin in {took:?}: {:.0} updates/s ({} applied, {} batches)",
+        REPLAYED as f64 / took.as_secs_f64(),
+        metrics.origin_applied.get(),
+        metrics.replays.get()
     );
 }
