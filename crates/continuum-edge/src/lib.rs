@@ -1,6 +1,7 @@
 //! `continuum-edge`: an edge node — the server app close to the user, over a session store that
-//! answers validations from a cache the origin keeps honest, forwarding to the origin what only
-//! the origin does.
+//! answers validations from a cache the origin keeps honest, and a document store that keeps
+//! the edge's own copy and queues every device's update durably for the origin; what only the
+//! origin does is forwarded to it.
 //!
 //! # Layout
 //! Listed from the bottom up; each module uses only modules listed before it.
@@ -28,12 +29,15 @@
 //! - [`run`](mod@run): [`run()`], the edge's life from start to drain.
 //!
 //! # Main flow
-//! [`run()`] builds the origin client, the cache, the [`CachedSessions`] store and the
-//! [`EdgeBus`], spawns the [`EventListener`] and the touch task, and serves
-//! `continuum_server::run_fronted` over those stores with [`forward::front`] in front: a
-//! validation (`GET /v1/me`, a socket's session check) reads the store, which answers from the
-//! cache while it may and asks the origin otherwise — failing closed (503) when the origin does
-//! not answer.
+//! [`run()`] builds the origin client, the cache, the [`CachedSessions`] store, the queue and
+//! the [`QueuedDocs`](queued_docs::QueuedDocs) store and the [`EdgeBus`], spawns the
+//! [`EventListener`], the [`Replayer`](replayer::Replayer) and the touch task, and serves
+//! `continuum_server::run_fronted` over those stores with [`forward::front`] in front. A
+//! validation (`GET /v1/me`, a sync upgrade, the socket check) reads the store, which answers
+//! from the cache while it may and asks the origin otherwise — failing closed (503) when the
+//! origin does not answer. A device's update is applied to the edge's copy, queued (fsynced)
+//! with its writer's sid and acknowledged `edge` (type 101); the replayer carries the queue to
+//! the origin, which applies each (edge id, seq) once and refuses ended sessions' updates.
 
 pub mod bus;
 pub mod cache;
