@@ -1,9 +1,10 @@
 // The demo through an edge: `continuum edge --demo` in front of `continuum serve --demo`. The
-// page's changes are acknowledged by the edge from its durable queue (type-101 acks), so the
-// status reads "Saved at the edge" — with the origin up, and while it is stopped (SIGSTOP: it
-// answers nothing, as in an outage) — and when the origin resumes, the edge's replay brings
-// every change to it. (The edge does not turn the origin's mark into "Saved in the cloud" yet:
-// see docs/design.md, "The edge tier".)
+// page's changes are acknowledged by the edge from its durable queue (type-101 acks) and, once
+// replayed, by the cloud: with the origin up the status reads "Saved in the cloud"; while it
+// is stopped (SIGSTOP: it answers nothing, as in an outage) "Saved at the edge"; when the
+// origin resumes, the edge's replay brings
+// every change to it, and the status becomes "Saved in the cloud" (the edge's cloud acks follow
+// the origin's replay mark).
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -66,21 +67,23 @@ after(async () => {
   await origin?.stop();
 });
 
-test('through an edge the demo says "Saved at the edge", origin up or stopped, and replays to it', async () => {
+test('through an edge: "Saved at the edge", origin up or stopped; origin back → "Saved in the cloud"', async () => {
   const context = await browser.newContext();
   const page = await newPage(context);
   await page.goto(edge.url);
   await page.click('#start-guest');
   await page.waitForSelector('#app:not([hidden])');
-  await waitForStatus(page, 'Saved at the edge');
+  // With the origin up the edge replays at once, and its cloud acks follow its edge acks.
+  await waitForStatus(page, 'Saved in the cloud');
   const scope = await userScope(page);
   await page.fill('#name', 'Ada Lovelace');
-  await waitForStatus(page, 'Saved at the edge');
-  await screenshot(page, 'edge-1-saved-at-the-edge');
+  await waitForStatus(page, 'Saved in the cloud');
+  await screenshot(page, 'edge-1-in-the-cloud-through-the-edge');
 
   origin.child.kill('SIGSTOP');
   await page.fill('#email', 'ada@example.org');
   await page.selectOption('#country', 'us');
+  await waitForStatus(page, 'Saved at the edge');
   // Past the edge's cap (5 s): the open socket of a known session stays, its changes are queued.
   await new Promise((resolve) => setTimeout(resolve, 6000));
   await page.fill('#name', 'Ada King');
@@ -98,7 +101,8 @@ test('through an edge the demo says "Saved at the edge", origin up or stopped, a
   assert.deepEqual({ name: form.name, email: form.email, country: form.country }, {
     name: 'Ada King', email: 'ada@example.org', country: 'us',
   }, 'the edge replayed every change to the origin');
-  await screenshot(page, 'edge-3-replayed');
+  await waitForStatus(page, 'Saved in the cloud');
+  await screenshot(page, 'edge-3-back-in-the-cloud');
   assertNoErrors(page);
   await context.close();
 });

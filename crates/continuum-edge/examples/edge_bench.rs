@@ -198,6 +198,8 @@ async fn replay_throughput(http: &Http, origin: &str) {
         edge_id: "bench-replay".into(),
         bus: Arc::new(continuum_edge::EdgeBus::default()),
         metrics: Arc::clone(&metrics),
+        upstream: Arc::default(),
+        registry: Arc::default(),
     };
     let cancel = tokio_util::sync::CancellationToken::new();
     let started = Instant::now();

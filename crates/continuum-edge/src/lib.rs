@@ -13,6 +13,8 @@
 //! - [`edge_id`]: the edge's stable id, given or kept in `<data>/edge-id`.
 //! - [`queue`]: [`EdgeQueue`](queue::EdgeQueue), the durable queue of document updates (redb,
 //!   one writer thread, group commit, fsync), with each update's writer.
+//! - [`upstream`]: [`Upstream`](upstream::Upstream), which appends have reached the origin (the
+//!   check behind the cloud acks that follow the edge acks), pure.
 //! - [`queued_docs`]: [`QueuedDocs`](queued_docs::QueuedDocs), the edge's `DocStore`: the local
 //!   copy, every update queued first.
 //! - [`config`]: [`EdgeConfig`], what [`run()`] needs.
@@ -52,6 +54,7 @@ pub mod queue;
 pub mod queued_docs;
 pub mod replayer;
 pub mod run;
+pub mod upstream;
 
 pub use bus::EdgeBus;
 pub use cache::{CachePolicy, SessionCache};

@@ -13,18 +13,20 @@ use continuum_core::{DocKey, DocName, Scope, SessionId, Timestamp};
 use continuum_store::{DocStore, StoreError, StoredDoc, VersionMeta};
 
 use crate::queue::EdgeQueue;
+use crate::upstream::Upstream;
 
 /// The edge's document store.
 #[derive(Debug)]
 pub struct QueuedDocs<D> {
     local: Arc<D>,
     queue: EdgeQueue,
+    upstream: Arc<Upstream>,
 }
 
 impl<D> QueuedDocs<D> {
-    /// Documents in `local`, updates queued in `queue`.
-    pub fn new(local: Arc<D>, queue: EdgeQueue) -> Self {
-        Self { local, queue }
+    /// Documents in `local`, updates queued in `queue`, each append recorded in `upstream`.
+    pub fn new(local: Arc<D>, queue: EdgeQueue, upstream: Arc<Upstream>) -> Self {
+        Self { local, queue, upstream }
     }
 }
 
@@ -46,8 +48,14 @@ impl<D: DocStore> DocStore for QueuedDocs<D> {
         update: Vec<u8>,
         writer: Option<&SessionId>,
     ) -> Result<u64, StoreError> {
-        self.queue.push(writer.copied(), key.clone(), update.clone()).await.map_err(StoreError::backend)?;
-        self.local.append(key, update).await
+        let queued = self
+            .queue
+            .push(writer.copied(), key.clone(), update.clone())
+            .await
+            .map_err(StoreError::backend)?;
+        let local = self.local.append(key, update).await?;
+        self.upstream.record(key, local, queued);
+        Ok(local)
     }
 
     async fn compact(&self, key: &DocKey, snapshot: Vec<u8>, through_seq: u64) -> Result<(), StoreError> {

@@ -4,13 +4,14 @@
 //! refused (their session ended before they reached it) are reported: the session's sockets
 //! at this edge close (the app's relay hears a revocation on the [`EdgeBus`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use continuum_core::{Clock as _, Principal, SessionId, SystemClock};
 use continuum_store::{Heard, Notice, SessionEvent, SessionEventKind};
+use continuum_sync::DocRegistry;
 use http::StatusCode;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
@@ -19,6 +20,7 @@ use crate::bus::EdgeBus;
 use crate::metrics::EdgeMetrics;
 use crate::origin::OriginClient;
 use crate::queue::{EdgeQueue, QueuedUpdate};
+use crate::upstream::Upstream;
 
 /// Entries read from the queue per batch at most.
 const BATCH: usize = 512;
@@ -57,6 +59,11 @@ pub struct Replayer {
     pub bus: Arc<EdgeBus>,
     /// Its counters.
     pub metrics: Arc<EdgeMetrics>,
+    /// Which appends reached the origin, told of each new mark.
+    pub upstream: Arc<Upstream>,
+    /// The app's documents, once it is built: told which of them advanced, so their peers get
+    /// cloud acks.
+    pub registry: Arc<OnceLock<DocRegistry>>,
 }
 
 /// The request body for `entries`: consecutive entries from the first, within [`BATCH_BYTES`].
@@ -138,6 +145,12 @@ impl Replayer {
                 "cannot acknowledge into the edge queue"
             );
         })?;
+        let advanced = self.upstream.acknowledged(answer.mark);
+        if let Some(registry) = self.registry.get() {
+            for key in advanced {
+                registry.upstream_advanced(&key);
+            }
+        }
         self.metrics.replays.inc();
         self.metrics.origin_applied.set(answer.applied_total as i64);
         self.metrics.origin_refused.set(answer.refused_total as i64);

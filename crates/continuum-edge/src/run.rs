@@ -3,7 +3,7 @@
 //! shutdown.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use continuum_server::{Metrics, ServerError};
@@ -25,6 +25,7 @@ use crate::origin::OriginClient;
 use crate::queue::{EdgeQueue, QueueError};
 use crate::queued_docs::QueuedDocs;
 use crate::replayer::Replayer;
+use crate::upstream::Upstream;
 
 /// The edge's own copy of its documents, in the data directory.
 pub const DOCS_FILE: &str = "edge-docs.redb";
@@ -87,13 +88,16 @@ pub async fn run(
     let (store, toucher) = CachedSessions::new(Arc::clone(&cache), origin.clone(), Arc::clone(&metrics));
     let bus = Arc::new(EdgeBus::default());
     let queue = EdgeQueue::open(&config.server.data_dir)?;
+    let (acked, queued) = queue.pending(usize::MAX).await?;
+    let upstream = Arc::new(Upstream::new(acked, queued.into_iter().map(|entry| (entry.key, entry.seq))));
+    let registry_slot: Arc<OnceLock<continuum_sync::DocRegistry>> = Arc::default();
     let local = Arc::new(
         RedbStore::open(&config.server.data_dir.join(DOCS_FILE), RedbConfig::default())
             .map_err(EdgeError::Docs)?,
     );
     let stores = Stores {
         sessions: Arc::new(store),
-        docs: Arc::new(QueuedDocs::new(Arc::clone(&local), queue.clone())),
+        docs: Arc::new(QueuedDocs::new(Arc::clone(&local), queue.clone(), Arc::clone(&upstream))),
         bus: Some(Arc::clone(&bus) as Arc<dyn continuum_store::Bus>),
     };
     // What the edge acknowledges is in its queue, not at the origin yet.
@@ -109,6 +113,8 @@ pub async fn run(
         edge_id,
         bus: Arc::clone(&bus),
         metrics: Arc::clone(&metrics),
+        upstream: Arc::clone(&upstream),
+        registry: Arc::clone(&registry_slot),
     };
     tasks.spawn(replayer.run(cancel.clone()));
     let listener_task = EventListener {
@@ -132,9 +138,15 @@ pub async fn run(
         closing.cancel();
     };
     let demo = config.demo;
-    let mounts = move |state: &continuum_server::AppState| match demo {
-        true => continuum_server::demo::router(state),
-        false => Default::default(),
+    let mounts = move |state: &continuum_server::AppState| {
+        // Before any document opens: edge acks are followed by cloud acks once replayed.
+        let check = Arc::clone(&upstream);
+        state.registry().on_upstream(Arc::new(move |key, seq| check.reached(key, seq)));
+        let _ = registry_slot.set(state.registry().clone());
+        match demo {
+            true => continuum_server::demo::router(state),
+            false => Default::default(),
+        }
     };
     let front_forwarder = Arc::clone(&forwarder);
     let served = continuum_server::run_fronted(

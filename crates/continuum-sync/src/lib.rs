@@ -75,5 +75,5 @@ pub use listing::LiveDocListing;
 pub use live_doc::LiveDoc;
 pub use metrics::{SyncMetrics, SyncSnapshot};
 pub use peer::{Peer, PeerOptions};
-pub use persist::AppendHook;
+pub use persist::{AppendHook, UpstreamCheck};
 pub use registry::DocRegistry;

@@ -23,6 +23,11 @@ use crate::state::PeerId;
 /// Called on the document's persistence task after the append returned; it must not block.
 pub type AppendHook = Arc<dyn Fn(&DocKey, u64, &[u8]) + Send + Sync>;
 
+/// Whether the update a document appended with log sequence number `seq` has reached the
+/// origin (an edge's store answers it: its queue holds every append until the origin has it).
+/// Called under the document's lock; it must not block.
+pub type UpstreamCheck = Arc<dyn Fn(&DocKey, u64) -> bool + Send + Sync>;
+
 /// Called once when the persistence task ends, after its last append (or its failure): the
 /// registry passes it in to forget the document and wake whoever waits to reopen it.
 pub(crate) type OnFinished = Box<dyn FnOnce() + Send>;
@@ -36,6 +41,12 @@ pub(crate) trait PersistedDoc: Send + Sync {
     /// Sends each peer its cumulative durability ack of type `tag` (see [`crate::ack`]): its
     /// first `n` content-bearing messages are durable.
     fn send_acks(&self, tag: u64, acks: BTreeMap<PeerId, u64>);
+
+    /// Once the store's acks of type `tag` are sent: with an `upstream` check (an edge), the
+    /// same peers get the cloud ack ([`crate::ack::MSG_ACK`]) for `acks` as soon as everything
+    /// appended through `seq` passes the check — now, or when [`crate::DocRegistry::upstream_advanced`]
+    /// says so.
+    fn hold_for_upstream(&self, seq: u64, acks: BTreeMap<PeerId, u64>, upstream: &UpstreamCheck);
 
     /// Merges the log as read back from the store into the document (delivering what was new
     /// to its peers) and returns the document's full state, the snapshot covering that log.
@@ -84,6 +95,9 @@ pub(crate) struct Persister {
     pub metrics: Arc<SyncMetrics>,
     /// Told of every append, after it returned (to announce it to other nodes).
     pub on_append: Option<AppendHook>,
+    /// Whether appends have reached the origin (an edge's store): acks of type
+    /// [`Persister::ack_message`] are then followed by cloud acks once they have.
+    pub upstream: Option<UpstreamCheck>,
     /// Called when the task ends, once everything queued is written or persisting failed.
     pub on_finished: OnFinished,
 }
@@ -151,7 +165,10 @@ impl Persister {
             }
         }
         if !acks.is_empty() {
-            self.doc.send_acks(self.ack_message, acks);
+            self.doc.send_acks(self.ack_message, acks.clone());
+            if let Some(upstream) = &self.upstream {
+                self.doc.hold_for_upstream(self.position.last_seq, acks, upstream);
+            }
         }
     }
 
@@ -250,6 +267,7 @@ mod tests {
         fn send_acks(&self, _: u64, acks: BTreeMap<PeerId, u64>) {
             self.acks.lock().unwrap().push(acks);
         }
+        fn hold_for_upstream(&self, _: u64, _: BTreeMap<PeerId, u64>, _: &UpstreamCheck) {}
         fn merge_for_snapshot(&self, _: &StoredDoc) -> Result<Vec<u8>, SyncError> {
             unreachable!("no compaction below the threshold")
         }
@@ -338,6 +356,7 @@ mod tests {
             ack_message: crate::ack::MSG_ACK,
             metrics: Arc::default(),
             on_append: None,
+            upstream: None,
             on_finished: Box::new(move || told.store(true, Ordering::SeqCst)),
         };
         persister.run().await;

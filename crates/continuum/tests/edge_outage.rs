@@ -8,7 +8,8 @@
 //!   last seq), and a device connected to the origin directly sees every acknowledged edit.
 //! - A session revoked at the origin while its edge is cut off: its queued updates are refused
 //!   at replay (kept out of the document, reported on the origin's `/v1/events`), the other
-//!   session's are applied, and its socket at the edge is closed.
+//!   session's are applied — and acknowledged `cloud` then — and its socket at the edge is
+//!   closed.
 //! - The replay route itself: a batch sent again applies nothing, a gap is refused, bad input is
 //!   a 400 problem.
 
@@ -272,6 +273,14 @@ async fn updates_of_a_session_revoked_during_the_outage_are_refused_at_replay() 
     let closed =
         doomed.client.wait_closed(Duration::from_secs(5)).await.expect("the revoked session's socket closes");
     assert_eq!(closed.map(|frame| u16::from(frame.code)), Some(4401));
+
+    // Replayed: the edge follows its edge acks with cloud acks (type 100) for all it sent.
+    let sent = keeper.sent;
+    assert!(
+        keeper.client.pump_until(|c| c.acked >= sent, Duration::from_secs(10)).await,
+        "cloud acks after the replay: {} of {sent}",
+        keeper.client.acked
+    );
 
     let mut direct = client(&origin, &kept).await;
     let want: Vec<String> = (0..5).map(|n| format!("k{n}")).collect();
