@@ -102,6 +102,8 @@ pub async fn run(
     };
     // What the edge acknowledges is in its queue, not at the origin yet.
     config.server.sync.ack_message = continuum_core::ywire::MSG_ACK_EDGE;
+    // The queue keeps each update's writer, for the origin to check at replay.
+    config.server.sync.append_per_writer = true;
 
     let cancel = CancellationToken::new();
     let tasks = TaskTracker::new();

@@ -26,6 +26,10 @@ pub struct SyncConfig {
     /// (`cloud`, the default: the store is the origin's) or [`crate::ack::MSG_ACK_EDGE`] (`edge`:
     /// the store is an edge's durable queue).
     pub ack_message: u64,
+    /// Whether a batch of queued changes is appended as one merged update per run of one
+    /// writer's changes (so that a store recording who wrote what — an edge's queue — gets each
+    /// writer's own), rather than as one update per batch (the default: the fewest appends).
+    pub append_per_writer: bool,
 }
 
 impl Default for SyncConfig {
@@ -38,6 +42,7 @@ impl Default for SyncConfig {
             persist_capacity: 1024,
             awareness_tick: Duration::from_millis(50),
             ack_message: continuum_core::ywire::MSG_ACK,
+            append_per_writer: false,
         }
     }
 }

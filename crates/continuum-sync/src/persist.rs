@@ -91,6 +91,8 @@ pub(crate) struct Persister {
     pub compact_after: usize,
     /// The type of the acks sent once an append returned ([`crate::SyncConfig::ack_message`]).
     pub ack_message: u64,
+    /// One append per writer's run rather than per batch ([`crate::SyncConfig::append_per_writer`]).
+    pub append_per_writer: bool,
     /// Counts the changes appended.
     pub metrics: Arc<SyncMetrics>,
     /// Told of every append, after it returned (to announce it to other nodes).
@@ -127,11 +129,16 @@ impl Persister {
         self.doc.key()
     }
 
-    /// Appends the batch's updates, in order, one append per run of one writer's updates:
-    /// merged into one, or one by one should merging fail.
+    /// Appends the batch's updates, in order: merged into one (or, with
+    /// [`Persister::append_per_writer`], one per run of one writer's updates), or one by one
+    /// should merging fail.
     async fn append(&mut self, batch: &[Job]) -> Result<(), StoreError> {
+        let runs = match self.append_per_writer {
+            true => runs_by_writer(batch),
+            false => vec![(None, batch.iter().filter_map(|job| job.update.as_deref()).collect())],
+        };
         let mut appends = Vec::new();
-        for (writer, updates) in runs_by_writer(batch) {
+        for (writer, updates) in runs {
             match updates.as_slice() {
                 [] => {}
                 [one] => appends.push((writer, one.to_vec())),
@@ -354,6 +361,7 @@ mod tests {
             position: LogPosition { last_seq: 0, logged: 0 },
             compact_after: 100,
             ack_message: crate::ack::MSG_ACK,
+            append_per_writer: false,
             metrics: Arc::default(),
             on_append: None,
             upstream: None,

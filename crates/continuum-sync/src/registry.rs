@@ -220,6 +220,7 @@ impl DocRegistry {
             position: loaded.position,
             compact_after: inner.config.compact_after,
             ack_message: inner.config.ack_message,
+            append_per_writer: inner.config.append_per_writer,
             metrics: inner.metrics.clone(),
             on_append: inner.on_append.get().cloned(),
             upstream: inner.upstream.get().cloned(),
