@@ -16,6 +16,10 @@ pub const MSG_QUERY_AWARENESS: u64 = 3;
 /// Continuum's durability ack, `[100][varUint n]`: the first `n` content-bearing messages the
 /// peer sent are durable. Sent only to peers that asked for acks.
 pub const MSG_ACK: u64 = 100;
+/// Continuum's edge durability ack, `[101][varUint n]`: the first `n` content-bearing messages
+/// the peer sent are in an edge's durable queue (fsynced), not yet at the origin. Sent by an
+/// edge, only to peers that asked for acks; the origin's store having them is still [`MSG_ACK`].
+pub const MSG_ACK_EDGE: u64 = 101;
 
 /// Sync step 1: the sender's state vector.
 pub const SYNC_STEP_1: u64 = 0;

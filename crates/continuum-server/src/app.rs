@@ -7,7 +7,9 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use crate::api::{docs, events, guest, handoff, health, live, me, principals, sessions, sync};
+use crate::api::{
+    docs, edge, edge_replay, events, guest, handoff, health, live, me, principals, sessions, sync,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -43,6 +45,12 @@ pub fn app_with(state: AppState, mounts: Router<AppState>) -> Router {
         .route("/v1/docs/{scope}/{name}/versions/{id}", get(docs::get_version))
         .route("/v1/docs/{scope}/{name}/versions/{id}/restore", post(docs::restore))
         .route("/v1/events", get(events::stream_events))
+        .route("/v1/edge/sessions/{sid}", get(edge::record))
+        .route("/v1/edge/sessions/{sid}/touch", post(edge::touch))
+        .route(
+            "/v1/edge/replay",
+            post(edge_replay::replay).layer(DefaultBodyLimit::max(edge_replay::MAX_REPLAY_BODY)),
+        )
         .route("/v1/live/docs", get(live::list))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

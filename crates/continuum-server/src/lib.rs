@@ -30,6 +30,8 @@
 //! - [`principal_cap`]: the live-session cap per principal, applied when a session is created.
 //! - [`throttle`]: events counted per key (failed redemptions per address, successful ones per
 //!   principal).
+//! - [`edge_marks`]: [`EdgeMarks`](edge_marks::EdgeMarks), each edge's replay high-water mark,
+//!   kept in `<data>/edge-marks`.
 //! - [`docs_state`]: [`Docs`], the live documents, their store and limits, and opening and
 //!   patching one for every writer.
 //! - [`sockets`]: sync sockets per session and the node-wide session check that closes those
@@ -62,6 +64,7 @@ pub mod conn;
 pub mod cookie;
 pub mod demo;
 pub mod docs_state;
+pub mod edge_marks;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -89,6 +92,6 @@ pub use config::{ClientLimits, ConnectionLimits, GuestConfig, ServerConfig};
 pub use docs_state::{Docs, SyncLimits};
 pub use error::ApiError;
 pub use metrics::Metrics;
-pub use run::{ServerError, run};
+pub use run::{ServerError, run, run_fronted};
 pub use state::AppState;
 pub use sweeper::ExpirySweeper;

@@ -4,7 +4,9 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{docs, events, guest, handoff, health, live, me, principals, sessions, sync};
+use crate::api::{
+    docs, edge, edge_replay, events, guest, handoff, health, live, me, principals, sessions, sync,
+};
 use crate::error::Problem;
 use crate::openapi_answers::ErrorAnswers;
 use crate::views;
@@ -48,6 +50,7 @@ impl Modify for Security {
         sync::ticket, sync::socket,
         docs::get, docs::patch, docs::save_version, docs::list_versions, docs::get_version, docs::restore,
         events::stream_events,
+        edge::record, edge::touch, edge_replay::replay,
         live::list,
         health::healthz, health::readyz, health::metrics, health::hello,
     ),
@@ -57,7 +60,8 @@ impl Modify for Security {
         handoff::HandoffOffer, handoff::RedeemRequest, sync::SyncTicket,
         docs::VersionView, docs::VersionList, docs::VersionContent, docs::NewVersion,
         events::SessionEventView, events::SignedOutView, events::DataLostView, events::ResetView,
-        events::EventData,
+        events::EventData, events::RefusedUpdatesView,
+        edge_replay::ReplayRequest, edge_replay::ReplayEntry, edge_replay::ReplayAnswer, edge_replay::RefusedView,
         live::LiveDocList, live::LiveDocView, live::LiveDevice,
     ))
 )]

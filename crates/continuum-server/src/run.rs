@@ -106,6 +106,21 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     mounts: impl FnOnce(&AppState) -> Router<AppState> + Send,
 ) -> Result<(), ServerError> {
+    run_fronted(config, stores, metrics, listener, shutdown, mounts, |app| app).await
+}
+
+/// [`run`] with `front` put in front of the app: a tier above it (the edge) answers some
+/// requests itself, such as forwarding them to its origin, and hands the rest to the app it is
+/// given (e.g. as the `fallback_service` of its own router).
+pub async fn run_fronted(
+    config: ServerConfig,
+    stores: Stores,
+    metrics: Arc<Metrics>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    mounts: impl FnOnce(&AppState) -> Router<AppState> + Send,
+    front: impl FnOnce(Router) -> Router + Send,
+) -> Result<(), ServerError> {
     let Stores { sessions: store, docs: doc_store, bus } = stores;
     let (keys, ring) = match prepare(&config) {
         Ok(prepared) => prepared,
@@ -169,7 +184,10 @@ pub async fn run(
         ending.cancel();
     };
     let mounted = mounts(&state);
-    crate::conn::serve(listener, app_with(state, mounted), &config.connections, shutdown).await;
+    // Edges' replay marks, for `POST /v1/edge/replay`, in the data directory.
+    let marks = Arc::new(crate::edge_marks::EdgeMarks::new(config.data_dir.join("edge-marks")));
+    let app = app_with(state, mounted).layer(axum::Extension(marks));
+    crate::conn::serve(listener, front(app), &config.connections, shutdown).await;
     // Sockets first (their documents persist what they hold), then the sweeper, then the store.
     state_for_shutdown.socket_tasks().close();
     state_for_shutdown.socket_tasks().wait().await;

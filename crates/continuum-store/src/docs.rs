@@ -5,7 +5,7 @@
 //! `continuum-sync`). Every update gets a sequence number, increasing per document from 1.
 
 use async_trait::async_trait;
-use continuum_core::{DocKey, DocName, Scope, Timestamp};
+use continuum_core::{DocKey, DocName, Scope, SessionId, Timestamp};
 
 use crate::store::StoreError;
 
@@ -70,6 +70,20 @@ pub trait DocStore: Send + Sync + 'static {
     /// Appends one update to the document's log and returns its sequence number. When this
     /// returns `Ok`, the update is as durable as the store makes anything.
     async fn append(&self, key: &DocKey, update: Vec<u8>) -> Result<u64, StoreError>;
+
+    /// [`DocStore::append`] of an update written by the session `writer` (`None`: by the
+    /// server itself, or a peer without a session). A store that records who wrote what — an
+    /// edge's queue, whose replay refuses a revoked session's updates — overrides it; the
+    /// default forgets the writer and appends.
+    async fn append_by(
+        &self,
+        key: &DocKey,
+        update: Vec<u8>,
+        writer: Option<&SessionId>,
+    ) -> Result<u64, StoreError> {
+        let _ = writer;
+        self.append(key, update).await
+    }
 
     /// Replaces the snapshot and every update with a sequence number up to `through_seq` by
     /// `snapshot`, atomically; updates after `through_seq` stay, and `last_seq` does not change.

@@ -10,6 +10,11 @@
 //! sent on this connection, from 1 — and says that the first `n` of them are durable in the
 //! store. Acks are cumulative: a peer may receive `n = 3` without `1` and `2`, and never a smaller
 //! `n` after a larger one. Only peers connected with `PeerOptions { acks: true }` receive them.
+//!
+//! An edge (`continuum edge`) sends the same message with type 101, `[varUint 101][varUint n]`:
+//! the first `n` are in the edge's durable queue (fsynced on the edge's disk) — durability level
+//! `edge`, between the browser's `local` and the origin's `cloud` (type 100). Which one a
+//! registry sends is [`crate::SyncConfig::ack_message`].
 
 use std::collections::BTreeMap;
 
@@ -18,12 +23,17 @@ use yrs::encoding::write::Write;
 
 /// The message type of a durability ack (defined with the other y-websocket codes in
 /// [`continuum_core::ywire`]).
-pub use continuum_core::ywire::MSG_ACK;
+pub use continuum_core::ywire::{MSG_ACK, MSG_ACK_EDGE};
 
 /// Encodes the ack saying that the peer's first `durable` content-bearing messages are durable.
 pub fn encode_ack(durable: u64) -> Vec<u8> {
+    encode_ack_as(MSG_ACK, durable)
+}
+
+/// Encodes an ack of type `tag` ([`MSG_ACK`] or [`MSG_ACK_EDGE`]) for `durable` messages.
+pub fn encode_ack_as(tag: u64, durable: u64) -> Vec<u8> {
     let mut message = Vec::with_capacity(11);
-    message.write_var(MSG_ACK);
+    message.write_var(tag);
     message.write_var(durable);
     message
 }
@@ -66,6 +76,13 @@ mod tests {
         for n in [0, 1, 127, 128, 16_383, 16_384, u32::MAX as u64, u64::MAX] {
             assert_eq!(decode_ack(&encode_ack(n)), Some(n), "{n}");
         }
+    }
+
+    #[test]
+    fn an_edge_ack_is_type_101_and_not_a_cloud_ack() {
+        assert_eq!(encode_ack_as(MSG_ACK_EDGE, 3), vec![101, 3]);
+        assert_eq!(decode_ack(&encode_ack_as(MSG_ACK_EDGE, 3)), None);
+        assert_eq!(encode_ack_as(MSG_ACK, 300), encode_ack(300));
     }
 
     #[test]

@@ -22,6 +22,14 @@ pub struct SyncConfig {
     /// How long awareness changes gather before they are sent: at most one awareness message
     /// per peer per tick, however many clients changed (see [`crate::Peer`]).
     pub awareness_tick: Duration,
+    /// The durability ack sent once the store returned from an append: [`crate::ack::MSG_ACK`]
+    /// (`cloud`, the default: the store is the origin's) or [`crate::ack::MSG_ACK_EDGE`] (`edge`:
+    /// the store is an edge's durable queue).
+    pub ack_message: u64,
+    /// Whether a batch of queued changes is appended as one merged update per run of one
+    /// writer's changes (so that a store recording who wrote what — an edge's queue — gets each
+    /// writer's own), rather than as one update per batch (the default: the fewest appends).
+    pub append_per_writer: bool,
 }
 
 impl Default for SyncConfig {
@@ -33,6 +41,8 @@ impl Default for SyncConfig {
             outbound_capacity: 1024,
             persist_capacity: 1024,
             awareness_tick: Duration::from_millis(50),
+            ack_message: continuum_core::ywire::MSG_ACK,
+            append_per_writer: false,
         }
     }
 }

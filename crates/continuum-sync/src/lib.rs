@@ -67,7 +67,7 @@ mod registry;
 mod remote;
 mod state;
 
-pub use ack::{decode_ack, encode_ack};
+pub use ack::{decode_ack, encode_ack, encode_ack_as};
 pub use config::SyncConfig;
 pub use continuum_store::VersionMeta;
 pub use error::SyncError;
@@ -75,5 +75,5 @@ pub use listing::LiveDocListing;
 pub use live_doc::LiveDoc;
 pub use metrics::{SyncMetrics, SyncSnapshot};
 pub use peer::{Peer, PeerOptions};
-pub use persist::AppendHook;
+pub use persist::{AppendHook, UpstreamCheck};
 pub use registry::DocRegistry;

@@ -41,12 +41,14 @@ pub(crate) struct Origin {
     pub ack: Option<u64>,
     /// Whether the caller waits until the change is durable.
     pub waits: bool,
+    /// The session whose peer made the change, if any (the persister's batch key).
+    pub writer: Option<continuum_core::SessionId>,
 }
 
 impl Origin {
     /// A change made through the JSON API, whose caller waits until it is durable.
     pub fn api() -> Self {
-        Self { peer: None, ack: None, waits: true }
+        Self { peer: None, ack: None, waits: true, writer: None }
     }
 }
 
@@ -134,7 +136,7 @@ impl LiveDoc {
         } else {
             (None, None)
         };
-        permit.send(Job { update, ack, durable });
+        permit.send(Job { update, ack, writer: origin.writer, durable });
         Ok(waiter)
     }
 

@@ -45,6 +45,8 @@ pub struct Peer {
     /// long-lived connection should not keep.
     greeting: Vec<Bytes>,
     acks: bool,
+    /// The session that opened this connection: who wrote what it sends.
+    session: Option<continuum_core::SessionId>,
     /// How many content-bearing messages (updates and sync step 2) this peer sent; the ack
     /// count of the latest.
     content_messages: u64,
@@ -59,6 +61,7 @@ impl Peer {
             detached: attached.detached,
             greeting: attached.greeting,
             acks: options.acks,
+            session: options.session,
             content_messages: 0,
         }
     }
@@ -127,7 +130,12 @@ impl Peer {
     async fn apply(&mut self, bytes: Vec<u8>) -> Result<(), SyncError> {
         let update = protocol::decode_update(&bytes).map_err(SyncError::Malformed)?;
         let count = self.content_messages + 1;
-        let origin = Origin { peer: Some(self.id), ack: self.acks.then_some(count), waits: false };
+        let origin = Origin {
+            peer: Some(self.id),
+            ack: self.acks.then_some(count),
+            waits: false,
+            writer: self.session,
+        };
         let limit = self.doc.config.max_doc_bytes;
         self.doc.commit(origin, |state| state.apply_update(update, &bytes, limit)).await?;
         self.content_messages = count;

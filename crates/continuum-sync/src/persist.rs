@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use continuum_core::DocKey;
+use continuum_core::{DocKey, SessionId};
 use continuum_store::{DocStore, StoreError, StoredDoc};
 use tokio::sync::{mpsc, oneshot};
 
@@ -23,6 +23,11 @@ use crate::state::PeerId;
 /// Called on the document's persistence task after the append returned; it must not block.
 pub type AppendHook = Arc<dyn Fn(&DocKey, u64, &[u8]) + Send + Sync>;
 
+/// Whether the update a document appended with log sequence number `seq` has reached the
+/// origin (an edge's store answers it: its queue holds every append until the origin has it).
+/// Called under the document's lock; it must not block.
+pub type UpstreamCheck = Arc<dyn Fn(&DocKey, u64) -> bool + Send + Sync>;
+
 /// Called once when the persistence task ends, after its last append (or its failure): the
 /// registry passes it in to forget the document and wake whoever waits to reopen it.
 pub(crate) type OnFinished = Box<dyn FnOnce() + Send>;
@@ -33,9 +38,15 @@ pub(crate) trait PersistedDoc: Send + Sync {
     /// The document's key.
     fn key(&self) -> &DocKey;
 
-    /// Sends each peer its cumulative durability ack: its first `n` content-bearing messages
-    /// are durable.
-    fn send_acks(&self, acks: BTreeMap<PeerId, u64>);
+    /// Sends each peer its cumulative durability ack of type `tag` (see [`crate::ack`]): its
+    /// first `n` content-bearing messages are durable.
+    fn send_acks(&self, tag: u64, acks: BTreeMap<PeerId, u64>);
+
+    /// Once the store's acks of type `tag` are sent: with an `upstream` check (an edge), the
+    /// same peers get the cloud ack ([`crate::ack::MSG_ACK`]) for `acks` as soon as everything
+    /// appended through `seq` passes the check — now, or when [`crate::DocRegistry::upstream_advanced`]
+    /// says so.
+    fn hold_for_upstream(&self, seq: u64, acks: BTreeMap<PeerId, u64>, upstream: &UpstreamCheck);
 
     /// Merges the log as read back from the store into the document (delivering what was new
     /// to its peers) and returns the document's full state, the snapshot covering that log.
@@ -55,6 +66,9 @@ pub(crate) struct Job {
     pub update: Option<Vec<u8>>,
     /// The ack owed once this job is durable: the peer and its cumulative count.
     pub ack: Option<(PeerId, u64)>,
+    /// The session whose peer made the change, if any: the batch key, so that a store that
+    /// records who wrote what (an edge's queue) gets one append per writer.
+    pub writer: Option<SessionId>,
     /// Told once this job is durable, or that persisting failed.
     pub durable: Option<oneshot::Sender<Result<(), Arc<StoreError>>>>,
 }
@@ -75,10 +89,17 @@ pub(crate) struct Persister {
     pub jobs: mpsc::Receiver<Job>,
     pub position: LogPosition,
     pub compact_after: usize,
+    /// The type of the acks sent once an append returned ([`crate::SyncConfig::ack_message`]).
+    pub ack_message: u64,
+    /// One append per writer's run rather than per batch ([`crate::SyncConfig::append_per_writer`]).
+    pub append_per_writer: bool,
     /// Counts the changes appended.
     pub metrics: Arc<SyncMetrics>,
     /// Told of every append, after it returned (to announce it to other nodes).
     pub on_append: Option<AppendHook>,
+    /// Whether appends have reached the origin (an edge's store): acks of type
+    /// [`Persister::ack_message`] are then followed by cloud acks once they have.
+    pub upstream: Option<UpstreamCheck>,
     /// Called when the task ends, once everything queued is written or persisting failed.
     pub on_finished: OnFinished,
 }
@@ -108,22 +129,30 @@ impl Persister {
         self.doc.key()
     }
 
-    /// Appends the batch's updates: merged into one, or one by one should merging fail.
+    /// Appends the batch's updates, in order: merged into one (or, with
+    /// [`Persister::append_per_writer`], one per run of one writer's updates), or one by one
+    /// should merging fail.
     async fn append(&mut self, batch: &[Job]) -> Result<(), StoreError> {
-        let updates: Vec<&[u8]> = batch.iter().filter_map(|job| job.update.as_deref()).collect();
-        let appends = match updates.as_slice() {
-            [] => Vec::new(),
-            [one] => vec![one.to_vec()],
-            many => match yrs::merge_updates_v1(many) {
-                Ok(merged) => vec![merged],
-                Err(error) => {
-                    tracing::warn!(doc = %self.key(), %error, "merging queued updates failed; appending them one by one");
-                    many.iter().map(|update| update.to_vec()).collect()
-                }
-            },
+        let runs = match self.append_per_writer {
+            true => runs_by_writer(batch),
+            false => vec![(None, batch.iter().filter_map(|job| job.update.as_deref()).collect())],
         };
-        for update in appends {
-            let seq = self.store.append(self.doc.key(), update.clone()).await?;
+        let mut appends = Vec::new();
+        for (writer, updates) in runs {
+            match updates.as_slice() {
+                [] => {}
+                [one] => appends.push((writer, one.to_vec())),
+                many => match yrs::merge_updates_v1(many) {
+                    Ok(merged) => appends.push((writer, merged)),
+                    Err(error) => {
+                        tracing::warn!(doc = %self.key(), %error, "merging queued updates failed; appending them one by one");
+                        appends.extend(many.iter().map(|update| (writer, update.to_vec())));
+                    }
+                },
+            }
+        }
+        for (writer, update) in appends {
+            let seq = self.store.append_by(self.doc.key(), update.clone(), writer.as_ref()).await?;
             self.position.last_seq = seq;
             self.position.logged += 1;
             if let Some(hook) = &self.on_append {
@@ -143,7 +172,10 @@ impl Persister {
             }
         }
         if !acks.is_empty() {
-            self.doc.send_acks(acks);
+            self.doc.send_acks(self.ack_message, acks.clone());
+            if let Some(upstream) = &self.upstream {
+                self.doc.hold_for_upstream(self.position.last_seq, acks, upstream);
+            }
         }
     }
 
@@ -202,6 +234,19 @@ impl Persister {
     }
 }
 
+/// The batch's updates cut into runs of consecutive updates of one writer, in order.
+fn runs_by_writer(batch: &[Job]) -> Vec<(Option<SessionId>, Vec<&[u8]>)> {
+    let mut runs: Vec<(Option<SessionId>, Vec<&[u8]>)> = Vec::new();
+    for job in batch {
+        let Some(update) = job.update.as_deref() else { continue };
+        match runs.last_mut() {
+            Some((writer, updates)) if *writer == job.writer => updates.push(update),
+            _ => runs.push((job.writer, vec![update])),
+        }
+    }
+    runs
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -226,9 +271,10 @@ mod tests {
         fn key(&self) -> &DocKey {
             &self.key
         }
-        fn send_acks(&self, acks: BTreeMap<PeerId, u64>) {
+        fn send_acks(&self, _: u64, acks: BTreeMap<PeerId, u64>) {
             self.acks.lock().unwrap().push(acks);
         }
+        fn hold_for_upstream(&self, _: u64, _: BTreeMap<PeerId, u64>, _: &UpstreamCheck) {}
         fn merge_for_snapshot(&self, _: &StoredDoc) -> Result<Vec<u8>, SyncError> {
             unreachable!("no compaction below the threshold")
         }
@@ -299,10 +345,12 @@ mod tests {
     ) -> (oneshot::Receiver<Result<(), Arc<StoreError>>>, bool) {
         let (jobs, queue) = mpsc::channel(8);
         for (update, ack) in updates().into_iter().zip([(1, 1), (1, 2), (2, 1)]) {
-            jobs.send(Job { update: Some(update), ack: Some(ack), durable: None }).await.unwrap();
+            jobs.send(Job { update: Some(update), ack: Some(ack), writer: None, durable: None })
+                .await
+                .unwrap();
         }
         let (durable, waiter) = oneshot::channel();
-        jobs.send(Job { update: None, ack: None, durable: Some(durable) }).await.unwrap();
+        jobs.send(Job { update: None, ack: None, writer: None, durable: Some(durable) }).await.unwrap();
         drop(jobs);
         let finished = Arc::new(AtomicBool::new(false));
         let told = finished.clone();
@@ -312,8 +360,11 @@ mod tests {
             jobs: queue,
             position: LogPosition { last_seq: 0, logged: 0 },
             compact_after: 100,
+            ack_message: crate::ack::MSG_ACK,
+            append_per_writer: false,
             metrics: Arc::default(),
             on_append: None,
+            upstream: None,
             on_finished: Box::new(move || told.store(true, Ordering::SeqCst)),
         };
         persister.run().await;
@@ -334,6 +385,33 @@ mod tests {
         assert_eq!(replica.get_or_insert_text("t").get_string(&replica.transact()), "abc");
         assert_eq!(*doc.acks.lock().unwrap(), vec![BTreeMap::from([(1, 2), (2, 1)])]);
         assert!(doc.failed.lock().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_batch_is_cut_into_runs_of_one_writer_in_order() {
+        let (a, b) = (SessionId::generate(), SessionId::generate());
+        let job = |update: Option<&[u8]>, writer| Job {
+            update: update.map(<[u8]>::to_vec),
+            ack: None,
+            writer,
+            durable: None,
+        };
+        let batch = [
+            job(Some(b"1"), Some(a)),
+            job(None, Some(b)), // a marker neither ends nor starts a run
+            job(Some(b"2"), Some(a)),
+            job(Some(b"3"), Some(b)),
+            job(Some(b"4"), None),
+            job(Some(b"5"), Some(a)),
+        ];
+        let runs = runs_by_writer(&batch);
+        let expected: Vec<(Option<SessionId>, Vec<&[u8]>)> = vec![
+            (Some(a), vec![b"1", b"2"]),
+            (Some(b), vec![b"3"]),
+            (None, vec![b"4"]),
+            (Some(a), vec![b"5"]),
+        ];
+        assert_eq!(runs, expected);
     }
 
     #[tokio::test]

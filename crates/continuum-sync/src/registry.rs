@@ -16,7 +16,7 @@ use crate::listing::LiveDocListing;
 use crate::live_doc::LiveDoc;
 use crate::load::load;
 use crate::metrics::{SyncMetrics, SyncSnapshot};
-use crate::persist::{AppendHook, OnFinished, Persister};
+use crate::persist::{AppendHook, OnFinished, Persister, UpstreamCheck};
 use crate::state::DocState;
 use crate::{SyncConfig, SyncError};
 
@@ -77,6 +77,7 @@ struct RegistryInner {
     metrics: Arc<SyncMetrics>,
     /// Set once, before documents are opened.
     on_append: OnceLock<AppendHook>,
+    upstream: OnceLock<UpstreamCheck>,
 }
 
 impl RegistryInner {
@@ -143,6 +144,7 @@ impl DocRegistry {
             tasks: TaskTracker::new(),
             metrics: Arc::default(),
             on_append: OnceLock::new(),
+            upstream: OnceLock::new(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -217,8 +219,11 @@ impl DocRegistry {
             jobs: queue,
             position: loaded.position,
             compact_after: inner.config.compact_after,
+            ack_message: inner.config.ack_message,
+            append_per_writer: inner.config.append_per_writer,
             metrics: inner.metrics.clone(),
             on_append: inner.on_append.get().cloned(),
+            upstream: inner.upstream.get().cloned(),
             on_finished: self.on_finished(&guard.key, guard.generation, finished),
         };
         inner.tasks.spawn(persister.run());
@@ -259,6 +264,26 @@ impl DocRegistry {
     /// already live keep running without it. Only the first call takes effect.
     pub fn on_append(&self, hook: AppendHook) {
         let _ = self.inner.on_append.set(hook);
+    }
+
+    /// Registers the check of whether an append has reached the origin (an edge's store), so
+    /// that acks sent as `edge` are followed by cloud acks. Call it before opening documents;
+    /// only the first call takes effect.
+    pub fn on_upstream(&self, check: UpstreamCheck) {
+        let _ = self.inner.upstream.set(check);
+    }
+
+    /// More of `key`'s appends have reached the origin: its held acks that now pass the check
+    /// are sent as cloud acks. Nothing happens if the document is not live.
+    pub fn upstream_advanced(&self, key: &DocKey) {
+        let Some(check) = self.inner.upstream.get() else { return };
+        let doc = match self.inner.docs().get(key) {
+            Some(Slot::Live { doc, .. }) => doc.upgrade(),
+            _ => None,
+        };
+        if let Some(doc) = doc {
+            doc.core.release_upstream(check);
+        }
     }
 
     /// Another node appended `update` to the log of `key` (`None`: an update too large for the

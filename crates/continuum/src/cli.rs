@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::bench::BenchArgs;
+use crate::edge::EdgeArgs;
 use crate::gateway::GatewayArgs;
 use crate::keys::KeysArgs;
 use crate::serve::ServeArgs;
@@ -24,6 +25,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Route requests to nodes by session or document, failing over to the next owner.
     Gateway(GatewayArgs),
+    /// Serve the client plane close to users: sessions from a cache the origin keeps honest
+    Edge(EdgeArgs),
     /// Create, read, list and revoke sessions on a running server.
     Sessions(SessionsArgs),
     /// Show or add backend-plane API keys in a data directory's key file.

@@ -8,6 +8,7 @@
 //!   flags, merged by a pure function.
 //! - [`serve`]: `continuum serve`: bind, run the server, stop on Ctrl-C or SIGTERM.
 //! - [`gateway`]: `continuum gateway`: the affinity gateway's flags, bind, run.
+//! - [`edge`]: `continuum edge`: an edge of an origin: flags, bind, run.
 //! - [`shutdown`]: the future that completes on Ctrl-C or SIGTERM.
 //! - [`credentials`]: where a client command finds its API key (flag, environment, key file).
 //! - [`sessions`]: `continuum sessions create | get | list | revoke`.
@@ -25,6 +26,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod credentials;
+pub mod edge;
 pub mod gateway;
 pub mod keys;
 pub mod logging;
@@ -39,6 +41,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Gateway(args) => gateway::run(args).await,
+        Command::Edge(args) => edge::run(args).await,
         Command::Sessions(args) => sessions::run(args).await,
         Command::Keys(args) => keys::run(args),
         Command::Bench(args) => bench::run(args).await,

@@ -41,6 +41,11 @@ fn help_gateway() {
 }
 
 #[test]
+fn help_edge() {
+    insta::assert_snapshot!(help(&["edge", "--help"]));
+}
+
+#[test]
 fn help_sessions() {
     insta::assert_snapshot!(help(&["sessions", "--help"]));
 }

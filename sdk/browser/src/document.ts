@@ -71,7 +71,8 @@ export class ContinuumDoc {
     this.#pendingKey = pendingKey(options.scope, options.name);
     this.awareness = new Awareness(this.doc);
     this.status = new Observable<SaveStatus>(describe({
-      loaded: false, connected: false, signedOut: false, waiting: 0, unacked: 0, handshakeDurable: false,
+      loaded: false, connected: false, signedOut: false, waiting: 0, unacked: 0, atEdge: 0, handshakeDurable: false,
+      handshakeAtEdge: false,
     }));
     rememberLocalDoc({ database: channel, pendingKey: this.#pendingKey });
     this.#local = new IndexeddbPersistence(channel, this.doc);

@@ -23,6 +23,7 @@ import {
   CLOSE_SIGNED_OUT,
   CLOSE_TOO_LARGE,
   MESSAGE_ACK,
+  MESSAGE_ACK_EDGE,
   MESSAGE_AWARENESS,
   MESSAGE_QUERY_AWARENESS,
   MESSAGE_SYNC,
@@ -88,6 +89,10 @@ export class SyncProvider {
   #acked = 0;
   /** Message numbers of changes sent on this connection and not yet acked. */
   #unacked: number[] = [];
+  /** The highest edge ack (type 101) received on this connection. */
+  #edgeAcked = 0;
+  /** Message numbers of changes an edge acked and the cloud has not. */
+  #atEdge: number[] = [];
   /** Changes made while not connected; the next handshake's step 2 carries them. */
   #waiting = 0;
   /** The number of our step 2 message on this connection (0: not sent yet). */
@@ -143,7 +148,9 @@ export class SyncProvider {
       signedOut: this.#signedOut,
       waiting: this.#waiting + this.#handshakeWaiting,
       unacked: this.#unacked.length,
+      atEdge: this.#atEdge.length,
       handshakeDurable: this.#handshakeSeq > 0 && this.#acked >= this.#handshakeSeq && this.#serverSynced,
+      handshakeAtEdge: this.#handshakeSeq > 0 && this.#edgeAcked >= this.#handshakeSeq && this.#serverSynced,
     };
   }
 
@@ -170,6 +177,8 @@ export class SyncProvider {
       this.#sent = 0;
       this.#acked = 0;
       this.#unacked = [];
+      this.#edgeAcked = 0;
+      this.#atEdge = [];
       this.#handshakeSeq = 0;
       this.#serverSynced = false;
       this.#arm();
@@ -205,8 +214,10 @@ export class SyncProvider {
     this.#arm();
     this.#connected = false;
     // Whatever was not acked is waiting again; the next handshake's step 2 carries it.
+    // Changes at an edge are durable there: they are not waiting again.
     this.#waiting += this.#unacked.length + this.#handshakeWaiting;
     this.#unacked = [];
+    this.#atEdge = [];
     this.#handshakeWaiting = 0;
     this.#handshakeSeq = 0;
     const others = [...this.#awareness.getStates().keys()].filter((id) => id !== this.#doc.clientID);
@@ -351,6 +362,21 @@ export class SyncProvider {
         const acked = decoding.readVarUint(decoder);
         if (acked <= this.#acked) break;
         this.#acked = acked;
+        this.#unacked = this.#unacked.filter((seq) => seq > acked);
+        this.#atEdge = this.#atEdge.filter((seq) => seq > acked);
+        this.#outstanding = this.#outstanding.filter((sent) => sent.seq > acked);
+        this.#arm();
+        if (this.#handshakeSeq > 0 && acked >= this.#handshakeSeq) this.#handshakeWaiting = 0;
+        this.#events.onChange();
+        break;
+      }
+      case MESSAGE_ACK_EDGE: {
+        // Durable at the edge: the socket is alive and nothing is waiting in this browser, but
+        // the cloud has not said so yet.
+        const acked = decoding.readVarUint(decoder);
+        if (acked <= this.#edgeAcked) break;
+        this.#edgeAcked = acked;
+        this.#atEdge.push(...this.#unacked.filter((seq) => seq <= acked && seq > this.#acked));
         this.#unacked = this.#unacked.filter((seq) => seq > acked);
         this.#outstanding = this.#outstanding.filter((sent) => sent.seq > acked);
         this.#arm();

@@ -7,6 +7,8 @@ export type SaveState =
   | 'loading'
   /** In this browser (IndexedDB); sent to the server, not yet confirmed durable. */
   | 'local'
+  /** Every change is durable at an edge (in its fsynced queue), some not yet in the cloud. */
+  | 'edge'
   /** Every change is durable on the server (acknowledged after its store wrote it). */
   | 'cloud'
   /** No connection: `pending` changes are kept locally and will be sent on reconnect. */
@@ -32,8 +34,12 @@ export interface StatusInputs {
   waiting: number;
   /** Changes sent on this connection and not yet acked. */
   unacked: number;
-  /** Whether the handshake (our answer to the server's sync step 1) is acked. */
+  /** Changes an edge acknowledged (type 101) that the cloud has not (type 100). */
+  atEdge: number;
+  /** Whether the handshake (our answer to the server's sync step 1) is acked by the cloud. */
   handshakeDurable: boolean;
+  /** Whether the handshake is acked by an edge (or the cloud). */
+  handshakeAtEdge: boolean;
 }
 
 /** The status for `inputs`. */
@@ -48,7 +54,9 @@ export function describe(inputs: StatusInputs): SaveStatus {
         : `Offline — ${pending} ${pending === 1 ? 'change' : 'changes'} waiting`;
     return { state: 'offline', pending, label };
   }
-  if (pending > 0 || !inputs.handshakeDurable) return { state: 'local', pending, label: 'Saved locally' };
+  const handshakeAtEdge = inputs.handshakeAtEdge || inputs.handshakeDurable;
+  if (pending > 0 || !handshakeAtEdge) return { state: 'local', pending, label: 'Saved locally' };
+  if (inputs.atEdge > 0 || !inputs.handshakeDurable) return { state: 'edge', pending, label: 'Saved at the edge' };
   return { state: 'cloud', pending, label: 'Saved in the cloud' };
 }
 

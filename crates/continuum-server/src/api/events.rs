@@ -2,6 +2,7 @@
 //! sessions (the `continuum-tower` remote mode drops a cached session the moment it is revoked).
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -18,6 +19,11 @@ use crate::events::feed::{FeedItem, Resume};
 use crate::extract::BackendAuth;
 use crate::state::AppState;
 use crate::views::Rfc3339;
+
+/// How often a quiet stream carries a comment line: a reader that hears nothing for a few of
+/// these knows the stream is dead even when the connection was cut without a FIN (an edge's
+/// session cache stops trusting itself after its cap from then on).
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// The `data` of one event.
 #[derive(Serialize, ToSchema, Debug)]
@@ -65,6 +71,22 @@ pub struct DataLostView {
     pub at: Rfc3339,
 }
 
+/// The `data` of a `refused_updates` event: updates an edge queued for a session that had
+/// ended before they reached the origin, refused at replay and kept out of the documents.
+#[derive(Serialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RefusedUpdatesView {
+    /// The session.
+    pub sid: String,
+    /// Its principal, if still known.
+    pub principal: Option<String>,
+    /// How many updates were refused.
+    pub count: u64,
+    /// When, RFC 3339.
+    #[schema(value_type = String)]
+    pub at: Rfc3339,
+}
+
 /// The `data` of a `reset`.
 #[derive(Serialize, ToSchema, Debug)]
 #[serde(deny_unknown_fields)]
@@ -84,6 +106,8 @@ pub enum EventData {
     SignedOut(SignedOutView),
     /// `data_lost`.
     DataLost(DataLostView),
+    /// `refused_updates`.
+    RefusedUpdates(RefusedUpdatesView),
     /// `reset`.
     Reset(ResetView),
 }
@@ -111,6 +135,15 @@ fn render(item: FeedItem) -> Event {
                 at: Rfc3339(at),
             };
             Event::default().id(id).event("data_lost").json_data(view).expect("a view serializes")
+        }
+        FeedItem::RefusedUpdates { id, sid, principal, count, at } => {
+            let view = RefusedUpdatesView {
+                sid: sid.to_string(),
+                principal: principal.map(|principal| principal.as_str().to_owned()),
+                count,
+                at: Rfc3339(at),
+            };
+            Event::default().id(id).event("refused_updates").json_data(view).expect("a view serializes")
         }
         FeedItem::Reset { reason } => Event::default()
             .event("reset")
@@ -141,13 +174,14 @@ fn live(
 }
 
 /// Session events — `created`, `rotated`, `revoked`, `expired`, `signed_out_everywhere`,
-/// `data_lost` (and `reset`) — as `text/event-stream`, from every node sharing the store. Each event has an id; reconnect with `Last-Event-ID` to
+/// `data_lost`, `refused_updates` (an edge's queued updates of an ended session, refused at replay) and `reset` — as `text/event-stream`, from every node sharing the store. Each event has an id; reconnect with `Last-Event-ID` to
 /// resume from the same node within its window of 1024 events. When that is not possible (other
-/// node, restart, too old) the stream starts with a `reset` event: drop cached sessions.
+/// node, restart, too old) the stream starts with a `reset` event: drop cached sessions. A quiet
+/// stream carries a comment line every second, so a reader can tell a dead one.
 #[utoipa::path(get, path = "/v1/events", tag = "backend", security(("api_key" = [])),
     params(("Last-Event-ID" = Option<String>, Header, description = "the id of the last event received")),
     responses((status = 200, content_type = "text/event-stream", body = EventData,
-               description = "`event: <kind>` with a SessionEventView, `event: signed_out_everywhere` with a SignedOutView, `event: data_lost` with a DataLostView, or `event: reset` with a ResetView"),
+               description = "`event: <kind>` with a SessionEventView, `event: signed_out_everywhere` with a SignedOutView, `event: data_lost` with a DataLostView, `event: refused_updates` with a RefusedUpdatesView, or `event: reset` with a ResetView"),
               (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem)))]
 pub async fn stream_events(
     State(state): State<AppState>,
@@ -166,5 +200,5 @@ pub async fn stream_events(
         Resume::Reset => vec![FeedItem::Reset { reason: "cannot resume from this Last-Event-ID" }],
     };
     let items = stream::iter(first).chain(live(receiver, state.shutdown().clone()));
-    Ok(Sse::new(items.map(|item| Ok(render(item)))).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(items.map(|item| Ok(render(item)))).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
 }

@@ -1,6 +1,8 @@
 //! The HTTP routes, one file per route group.
 
 pub mod docs;
+pub mod edge;
+pub mod edge_replay;
 pub mod events;
 pub mod guest;
 pub mod handoff;

@@ -47,6 +47,20 @@ pub enum FeedItem {
         /// When this node saw it.
         at: Timestamp,
     },
+    /// Updates an edge queued for a session were refused at replay: the session had ended
+    /// before they reached the origin.
+    RefusedUpdates {
+        /// `<incarnation>-<n>`.
+        id: String,
+        /// The session.
+        sid: continuum_core::SessionId,
+        /// Its principal, if the session is still known.
+        principal: Option<Principal>,
+        /// How many updates were refused.
+        count: u64,
+        /// When, by this node's clock.
+        at: Timestamp,
+    },
     /// Events may be missing from here on (a resume that cannot be honoured, a reader or the
     /// bus fell behind): drop whatever was derived from them, such as cached sessions.
     Reset {
@@ -114,6 +128,17 @@ impl EventFeed {
     /// Numbers a change of what the store cannot serve, keeps it and sends it to every reader.
     pub fn push_data_loss(&self, loss: continuum_store::DataLoss, at: Timestamp) {
         self.keep_numbered(|id| FeedItem::DataLost { id, loss, at });
+    }
+
+    /// Numbers a report of `count` updates of `sid` refused at replay, keeps it and sends it.
+    pub fn push_refused(
+        &self,
+        sid: continuum_core::SessionId,
+        principal: Option<Principal>,
+        count: u64,
+        at: Timestamp,
+    ) {
+        self.keep_numbered(|id| FeedItem::RefusedUpdates { id, sid, principal, count, at });
     }
 
     /// Keeps the item `make` builds around its id, `<incarnation>-<n>` for the next number.
@@ -192,6 +217,7 @@ mod tests {
                 FeedItem::Event { id, .. }
                 | FeedItem::SignedOutEverywhere { id, .. }
                 | FeedItem::DataLost { id, .. } => id.clone(),
+                FeedItem::RefusedUpdates { id, .. } => id.clone(),
                 FeedItem::Reset { .. } => "reset".into(),
             })
             .collect()

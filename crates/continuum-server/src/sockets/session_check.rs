@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use continuum_core::SessionId;
-use continuum_store::Sessions;
+use continuum_store::{SessionError, Sessions, StoreError};
 use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
@@ -61,13 +61,24 @@ impl SessionChecker {
     }
 
     /// Whether `sid` is still live. A session the store cannot find or read counts as ended: a
-    /// socket does not outlive what it cannot show is a live session.
+    /// socket does not outlive what it cannot show is a live session — except while the store
+    /// says it is *unavailable* (an edge whose origin is away, a cluster settling), which says
+    /// nothing about the session: the socket stays, and the next round asks again. A
+    /// revocation still closes it at once through the relay when it is heard.
     async fn is_live(&self, sid: SessionId, probe: Probe) -> bool {
+        let unavailable =
+            |error: &SessionError| matches!(error, SessionError::Store(StoreError::Unavailable(_)));
         match probe {
-            Probe::Touch => self.sessions.touch_live(&sid).await.unwrap_or(false),
+            Probe::Touch => match self.sessions.touch_live(&sid).await {
+                Ok(live) => live,
+                Err(error) => unavailable(&error),
+            },
             Probe::Read => {
                 let now = self.sessions.now();
-                self.sessions.get(&sid).await.is_ok_and(|record| record.is_live(now))
+                match self.sessions.get(&sid).await {
+                    Ok(record) => record.is_live(now),
+                    Err(error) => unavailable(&error),
+                }
             }
         }
     }

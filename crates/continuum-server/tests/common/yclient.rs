@@ -26,6 +26,8 @@ pub struct YClient {
     pub received_update_bytes: usize,
     /// The last durability ack count received.
     pub acked: u64,
+    /// The last edge durability ack count received (type 101, from `continuum edge`).
+    pub edge_acked: u64,
     /// Whether a sync step 2 has arrived.
     pub synced: bool,
     /// How the server closed the socket, once it did.
@@ -63,7 +65,16 @@ impl YClient {
             tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(request))
                 .await
                 .expect("handshake within 10 s")?;
-        Ok(Self { doc, ws, received_update_bytes: 0, acked: 0, synced: false, closed: None, out_of_order: 0 })
+        Ok(Self {
+            doc,
+            ws,
+            received_update_bytes: 0,
+            acked: 0,
+            edge_acked: 0,
+            synced: false,
+            closed: None,
+            out_of_order: 0,
+        })
     }
 
     async fn send(&mut self, message: Message) {
@@ -145,6 +156,11 @@ impl YClient {
     async fn apply(&mut self, bytes: &[u8]) {
         if let Some(durable) = continuum_sync::decode_ack(bytes) {
             self.acked = durable;
+            return;
+        }
+        if let [101, rest @ ..] = bytes {
+            use yrs::encoding::read::Read as _;
+            self.edge_acked = yrs::encoding::read::Cursor::new(rest).read_var().expect("an edge ack");
             return;
         }
         let message = Message::decode_v1(bytes).expect("a y-websocket message");

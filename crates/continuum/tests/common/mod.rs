@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod relay;
 pub mod replicated;
 
 /// `continuum` without any `CONTINUUM_*` variable of the test run's environment.

@@ -1,0 +1,66 @@
+//! `continuum-edge`: an edge node — the server app close to the user, over a session store that
+//! answers validations from a cache the origin keeps honest, and a document store that keeps
+//! the edge's own copy and queues every device's update durably for the origin; what only the
+//! origin does is forwarded to it.
+//!
+//! # Layout
+//! Listed from the bottom up; each module uses only modules listed before it.
+//! - [`cache`]: [`SessionCache`], session records by sid and when one may answer (TTL, the cap
+//!   after the event stream was last heard, ended sessions final), pure.
+//! - [`metrics`]: [`EdgeMetrics`], under `continuum_edge_*` on `/metrics`.
+//! - [`origin`]: [`OriginClient`], the calls to the origin (a record, a touch, the events, any
+//!   forwarded request) with the origin's API key and deadlines.
+//! - [`edge_id`]: the edge's stable id, given or kept in `<data>/edge-id`.
+//! - [`queue`]: [`EdgeQueue`](queue::EdgeQueue), the durable queue of document updates (redb,
+//!   one writer thread, group commit, fsync), with each update's writer.
+//! - [`upstream`]: [`Upstream`](upstream::Upstream), which appends have reached the origin (the
+//!   check behind the cloud acks that follow the edge acks), pure.
+//! - [`queued_docs`]: [`QueuedDocs`](queued_docs::QueuedDocs), the edge's `DocStore`: the local
+//!   copy, every update queued first.
+//! - [`config`]: [`EdgeConfig`], what [`run()`] needs.
+//! - [`bus`]: [`EdgeBus`], the origin's events as the app's bus (sockets of ended sessions
+//!   close).
+//! - [`cached_store`]: [`CachedSessions`], the edge's `SessionStore`: reads from the cache or the
+//!   origin, touches passed on, writes refused (the origin's).
+//! - [`listener`]: [`EventListener`], the task applying the origin's `/v1/events` to the cache
+//!   and the bus, reconnecting with `Last-Event-ID`, a silent stream counted dead.
+//! - [`replayer`]: [`Replayer`](replayer::Replayer), the task carrying the queue to the
+//!   origin's `POST /v1/edge/replay`, exactly once per (edge id, seq).
+//! - [`forward`]: [`front`](forward::front), the routes forwarded to the origin, in front of the
+//!   app.
+//! - [`run`](mod@run): [`run()`], the edge's life from start to drain.
+//!
+//! # Main flow
+//! [`run()`] builds the origin client, the cache, the [`CachedSessions`] store, the queue and
+//! the [`QueuedDocs`](queued_docs::QueuedDocs) store and the [`EdgeBus`], spawns the
+//! [`EventListener`], the [`Replayer`](replayer::Replayer) and the touch task, and serves
+//! `continuum_server::run_fronted` over those stores with [`forward::front`] in front. A
+//! validation (`GET /v1/me`, a sync upgrade, the socket check) reads the store, which answers
+//! from the cache while it may and asks the origin otherwise — failing closed (503) when the
+//! origin does not answer. A device's update is applied to the edge's copy, queued (fsynced)
+//! with its writer's sid and acknowledged `edge` (type 101); the replayer carries the queue to
+//! the origin, which applies each (edge id, seq) once and refuses ended sessions' updates.
+
+pub mod bus;
+pub mod cache;
+pub mod cached_store;
+pub mod config;
+pub mod edge_id;
+pub mod forward;
+pub mod listener;
+pub mod metrics;
+pub mod origin;
+pub mod queue;
+pub mod queued_docs;
+pub mod replayer;
+pub mod run;
+pub mod upstream;
+
+pub use bus::EdgeBus;
+pub use cache::{CachePolicy, SessionCache};
+pub use cached_store::CachedSessions;
+pub use config::EdgeConfig;
+pub use listener::EventListener;
+pub use metrics::EdgeMetrics;
+pub use origin::OriginClient;
+pub use run::{EdgeError, run};
