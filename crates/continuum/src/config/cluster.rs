@@ -4,8 +4,8 @@
 use continuum_backends::StoreConfig;
 use continuum_cluster::replication::ReplicationConfig;
 
+use super::error::ConfigError;
 use super::layer::ConfigLayer;
-use super::resolve::ConfigError;
 
 /// The cluster this node joins: `None` unless the store is `replicated`, which needs a node id
 /// and a cluster listen address (the peers may be empty: the first node of a new cluster).

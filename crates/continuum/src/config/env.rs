@@ -12,8 +12,8 @@
 use std::net::SocketAddr;
 use std::str::FromStr;
 
+use super::error::ConfigError;
 use super::layer::ConfigLayer;
-use super::resolve::ConfigError;
 
 /// Variables that other parts of the binary read; `serve` leaves them alone without a warning.
 const OTHER_VARIABLES: [&str; 3] = ["CONTINUUM_LOG", "CONTINUUM_SERVER", "CONTINUUM_CONFIG"];

@@ -66,8 +66,8 @@ use std::path::{Path, PathBuf};
 use continuum_cluster::replication::Replicas;
 use serde::Deserialize;
 
+use super::error::ConfigError;
 use super::layer::{ConfigLayer, StoreKind};
-use super::resolve::ConfigError;
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]

@@ -11,10 +11,12 @@
 //! - [`file`](mod@file): the TOML schema ([`FileConfig`]); unknown keys are an error.
 //! - [`env`](mod@env): `CONTINUUM_*` variables to a layer.
 //! - [`resolve`](mod@resolve): a layer to [`ServeSettings`], with defaults and validation.
+//! - [`error`](mod@error): [`ConfigError`], shared by the readers and the resolution.
 //! - [`cluster`](mod@cluster): the `[cluster]` settings to the replicated store's configuration.
 
 pub mod cluster;
 pub mod env;
+pub mod error;
 pub mod file;
 pub mod layer;
 pub mod resolve;
