@@ -163,7 +163,8 @@ pub async fn run_fronted(
     tasks.spawn(ExpirySweeper::new(sessions, config.sweep_interval, config.sweep_batch).run(cancel.clone()));
     start_relay(&state, bus, &tasks, &cancel);
     if let Some(loss) = state.sessions().store().data_loss() {
-        tasks.spawn(crate::events::loss::watch_data_loss(state.clone(), loss, cancel.clone()));
+        let (feed, sessions) = (state.feed().clone(), state.sessions().clone());
+        tasks.spawn(crate::events::loss::watch_data_loss(feed, sessions, loss, cancel.clone()));
     }
     let checker = SessionChecker::new(
         Arc::clone(state.sockets()),

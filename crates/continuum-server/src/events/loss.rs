@@ -2,16 +2,17 @@
 //! `k` owners of some keys at once), put on `/v1/events` as a `data_lost` event each time it
 //! changes; `/readyz` reads the same watch.
 
-use continuum_store::DataLoss;
+use continuum_store::{DataLoss, Sessions};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::state::AppState;
+use super::EventFeed;
 
-/// Until `cancel`, pushes every change of `loss` onto the state's event feed (the first value
-/// too, if anything is missing already).
+/// Until `cancel`, pushes every change of `loss` onto `feed` (the first value too, if anything
+/// is missing already), stamped by the clock of `sessions`.
 pub async fn watch_data_loss(
-    state: AppState,
+    feed: EventFeed,
+    sessions: Sessions,
     mut loss: watch::Receiver<DataLoss>,
     cancel: CancellationToken,
 ) {
@@ -19,7 +20,7 @@ pub async fn watch_data_loss(
     loop {
         let now = loss.borrow_and_update().clone();
         if now != last {
-            state.feed().push_data_loss(now.clone(), state.sessions().now());
+            feed.push_data_loss(now.clone(), sessions.now());
             last = now;
         }
         tokio::select! {
