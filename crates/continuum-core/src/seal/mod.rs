@@ -6,6 +6,8 @@
 //! - [`format`](mod@self::format): the token's prefix, version and part sizes.
 //! - [`key`]: [`SealKey`], a key's secret material, and the [`KeyId`] and cipher key HKDF derives
 //!   from it.
+//! - `material`: the secret material, its HKDF derivation and text form, shared with the data
+//!   keys of `at_rest` (each with its own prefix and salt).
 //! - [`keyring`]: [`KeyRing`]: the first key seals, every key opens, so keys rotate without
 //!   logging anyone out.
 //! - [`token`]: the wire format — `cs~` and base64url of version, key id, nonce, ciphertext — and
@@ -33,6 +35,7 @@ pub mod format;
 pub mod key;
 pub mod key_id;
 pub mod keyring;
+pub(crate) mod material;
 pub mod session;
 pub mod token;
 
