@@ -7,12 +7,12 @@
 //!
 //! Losing the file loses what was encrypted under its keys: back it up with the store.
 
-use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use continuum_core::at_rest::DataKeyError;
 use continuum_core::{DataKey, DataKeyRing, KeyId};
+use continuum_store::private_fs;
 
 use crate::store_config::StoreConfig;
 
@@ -100,16 +100,13 @@ pub fn key_file_path(data_dir: &Path) -> PathBuf {
 /// The keys in the file at `path` (blank lines and `#` comments skipped), or `None` when there
 /// is no such file.
 pub fn read_keys(path: &Path) -> Result<Option<Vec<DataKey>>, DataKeyFileError> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(DataKeyFileError::Read { path: path.to_owned(), source }),
-    };
-    let lines = text.lines().enumerate().map(|(i, line)| (i + 1, line.trim()));
+    let lines = private_fs::read_key_lines(path)
+        .map_err(|source| DataKeyFileError::Read { path: path.to_owned(), source })?;
+    let Some(lines) = lines else { return Ok(None) };
     lines
-        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+        .into_iter()
         .map(|(line, text)| {
-            DataKey::parse(text).map_err(|source| DataKeyFileError::Invalid {
+            DataKey::parse(&text).map_err(|source| DataKeyFileError::Invalid {
                 path: path.to_owned(),
                 line,
                 source,
@@ -127,28 +124,15 @@ fn ring(path: &Path, keys: Vec<DataKey>) -> Result<DataKeyRing, DataKeyFileError
     })
 }
 
-/// Writes `keys` to `path` whole: a private temporary file beside it, fsynced, renamed over it.
+/// Writes `keys` to `path` whole (see [`private_fs::write_key_lines`]).
 fn write_keys(path: &Path, keys: &[DataKey]) -> Result<(), DataKeyFileError> {
-    let write = |source| DataKeyFileError::Write { path: path.to_owned(), source };
-    if let Some(dir) = path.parent() {
-        continuum_store::private_fs::ensure_private_dir(dir).map_err(write)?;
-    }
-    let temporary = path.with_extension("new");
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&temporary).map_err(write)?;
-    writeln!(file, "# Continuum data keys: the first encrypts, every key decrypts. Keep secret, back up.")
-        .map_err(write)?;
-    for key in keys {
-        writeln!(file, "{}", key.to_secret_text()).map_err(write)?;
-    }
-    file.sync_all().map_err(write)?;
-    fs::rename(&temporary, path).map_err(write)
+    let lines = keys.iter().map(DataKey::to_secret_text);
+    private_fs::write_key_lines(
+        path,
+        "Continuum data keys: the first encrypts, every key decrypts. Keep secret, back up.",
+        lines,
+    )
+    .map_err(|source| DataKeyFileError::Write { path: path.to_owned(), source })
 }
 
 /// Reads the data key file of `data_dir`, creating it with one new key when it is missing or
@@ -180,6 +164,8 @@ pub fn rotate(data_dir: &Path) -> Result<(KeyId, PathBuf), DataKeyFileError> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]

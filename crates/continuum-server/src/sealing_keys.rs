@@ -4,12 +4,12 @@
 //! by a rotation, so a crash leaves either the old ring or the new one. Keys are never logged;
 //! only their ids and the file's path are.
 
-use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use continuum_core::seal::KeyError;
 use continuum_core::{KeyId, KeyRing, SealKey};
+use continuum_store::private_fs;
 
 /// The file's name inside the data directory.
 pub const SEALING_KEYS_FILE: &str = "sealing-keys";
@@ -70,25 +70,20 @@ pub fn key_file_path(data_dir: &Path) -> PathBuf {
 /// The keys in the file at `path` (blank lines and `#` comments skipped), or `None` when there
 /// is no such file.
 pub fn read_keys(path: &Path) -> Result<Option<Vec<SealKey>>, SealingKeyFileError> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(SealingKeyFileError::Read { path: path.to_owned(), source }),
-    };
-    let mut keys = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let key = SealKey::parse(line).map_err(|source| SealingKeyFileError::Invalid {
-            path: path.to_owned(),
-            line: i + 1,
-            source,
-        })?;
-        keys.push(key);
-    }
-    Ok(Some(keys))
+    let lines = private_fs::read_key_lines(path)
+        .map_err(|source| SealingKeyFileError::Read { path: path.to_owned(), source })?;
+    let Some(lines) = lines else { return Ok(None) };
+    lines
+        .into_iter()
+        .map(|(line, text)| {
+            SealKey::parse(&text).map_err(|source| SealingKeyFileError::Invalid {
+                path: path.to_owned(),
+                line,
+                source,
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
 }
 
 fn ring(path: &Path, keys: Vec<SealKey>) -> Result<KeyRing, SealingKeyFileError> {
@@ -99,28 +94,15 @@ fn ring(path: &Path, keys: Vec<SealKey>) -> Result<KeyRing, SealingKeyFileError>
     })
 }
 
-/// Writes `keys` to `path` whole: a private temporary file beside it, fsynced, renamed over it.
+/// Writes `keys` to `path` whole (see [`private_fs::write_key_lines`]).
 fn write_keys(path: &Path, keys: &[SealKey]) -> Result<(), SealingKeyFileError> {
-    let write = |source| SealingKeyFileError::Write { path: path.to_owned(), source };
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(write)?;
-    }
-    let temporary = path.with_extension("new");
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&temporary).map_err(write)?;
-    writeln!(file, "# Continuum sealing keys: the first seals, every key opens. Keep this file secret.")
-        .map_err(write)?;
-    for key in keys {
-        writeln!(file, "{}", key.to_secret_text()).map_err(write)?;
-    }
-    file.sync_all().map_err(write)?;
-    fs::rename(&temporary, path).map_err(write)
+    let lines = keys.iter().map(SealKey::to_secret_text);
+    private_fs::write_key_lines(
+        path,
+        "Continuum sealing keys: the first seals, every key opens. Keep this file secret.",
+        lines,
+    )
+    .map_err(|source| SealingKeyFileError::Write { path: path.to_owned(), source })
 }
 
 /// Reads the sealing key file of `data_dir`, creating it with one new key when it is missing or
@@ -174,6 +156,8 @@ pub fn retire(data_dir: &Path, id: &str) -> Result<PathBuf, SealingKeyFileError>
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]

@@ -126,3 +126,45 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"kept");
     }
 }
+
+/// The lines of the key file at `path` that hold something, trimmed, with their 1-based line
+/// numbers (blank lines and `#` comments skipped); `None` when there is no such file.
+pub fn read_key_lines(path: &Path) -> io::Result<Option<Vec<(usize, String)>>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let lines = text.lines().enumerate().map(|(i, line)| (i + 1, line.trim()));
+    Ok(Some(
+        lines
+            .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+            .map(|(number, line)| (number, line.to_owned()))
+            .collect(),
+    ))
+}
+
+/// Writes a key file whole: `# header`, then `lines`, into a temporary file beside `path`
+/// created with mode 0600, fsynced, then renamed over `path`; the directory is made private
+/// first ([`ensure_private_dir`]). A crash leaves the old file or the new one, never half.
+pub fn write_key_lines(path: &Path, header: &str, lines: impl IntoIterator<Item = String>) -> io::Result<()> {
+    use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        ensure_private_dir(dir)?;
+    }
+    let temporary = path.with_extension("new");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&temporary)?;
+    writeln!(file, "# {header}")?;
+    for line in lines {
+        writeln!(file, "{line}")?;
+    }
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)
+}
