@@ -71,10 +71,7 @@ impl ReplicaNode {
         }
         let copy = Request::Put { view: view.fingerprint(), record: (**record).clone() };
         self.copy_to(view, backups, copy, &[]).await?;
-        if retried {
-            return Ok(());
-        }
-        Ok(self.sessions.insert(Arc::clone(record)).await?)
+        self.store_newer((**record).clone()).await
     }
 
     /// Reads a session from a copy held here, or from its owners.
@@ -147,7 +144,9 @@ impl ReplicaNode {
         cas::check_replace(self.held(view, &key, &record.sid).await?.as_deref(), expected, record)?;
         let copy = Request::Put { view: view.fingerprint(), record: (**record).clone() };
         self.copy_to(view, backups, copy, &[]).await?;
-        Ok(self.sessions.replace(expected, Arc::clone(record)).await?)
+        // The compare-and-swap was decided above, under the stripe; the local copy only has to
+        // hold at least this record (a reader may have fetched it back from a backup already).
+        self.store_newer((**record).clone()).await
     }
 
     /// Moves `last_seen_at` forward through the primary.
@@ -247,16 +246,26 @@ impl ReplicaNode {
         self.store_newer(record).await
     }
 
-    /// [`ReplicaNode::keep_newer`] with the key's stripe already held.
+    /// [`ReplicaNode::keep_newer`] with the key's stripe already held. A write that lands between
+    /// the read and the store (the primary's own, under the other stripe set) makes the store
+    /// refuse; the copy is then merged again against what is held now.
     async fn store_newer(&self, record: SessionRecord) -> Result<(), Step> {
-        let held = self.sessions.get(&record.sid).await?;
-        match merge(held.as_deref(), &record, self.clock.now()) {
-            Merge::Insert => self.sessions.insert(Arc::new(record)).await?,
-            Merge::Replace { expected } => self.sessions.replace(expected, Arc::new(record)).await?,
-            Merge::Touch { at } => self.sessions.touch(&record.sid, at).await?,
-            Merge::Keep => {}
+        for _ in 0..8 {
+            let held = self.sessions.get(&record.sid).await?;
+            let stored = match merge(held.as_deref(), &record, self.clock.now()) {
+                Merge::Insert => self.sessions.insert(Arc::new(record.clone())).await,
+                Merge::Replace { expected } => {
+                    self.sessions.replace(expected, Arc::new(record.clone())).await
+                }
+                Merge::Touch { at } => self.sessions.touch(&record.sid, at).await,
+                Merge::Keep => Ok(()),
+            };
+            match stored {
+                Err(StoreError::VersionConflict { .. } | StoreError::AlreadyExists) => continue,
+                other => return Ok(other?),
+            }
         }
-        Ok(())
+        Err(Step::Retry("a copy kept meeting newer writes"))
     }
 
     /// A principal's epoch, from a copy held here or from its owners.
