@@ -8,9 +8,11 @@
 //! # Layout
 //! - [`history`]: the recorded operations ([`history::Record`]), their answers, and the JSON
 //!   Lines file they are written to. The one thing runner and checker share.
+//! - [`check`]: the checker, [`check::check`], over a history alone.
 //!
 //! # Main flow
 //! The runner writes a [`history::Record`] per operation as it ends; the checker reads the file
 //! back and judges it.
 
+pub mod check;
 pub mod history;

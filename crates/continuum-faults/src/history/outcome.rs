@@ -11,6 +11,10 @@ pub struct Observed {
     /// documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
+    /// The session's `status` as answered (`active`, `expired`, `revoked`); absent where the
+    /// answer has none (a validation, which answers only live sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// The session's integer attributes as answered (the workload writes only integers).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, u64>,
@@ -39,6 +43,13 @@ pub enum Outcome {
         /// What happened, for the report (`timeout after 2s`, `503 owners-lost`, …).
         reason: String,
     },
+}
+
+impl Observed {
+    /// Whether the answer showed a live session: no status, or `active`.
+    pub fn is_live(&self) -> bool {
+        self.status.as_deref().is_none_or(|status| status == "active")
+    }
 }
 
 impl Outcome {
