@@ -29,6 +29,13 @@ impl Connection {
     pub async fn open(endpoint: &Endpoint) -> Result<Self, ClientError> {
         let connect = |source| ClientError::Connect { server: endpoint.to_string(), source };
         let stream = TcpStream::connect((endpoint.host(), endpoint.port())).await.map_err(connect)?;
+        Self::over(stream, endpoint).await
+    }
+
+    /// Performs the HTTP/1 handshake with `endpoint` over `stream`, a TCP connection the caller
+    /// opened its own way (from a chosen source address, say), with `TCP_NODELAY` set on it.
+    pub async fn over(stream: TcpStream, endpoint: &Endpoint) -> Result<Self, ClientError> {
+        let connect = |source| ClientError::Connect { server: endpoint.to_string(), source };
         stream.set_nodelay(true).map_err(connect)?;
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await

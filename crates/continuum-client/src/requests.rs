@@ -61,6 +61,9 @@ pub struct CreateSession {
     /// Absolute lifetime in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absolute_timeout_secs: Option<u64>,
+    /// A sealed-cookie session: the session itself, encrypted, is the token; nothing is stored.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sealed: bool,
 }
 
 /// Percent-encodes one path segment: everything but RFC 3986's unreserved characters.
@@ -158,6 +161,35 @@ pub fn patch_attributes(
 /// `DELETE /v1/sessions/{sid}`.
 pub fn revoke_session(key: &BearerKey, sid: &str) -> Request<Full<Bytes>> {
     request(Method::DELETE, uri(format!("/v1/sessions/{}", encode_segment(sid))), Some(key), None)
+}
+
+/// `DELETE /v1/sessions/{sid}` with `{"token": ...}`: revokes one sealed session (a deny
+/// entry until the token's absolute expiry).
+pub fn revoke_sealed(key: &BearerKey, sid: &str, token: &str) -> Request<Full<Bytes>> {
+    let path = uri(format!("/v1/sessions/{}", encode_segment(sid)));
+    request(Method::DELETE, path, Some(key), Some(validate_body(token)))
+}
+
+/// `POST /v1/sessions/{sid}/rotate`: a new secret; the old one works for the grace window.
+pub fn rotate_session(key: &BearerKey, sid: &str) -> Request<Full<Bytes>> {
+    request(Method::POST, uri(format!("/v1/sessions/{}/rotate", encode_segment(sid))), Some(key), None)
+}
+
+/// `GET /v1/docs/{scope}/{name}`: the document as JSON.
+pub fn get_doc(key: &BearerKey, scope: &str, name: &str) -> Request<Full<Bytes>> {
+    request(Method::GET, doc_path(scope, name), Some(key), None)
+}
+
+/// `PATCH /v1/docs/{scope}/{name}` with a JSON merge patch whose members name root maps;
+/// answered once the change is durable.
+pub fn patch_doc(key: &BearerKey, scope: &str, name: &str, patch: &Value) -> Request<Full<Bytes>> {
+    let mut request = request(Method::PATCH, doc_path(scope, name), Some(key), Some(to_json(patch)));
+    request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/merge-patch+json"));
+    request
+}
+
+fn doc_path(scope: &str, name: &str) -> Uri {
+    uri(format!("/v1/docs/{}/{}", encode_segment(scope), encode_segment(name)))
 }
 
 /// `GET /v1/principals/{principal}/sessions`.

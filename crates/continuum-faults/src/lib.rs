@@ -9,6 +9,9 @@
 //! - [`history`]: the recorded operations ([`history::Record`]), their answers, and the JSON
 //!   Lines file they are written to. The one thing runner and checker share.
 //! - [`check`]: the checker, [`check::check`], over a history alone.
+//! - [`runner`]: the scenario runner: strategies, fault schedule, workload, deployment.
+//! - [`report`]: a run's summary per strategy and fault, as lines and tables.
+//! - [`lab`]: network namespaces, tc faults, processes and private stores the runner uses.
 //!
 //! # Main flow
 //! The runner writes a [`history::Record`] per operation as it ends; the checker reads the file
@@ -16,3 +19,6 @@
 
 pub mod check;
 pub mod history;
+
+pub mod report;
+pub mod runner;

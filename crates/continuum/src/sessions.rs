@@ -95,6 +95,7 @@ impl CreateArgs {
             attributes,
             idle_timeout_secs: self.idle,
             absolute_timeout_secs: self.absolute,
+            sealed: false,
         }
     }
 }
