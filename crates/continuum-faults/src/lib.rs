@@ -8,9 +8,13 @@
 //! # Layout
 //! - [`history`]: the recorded operations ([`history::Record`]), their answers, and the JSON
 //!   Lines file they are written to. The one thing runner and checker share.
+//! - [`lab`]: where the runner's processes run: network namespaces on a bridge with faults
+//!   between them ([`lab::Lab`]), child processes with logs ([`lab::Process`]), and private
+//!   Redis and PostgreSQL instances.
 //!
 //! # Main flow
 //! The runner writes a [`history::Record`] per operation as it ends; the checker reads the file
 //! back and judges it.
 
 pub mod history;
+pub mod lab;

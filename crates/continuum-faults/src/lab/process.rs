@@ -1,0 +1,461 @@
+//! [`Process`]: a child process of the fault suite, optionally inside a lab host's namespace,
+//! with its output appended to a log file; it can be paused, killed, stopped and restarted, and
+//! never outlives its owner.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rustix::process::{Pid, Signal};
+use tokio::process::{Child, Command};
+
+/// How long [`Process::restart`] waits for a stopping process before killing it.
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The signal [`Process::stop`] sends first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGTERM: what most servers take as "shut down cleanly".
+    #[default]
+    Terminate,
+    /// SIGINT: PostgreSQL's fast shutdown.
+    Interrupt,
+    /// SIGQUIT.
+    Quit,
+}
+
+impl StopSignal {
+    fn signal(self) -> Signal {
+        match self {
+            Self::Terminate => Signal::TERM,
+            Self::Interrupt => Signal::INT,
+            Self::Quit => Signal::QUIT,
+        }
+    }
+}
+
+/// Why a process could not be started, signalled or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The log file cannot be opened or written.
+    #[error("cannot write the log {path}")]
+    Log {
+        /// The log file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The program cannot be started.
+    #[error("cannot start {program}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A spec asks for another user inside a namespace: `ip netns exec` needs root, so the
+    /// switch cannot happen before it.
+    #[error("{program}: running as another user inside a lab namespace is not supported")]
+    UserInNetns {
+        /// The program.
+        program: String,
+    },
+    /// The process is not running (never started, exited, or killed).
+    #[error("{program} is not running")]
+    NotRunning {
+        /// The program.
+        program: String,
+    },
+    /// A signal could not be sent.
+    #[error("cannot signal {program} (pid {pid})")]
+    Signal {
+        /// The program.
+        program: String,
+        /// Its pid.
+        pid: u32,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Waiting for it to exit failed.
+    #[error("cannot wait for {program}")]
+    Wait {
+        /// The program.
+        program: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// `/proc/<pid>/status` cannot be read or has no resident size.
+    #[error("cannot read the memory of {program} (pid {pid})")]
+    Memory {
+        /// The program.
+        program: String,
+        /// Its pid.
+        pid: u32,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// How to start a process; kept to start it again the same way.
+#[derive(Clone, Debug)]
+pub struct ProcessSpec {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    netns: Option<String>,
+    user: Option<(u32, u32)>,
+    dir: Option<PathBuf>,
+    own_group: bool,
+    stop_signal: StopSignal,
+    log: PathBuf,
+}
+
+impl ProcessSpec {
+    /// `program`, with standard output and error appended to `log`.
+    pub fn new(program: impl Into<OsString>, log: impl Into<PathBuf>) -> Self {
+        Self {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            netns: None,
+            user: None,
+            dir: None,
+            own_group: false,
+            stop_signal: StopSignal::default(),
+            log: log.into(),
+        }
+    }
+
+    /// Adds an argument.
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets an environment variable (the rest of the environment is inherited).
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs it inside a network namespace (a lab host's: [`super::Lab::netns`]).
+    pub fn in_netns(mut self, netns: impl Into<String>) -> Self {
+        self.netns = Some(netns.into());
+        self
+    }
+
+    /// Runs it as another user and group (needs root; not with [`ProcessSpec::in_netns`]).
+    pub fn as_user(mut self, uid: u32, gid: u32) -> Self {
+        self.user = Some((uid, gid));
+        self
+    }
+
+    /// Its working directory.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+
+    /// Starts it in a process group of its own and signals the whole group: for a server that
+    /// forks workers (PostgreSQL), so a kill takes them all at once, like a crash.
+    pub fn own_process_group(mut self) -> Self {
+        self.own_group = true;
+        self
+    }
+
+    /// The signal [`Process::stop`] sends first (SIGTERM unless set).
+    pub fn stop_signal(mut self, signal: StopSignal) -> Self {
+        self.stop_signal = signal;
+        self
+    }
+
+    /// The log file.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// The program, for messages.
+    pub fn program(&self) -> String {
+        self.program.to_string_lossy().into_owned()
+    }
+
+    /// The command line it runs, as one line, for the log's markers.
+    fn line(&self) -> String {
+        let mut words: Vec<String> = Vec::new();
+        if let Some(netns) = &self.netns {
+            words.extend(["ip", "netns", "exec", netns].map(str::to_owned));
+        }
+        words.extend(
+            std::iter::once(&self.program).chain(&self.args).map(|w| w.to_string_lossy().into_owned()),
+        );
+        words.join(" ")
+    }
+
+    fn command(&self) -> Result<Command, ProcessError> {
+        let mut command = match &self.netns {
+            Some(_) if self.user.is_some() => {
+                return Err(ProcessError::UserInNetns { program: self.program() });
+            }
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns]).arg(&self.program);
+                command
+            }
+            None => Command::new(&self.program),
+        };
+        command
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        if let Some((uid, gid)) = self.user {
+            command.uid(uid).gid(gid);
+        }
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        if self.own_group {
+            command.process_group(0);
+        }
+        Ok(command)
+    }
+}
+
+/// A child process started from a [`ProcessSpec`].
+///
+/// Killed on drop (SIGKILL, to its group if it has one); tokio reaps it. Signals are only sent
+/// while the child is not yet reaped, so they never reach a process that reused its pid.
+#[derive(Debug)]
+pub struct Process {
+    spec: ProcessSpec,
+    child: Option<Child>,
+    starts: u32,
+    last_exit: Option<ExitStatus>,
+}
+
+impl Process {
+    /// Starts it, after appending a marker line to its log.
+    pub async fn start(spec: ProcessSpec) -> Result<Self, ProcessError> {
+        let mut process = Self { spec, child: None, starts: 0, last_exit: None };
+        process.spawn().await?;
+        Ok(process)
+    }
+
+    /// How it was started.
+    pub fn spec(&self) -> &ProcessSpec {
+        &self.spec
+    }
+
+    /// Its pid while it runs (or has exited but is not yet reaped).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// How many times it was started (1 before any restart).
+    pub fn starts(&self) -> u32 {
+        self.starts
+    }
+
+    /// How it last exited, once it has.
+    pub fn last_exit(&self) -> Option<ExitStatus> {
+        self.last_exit
+    }
+
+    /// `true` while it runs (a paused process runs); reaps it if it has exited.
+    pub fn is_running(&mut self) -> bool {
+        let Some(child) = self.child.as_mut() else { return false };
+        match child.try_wait() {
+            Ok(None) => true,
+            Ok(Some(status)) => {
+                self.exited(status);
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// SIGSTOP: it stops answering, its connections stay open.
+    pub fn pause(&self) -> Result<(), ProcessError> {
+        self.signal(Signal::STOP)
+    }
+
+    /// SIGCONT after [`Process::pause`].
+    pub fn resume(&self) -> Result<(), ProcessError> {
+        self.signal(Signal::CONT)
+    }
+
+    /// SIGKILL (a crash), then reaps it. Returns how it exited; `None` if it was not running.
+    pub async fn kill(&mut self) -> Result<Option<ExitStatus>, ProcessError> {
+        if self.child.is_none() {
+            return Ok(None);
+        }
+        self.signal(Signal::KILL)?;
+        self.reap().await.map(Some)
+    }
+
+    /// Sends its stop signal (SIGTERM unless set; SIGCONT too, so a paused process can act on
+    /// it), waits up to `timeout` for it to exit, then kills it.
+    pub async fn stop(&mut self, timeout: Duration) -> Result<Option<ExitStatus>, ProcessError> {
+        if self.child.is_none() {
+            return Ok(None);
+        }
+        self.signal(self.spec.stop_signal.signal())?;
+        self.signal(Signal::CONT)?;
+        let child = self.child.as_mut().expect("checked above");
+        match tokio::time::timeout(timeout, child.wait()).await {
+            Ok(Ok(status)) => {
+                self.exited(status);
+                Ok(Some(status))
+            }
+            Ok(Err(source)) => Err(ProcessError::Wait { program: self.spec.program(), source }),
+            Err(_) => self.kill().await,
+        }
+    }
+
+    /// Waits for it to exit by itself.
+    pub async fn wait(&mut self) -> Result<Option<ExitStatus>, ProcessError> {
+        if self.child.is_none() {
+            return Ok(self.last_exit);
+        }
+        self.reap().await.map(Some)
+    }
+
+    /// Stops it if it runs ([`Process::stop`] with [`DEFAULT_STOP_TIMEOUT`]; call
+    /// [`Process::kill`] first for a crash), then starts it again with the same program,
+    /// arguments, environment, namespace and log, after a marker line in the log.
+    pub async fn restart(&mut self) -> Result<(), ProcessError> {
+        self.stop(DEFAULT_STOP_TIMEOUT).await?;
+        self.spawn().await
+    }
+
+    /// Its resident memory (`VmRSS` in `/proc/<pid>/status`), in bytes; for a process group,
+    /// the leader's alone.
+    pub async fn rss_bytes(&self) -> Result<u64, ProcessError> {
+        let pid = self.pid().ok_or_else(|| ProcessError::NotRunning { program: self.spec.program() })?;
+        let memory_error = |source| ProcessError::Memory { program: self.spec.program(), pid, source };
+        let status = tokio::fs::read_to_string(format!("/proc/{pid}/status")).await.map_err(memory_error)?;
+        vm_rss_bytes(&status).ok_or_else(|| {
+            memory_error(io::Error::new(io::ErrorKind::InvalidData, "no VmRSS line (a zombie?)"))
+        })
+    }
+
+    async fn spawn(&mut self) -> Result<(), ProcessError> {
+        let log_error = |source| ProcessError::Log { path: self.spec.log.clone(), source };
+        let mut log = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.spec.log)
+            .await
+            .map_err(log_error)?
+            .into_std()
+            .await;
+        self.starts += 1;
+        let at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+        let kind = if self.starts == 1 { "start" } else { "restart" };
+        let marker =
+            format!("=== continuum-faults: {kind} #{} at {at:.3}: {} ===\n", self.starts, self.spec.line());
+        // One small append to a local file, before the child exists.
+        log.write_all(marker.as_bytes()).map_err(log_error)?;
+        let stderr = log.try_clone().map_err(log_error)?;
+        let mut command = self.spec.command()?;
+        command.stdout(log).stderr(stderr);
+        let child =
+            command.spawn().map_err(|source| ProcessError::Spawn { program: self.spec.program(), source })?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    async fn reap(&mut self) -> Result<ExitStatus, ProcessError> {
+        let child =
+            self.child.as_mut().ok_or_else(|| ProcessError::NotRunning { program: self.spec.program() })?;
+        let status = child
+            .wait()
+            .await
+            .map_err(|source| ProcessError::Wait { program: self.spec.program(), source })?;
+        self.exited(status);
+        Ok(status)
+    }
+
+    fn exited(&mut self, status: ExitStatus) {
+        self.child = None;
+        self.last_exit = Some(status);
+    }
+
+    fn signal(&self, signal: Signal) -> Result<(), ProcessError> {
+        let pid = self.pid().ok_or_else(|| ProcessError::NotRunning { program: self.spec.program() })?;
+        send(pid, signal, self.spec.own_group).map_err(|source| ProcessError::Signal {
+            program: self.spec.program(),
+            pid,
+            source,
+        })
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid() {
+            // `kill_on_drop` would reach the leader only; a group goes whole.
+            let _ = send(pid, Signal::KILL, self.spec.own_group);
+        }
+    }
+}
+
+/// Sends `signal` to `pid` (its group if `group`); a process already gone is not an error.
+fn send(pid: u32, signal: Signal, group: bool) -> io::Result<()> {
+    let pid = i32::try_from(pid).ok().and_then(Pid::from_raw).ok_or_else(|| io::Error::other("bad pid"))?;
+    let sent = if group {
+        rustix::process::kill_process_group(pid, signal)
+    } else {
+        rustix::process::kill_process(pid, signal)
+    };
+    match sent {
+        Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+        Err(errno) => Err(errno.into()),
+    }
+}
+
+/// The `VmRSS` of a `/proc/<pid>/status` text, in bytes.
+fn vm_rss_bytes(status: &str) -> Option<u64> {
+    let line = status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resident_size_is_read_in_bytes_and_a_zombie_has_none() {
+        let status = "Name:\tredis-server\nVmPeak:\t  9000 kB\nVmRSS:\t    7316 kB\nThreads:\t5\n";
+        assert_eq!(vm_rss_bytes(status), Some(7316 * 1024));
+        assert_eq!(vm_rss_bytes("Name:\tx\nState:\tZ (zombie)\n"), None);
+        assert_eq!(vm_rss_bytes("VmRSS:\tlots\n"), None);
+    }
+
+    #[test]
+    fn a_namespaced_spec_runs_through_ip_netns_exec_and_refuses_a_user_switch() {
+        let spec = ProcessSpec::new("continuum", "/tmp/x.log").args(["serve", "--listen", "0.0.0.0:8080"]);
+        assert_eq!(spec.line(), "continuum serve --listen 0.0.0.0:8080");
+        let spec = spec.in_netns("cf2h1");
+        assert_eq!(spec.line(), "ip netns exec cf2h1 continuum serve --listen 0.0.0.0:8080");
+        assert!(matches!(spec.as_user(101, 104).command(), Err(ProcessError::UserInNetns { .. })));
+    }
+}
