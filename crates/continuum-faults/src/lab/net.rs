@@ -67,7 +67,14 @@ impl Lab {
         let lock = tokio::task::spawn_blocking(|| slot::acquire(Path::new(LOCK_DIR), SLOTS))
             .await
             .expect("the slot lookup does not panic")?;
+        Self::create_in(lock, hosts).await
+    }
+
+    /// [`Lab::create`] in a slot the caller already holds ([`slot::acquire`]), after removing
+    /// what an earlier holder of it left behind.
+    pub async fn create_in(lock: SlotLock, hosts: usize) -> Result<Self, LabError> {
         let layout = Layout::new(lock.slot(), hosts)?;
+        Self::check().await?;
         remove(lock.slot()).await?;
         let mut lab = Self { layout, faults: Faults::new(layout), lines: BTreeMap::new(), slot: Some(lock) };
         if let Err(error) = exec::run_all(&layout.create_steps()).await {
