@@ -27,6 +27,9 @@ const NET_CLASS_DIR: &str = "/sys/class/net";
 /// until a fault says otherwise. Faults drop or hold packets silently (no RST, no ICMP), so a
 /// connect or read across a cut hangs rather than fails.
 ///
+/// A fault whose `tc` step fails leaves the lab's faults unknown: [`Lab::heal`] clears every
+/// filter of every host whatever was recorded, and starts from a clean state.
+///
 /// Removed by [`Lab::close`], or on drop (blocking for the few milliseconds its `ip` commands
 /// take: prefer `close` from async code). Processes still running inside its namespaces are
 /// killed on removal.
