@@ -3,6 +3,7 @@
 //! never outlives its owner.
 
 mod spec;
+mod tree;
 
 pub use spec::{ProcessSpec, StopSignal};
 
@@ -86,8 +87,9 @@ pub enum ProcessError {
 
 /// A child process started from a [`ProcessSpec`].
 ///
-/// Killed on drop (SIGKILL, to its group if it has one); tokio reaps it. Signals are only sent
-/// while the child is not yet reaped, so they never reach a process that reused its pid.
+/// Killed on drop (SIGKILL, with its descendants for [`ProcessSpec::whole_tree`]); tokio reaps
+/// it. Signals to it are only sent while it is not yet reaped, so they never reach a process
+/// that reused its pid; its descendants are looked up just before each signal.
 #[derive(Debug)]
 pub struct Process {
     spec: ProcessSpec,
@@ -138,13 +140,13 @@ impl Process {
     }
 
     /// SIGSTOP: it stops answering, its connections stay open.
-    pub fn pause(&self) -> Result<(), ProcessError> {
-        self.signal(Signal::STOP)
+    pub async fn pause(&self) -> Result<(), ProcessError> {
+        self.signal_tree(Signal::STOP).await
     }
 
     /// SIGCONT after [`Process::pause`].
-    pub fn resume(&self) -> Result<(), ProcessError> {
-        self.signal(Signal::CONT)
+    pub async fn resume(&self) -> Result<(), ProcessError> {
+        self.signal_tree(Signal::CONT).await
     }
 
     /// SIGKILL (a crash), then reaps it. Returns how it exited; `None` if it was not running.
@@ -152,7 +154,7 @@ impl Process {
         if self.child.is_none() {
             return Ok(None);
         }
-        self.signal(Signal::KILL)?;
+        self.signal_tree(Signal::KILL).await?;
         self.reap().await.map(Some)
     }
 
@@ -163,7 +165,7 @@ impl Process {
             return Ok(None);
         }
         self.signal(self.spec.stop_signal.signal())?;
-        self.signal(Signal::CONT)?;
+        self.signal_tree(Signal::CONT).await?;
         let child = self.child.as_mut().expect("checked above");
         match tokio::time::timeout(timeout, child.wait()).await {
             Ok(Ok(status)) => {
@@ -191,8 +193,8 @@ impl Process {
         self.spawn().await
     }
 
-    /// Its resident memory (`VmRSS` in `/proc/<pid>/status`), in bytes; for a process group,
-    /// the leader's alone.
+    /// Its resident memory (`VmRSS` in `/proc/<pid>/status`), in bytes; its own, without its
+    /// descendants'.
     pub async fn rss_bytes(&self) -> Result<u64, ProcessError> {
         let pid = self.pid().ok_or_else(|| ProcessError::NotRunning { program: self.spec.program() })?;
         let memory_error = |source| ProcessError::Memory { program: self.spec.program(), pid, source };
@@ -244,34 +246,52 @@ impl Process {
         self.last_exit = Some(status);
     }
 
+    /// Sends `signal` to it alone.
     fn signal(&self, signal: Signal) -> Result<(), ProcessError> {
         let pid = self.pid().ok_or_else(|| ProcessError::NotRunning { program: self.spec.program() })?;
-        send(pid, signal, self.spec.own_group).map_err(|source| ProcessError::Signal {
-            program: self.spec.program(),
-            pid,
-            source,
-        })
+        send(pid, signal).map_err(|source| ProcessError::Signal { program: self.spec.program(), pid, source })
+    }
+
+    /// Sends `signal` to it and, for a [`ProcessSpec::whole_tree`], to its descendants.
+    async fn signal_tree(&self, signal: Signal) -> Result<(), ProcessError> {
+        if !self.spec.tree {
+            return self.signal(signal);
+        }
+        let pid = self.pid().ok_or_else(|| ProcessError::NotRunning { program: self.spec.program() })?;
+        let freeze = signal == Signal::KILL || signal == Signal::STOP;
+        if freeze {
+            // A stopped parent forks no new worker while its workers are looked up and signalled.
+            self.signal(Signal::STOP)?;
+        }
+        let descendants = tokio::task::spawn_blocking(move || tree::descendants(pid))
+            .await
+            .expect("reading /proc does not panic");
+        for descendant in descendants {
+            // A worker that exited meanwhile only had to be gone.
+            let _ = send(descendant, signal);
+        }
+        self.signal(signal)
     }
 }
 
 impl Drop for Process {
     fn drop(&mut self) {
-        if let Some(pid) = self.pid() {
-            // `kill_on_drop` would reach the leader only; a group goes whole.
-            let _ = send(pid, Signal::KILL, self.spec.own_group);
+        let Some(pid) = self.pid() else { return };
+        if self.spec.tree {
+            // `kill_on_drop` would reach the process alone.
+            let _ = send(pid, Signal::STOP);
+            for descendant in tree::descendants(pid) {
+                let _ = send(descendant, Signal::KILL);
+            }
         }
+        let _ = send(pid, Signal::KILL);
     }
 }
 
-/// Sends `signal` to `pid` (its group if `group`); a process already gone is not an error.
-fn send(pid: u32, signal: Signal, group: bool) -> io::Result<()> {
+/// Sends `signal` to `pid`; a process already gone is not an error.
+fn send(pid: u32, signal: Signal) -> io::Result<()> {
     let pid = i32::try_from(pid).ok().and_then(Pid::from_raw).ok_or_else(|| io::Error::other("bad pid"))?;
-    let sent = if group {
-        rustix::process::kill_process_group(pid, signal)
-    } else {
-        rustix::process::kill_process(pid, signal)
-    };
-    match sent {
+    match rustix::process::kill_process(pid, signal) {
         Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
         Err(errno) => Err(errno.into()),
     }

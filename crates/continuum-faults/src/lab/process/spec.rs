@@ -1,5 +1,5 @@
 //! [`ProcessSpec`]: how to start a [`super::Process`] (program, arguments, environment,
-//! namespace, user, process group, stop signal, log), kept to start it again the same way.
+//! namespace, user, descendants, stop signal, log), kept to start it again the same way.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -41,7 +41,7 @@ pub struct ProcessSpec {
     netns: Option<String>,
     user: Option<(u32, u32)>,
     dir: Option<PathBuf>,
-    pub(super) own_group: bool,
+    pub(super) tree: bool,
     pub(super) stop_signal: StopSignal,
     pub(super) log: PathBuf,
 }
@@ -56,7 +56,7 @@ impl ProcessSpec {
             netns: None,
             user: None,
             dir: None,
-            own_group: false,
+            tree: false,
             stop_signal: StopSignal::default(),
             log: log.into(),
         }
@@ -102,10 +102,12 @@ impl ProcessSpec {
         self
     }
 
-    /// Starts it in a process group of its own and signals the whole group: for a server that
-    /// forks workers (PostgreSQL), so a kill takes them all at once, like a crash.
-    pub fn own_process_group(mut self) -> Self {
-        self.own_group = true;
+    /// Signals reach its descendants too (found by parent pid when the signal is sent): for a
+    /// server that forks workers (PostgreSQL), so that a kill takes them all at once, like a
+    /// crash, and a pause freezes them all. Its stop signal still goes to it alone: shutting
+    /// its workers down is its own job.
+    pub fn whole_tree(mut self) -> Self {
+        self.tree = true;
         self
     }
 
@@ -159,9 +161,6 @@ impl ProcessSpec {
         }
         if let Some(dir) = &self.dir {
             command.current_dir(dir);
-        }
-        if self.own_group {
-            command.process_group(0);
         }
         Ok(command)
     }

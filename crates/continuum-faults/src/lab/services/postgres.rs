@@ -64,7 +64,7 @@ impl PostgresServer {
             .arg(format!("unix_socket_directories={}", dir.display()))
             .args(["-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on"])
             .current_dir(dir)
-            .own_process_group()
+            .whole_tree()
             .stop_signal(StopSignal::Interrupt);
         if let Some((uid, gid)) = user {
             spec = spec.as_user(uid, gid);
@@ -101,7 +101,7 @@ impl PostgresServer {
         self.process.spec().log()
     }
 
-    /// Its postmaster process: pause and resume reach every server process (one group).
+    /// Its postmaster process: pause, resume and kill reach every server process.
     pub fn process(&mut self) -> &mut Process {
         &mut self.process
     }
@@ -113,7 +113,8 @@ impl PostgresServer {
         self.wait_ready().await
     }
 
-    /// Kills every server process at once (SIGKILL to the group: a crash).
+    /// Kills every server process (SIGKILL to the postmaster and its workers, the postmaster
+    /// stopped first so it starts no new one: a crash).
     /// [`PostgresServer::restart`] brings it back through crash recovery.
     pub async fn kill(&mut self) -> Result<(), ServiceError> {
         self.process.kill().await?;
