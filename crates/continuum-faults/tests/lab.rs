@@ -654,11 +654,26 @@ async fn a_private_postgres_keeps_committed_rows_across_a_restart_and_a_kill() {
     assert_eq!(rows[0].get::<_, String>(0), "before restart");
     client.execute("INSERT INTO kept VALUES (2, 'before kill')", &[]).await.unwrap();
 
-    // The client stays connected: a kill takes every server process at once, its backend too
-    // (PostgreSQL's workers leave the postmaster's process group, so a group kill would not).
+    // A pause freezes the backends too (PostgreSQL's workers leave the postmaster's process
+    // group, so only a walk of its descendants reaches them).
+    server.process().pause().await.unwrap();
+    let paused = tokio::time::timeout(Duration::from_millis(500), client.query("SELECT 1", &[])).await;
+    assert!(paused.is_err(), "a paused server does not answer");
+    server.process().resume().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(2), client.query("SELECT 1", &[])).await.unwrap().unwrap();
+
+    // A kill takes every server process at once, a backend busy in a query too (one that
+    // computes, never waiting, would not even notice its postmaster died).
     let backend: i32 = client.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
+    let busy = tokio::spawn(async move {
+        let _ = client.query("SELECT count(*) FROM generate_series(1, 1000000000000)", &[]).await;
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
     server.kill().await.unwrap();
-    assert!(client.query("SELECT 1", &[]).await.is_err(), "the backend was killed with the postmaster");
+    tokio::time::timeout(Duration::from_secs(2), busy)
+        .await
+        .expect("the busy query ended with its backend")
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(1);
     while is_alive(backend as u32) {
         assert!(Instant::now() < deadline, "backend {backend} outlived the kill");
