@@ -172,37 +172,19 @@ impl Faults {
             return None;
         }
         let ip = format!("{addr}/32");
-        let step = match hook {
-            DropHook::Out(host) => tc(
-                Some(&self.layout.netns(host)),
-                [
-                    "filter", "add", "dev", HOST_IF, "parent", "1:", "protocol", "ip", "prio", "1", "u32",
-                    "match", "ip", "dst", &ip, "flowid", DROP_CLASS,
-                ],
-            ),
-            DropHook::In(host) => tc(
-                None,
-                [
-                    "filter",
-                    "add",
-                    "dev",
-                    &self.layout.root_veth(host),
-                    "parent",
-                    "1:",
-                    "protocol",
-                    "ip",
-                    "prio",
-                    "1",
-                    "u32",
-                    "match",
-                    "ip",
-                    "src",
-                    &ip,
-                    "flowid",
-                    DROP_CLASS,
-                ],
-            ),
+        // What a host sends is matched by destination in its namespace; what it receives, by
+        // source at its bridge port.
+        let (ns, dev, field) = match hook {
+            DropHook::Out(host) => (Some(self.layout.netns(host)), HOST_IF.to_owned(), "dst"),
+            DropHook::In(host) => (None, self.layout.root_veth(host), "src"),
         };
+        let step = tc(
+            ns.as_deref(),
+            [
+                "filter", "add", "dev", &dev, "parent", "1:", "protocol", "ip", "prio", "1", "u32", "match",
+                "ip", field, &ip, "flowid", DROP_CLASS,
+            ],
+        );
         Some(Action::Run(step))
     }
 
