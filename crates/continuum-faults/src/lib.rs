@@ -11,7 +11,9 @@
 //! - [`check`]: the checker, [`check::check`], over a history alone.
 //! - [`runner`]: the scenario runner: strategies, fault schedule, workload, deployment.
 //! - [`report`]: a run's summary per strategy and fault, as lines and tables.
-//! - [`lab`]: network namespaces, tc faults, processes and private stores the runner uses.
+//! - [`lab`]: where the runner's processes run: network namespaces on a bridge with faults
+//!   between them ([`lab::Lab`]), child processes with logs ([`lab::Process`]), and private
+//!   Redis and PostgreSQL instances.
 //!
 //! # Main flow
 //! The runner writes a [`history::Record`] per operation as it ends; the checker reads the file
@@ -19,6 +21,6 @@
 
 pub mod check;
 pub mod history;
-
+pub mod lab;
 pub mod report;
 pub mod runner;
