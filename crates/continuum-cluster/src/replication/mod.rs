@@ -24,6 +24,7 @@
 //!   owners left at once, without I/O; `report` publishes them.
 //! - `serve`: what a node answers its peers.
 //! - `step`: how an attempt ended, and refusals to and from store errors.
+//! - [`stall`]: noticing that this node stood still, and distrusting its copies after.
 //! - [`stores`]: [`ReplicatedSessions`], [`ReplicatedDocs`], [`PeerBus`]: the node as the
 //!   server's stores and bus.
 //! - [`metrics`]: the counters, [`ReplicationMetrics`].
@@ -45,6 +46,7 @@ mod report;
 mod scatter_ops;
 mod serve;
 mod session_ops;
+pub mod stall;
 pub mod start;
 mod step;
 pub mod stores;

@@ -83,6 +83,11 @@ pub struct ReplicaNode {
     pub(crate) catching_up: std::sync::atomic::AtomicBool,
     /// The holdings this node last published.
     pub(crate) published: std::sync::Mutex<super::holdings::Holdings>,
+    /// Whether this node stood still lately (its copies are then not trusted).
+    pub(crate) stall: super::stall::StallWatch,
+    /// Session writes in flight, run apart from the request that asked for them
+    /// ([`ReplicaNode::detached`]).
+    writes: tokio_util::task::TaskTracker,
 }
 
 impl ReplicaNode {
@@ -106,6 +111,8 @@ impl ReplicaNode {
             peers_transferred: parts.transferred,
             catching_up: std::sync::atomic::AtomicBool::new(true),
             published: std::sync::Mutex::default(),
+            stall: super::stall::StallWatch::new(std::time::Instant::now()),
+            writes: tokio_util::task::TaskTracker::new(),
         }
     }
 
@@ -150,11 +157,31 @@ impl ReplicaNode {
         })
     }
 
+    /// Runs a write to its end on a task of its own and waits for it. A write whose caller goes
+    /// away (the client timed out and closed its connection, dropping the request) still
+    /// finishes: dropped half-way, a primary's write would leave a copy on some backups and not
+    /// on the primary, and the owners would disagree for good (the fault suite found a
+    /// partition doing exactly that with `replicas = all`). Bounded like every attempt, by the
+    /// settle timeout.
+    pub(crate) async fn detached<T, F>(self: &Arc<Self>, write: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        match self.writes.spawn(write).await {
+            Ok(result) => result,
+            Err(error) => Err(StoreError::backend(error)),
+        }
+    }
+
     /// Whether this node's own copies can be trusted under `view` without asking the other
-    /// owners: not catching up, or every other member has finished handing keys over for this
-    /// view (which ends catching up).
+    /// owners: it has not stood still lately ([`super::stall`]), and it is not catching up, or
+    /// every other member has finished handing keys over for this view (which ends catching up).
     pub(crate) fn copies_fresh(&self, view: &View) -> bool {
         use std::sync::atomic::Ordering;
+        if !self.stall.trusts(std::time::Instant::now()) {
+            return false;
+        }
         if !self.catching_up.load(Ordering::Acquire) {
             return true;
         }

@@ -144,6 +144,9 @@ pub async fn start_with(
         transferred: membership.transferred(),
     }));
     tasks.spawn(super::transfer::run(Arc::clone(&node), membership.chitchat(), cancel.clone()));
+    let watched = Arc::clone(&node);
+    let stop_watching = cancel.clone();
+    tasks.spawn(async move { watched.stall.run(stop_watching).await });
     tasks.spawn(super::report::publish_holdings(Arc::clone(&node), membership.chitchat(), cancel.clone()));
     let handler = Arc::new(NodeHandler(Arc::clone(&node)));
     tasks.spawn(listener::serve(

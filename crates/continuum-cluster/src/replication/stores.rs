@@ -46,7 +46,8 @@ impl SessionStore for ReplicatedSessions {
     }
 
     async fn insert(&self, record: Arc<SessionRecord>) -> Result<(), StoreError> {
-        self.node.insert(&record).await
+        let node = Arc::clone(&self.node);
+        self.node.detached(async move { node.insert(&record).await }).await
     }
 
     /// A miss for a session whose every owner left at once is an error (503), not an absence.
@@ -61,11 +62,13 @@ impl SessionStore for ReplicatedSessions {
     }
 
     async fn replace(&self, expected_version: u64, record: Arc<SessionRecord>) -> Result<(), StoreError> {
-        self.node.replace(expected_version, &record).await
+        let node = Arc::clone(&self.node);
+        self.node.detached(async move { node.replace(expected_version, &record).await }).await
     }
 
     async fn touch(&self, sid: &SessionId, at: Timestamp) -> Result<(), StoreError> {
-        self.node.touch(sid, at).await
+        let (node, sid) = (Arc::clone(&self.node), *sid);
+        self.node.detached(async move { node.touch(&sid, at).await }).await
     }
 
     async fn list_by_principal(&self, principal: &Principal) -> Result<Vec<Arc<SessionRecord>>, StoreError> {
@@ -81,7 +84,8 @@ impl SessionStore for ReplicatedSessions {
     }
 
     async fn bump_principal_epoch(&self, principal: &Principal) -> Result<u64, StoreError> {
-        self.node.bump_principal_epoch(principal).await
+        let (node, principal) = (Arc::clone(&self.node), principal.clone());
+        self.node.detached(async move { node.bump_principal_epoch(&principal).await }).await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
