@@ -558,6 +558,11 @@ async fn a_forwarder_pipes_both_ways_refuses_beyond_its_limit_and_stops_on_drop(
     let mut answer = [0; 4];
     first.read_exact(&mut answer).await.unwrap();
     assert_eq!(&answer, b"ping");
+    let counted = Instant::now() + Duration::from_secs(1);
+    while forwarder.bytes() < 8 && Instant::now() < counted {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(forwarder.bytes(), 8, "four bytes each way are counted");
 
     let mut second = TcpStream::connect(addr).await.unwrap();
     let mut buf = [0; 1];

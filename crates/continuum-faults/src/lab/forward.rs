@@ -3,7 +3,11 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
@@ -36,6 +40,7 @@ pub enum ForwardError {
 pub struct Forwarder {
     local_addr: SocketAddr,
     target: SocketAddr,
+    bytes: Arc<AtomicU64>,
     task: JoinHandle<()>,
 }
 
@@ -54,8 +59,9 @@ impl Forwarder {
         let bind_error = |source| ForwardError::Bind { addr: listen, source };
         let listener = TcpListener::bind(listen).await.map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
-        let task = tokio::spawn(accept_loop(listener, target, limit));
-        Ok(Self { local_addr, target, task })
+        let bytes = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(accept_loop(listener, target, limit, Arc::clone(&bytes)));
+        Ok(Self { local_addr, target, bytes, task })
     }
 
     /// Where it listens.
@@ -67,6 +73,12 @@ impl Forwarder {
     pub fn target(&self) -> SocketAddr {
         self.target
     }
+
+    /// Bytes piped so far, both directions together (the payload: what the client and the
+    /// target wrote, without TCP/IP headers).
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for Forwarder {
@@ -76,7 +88,7 @@ impl Drop for Forwarder {
     }
 }
 
-async fn accept_loop(listener: TcpListener, target: SocketAddr, limit: usize) {
+async fn accept_loop(listener: TcpListener, target: SocketAddr, limit: usize, bytes: Arc<AtomicU64>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -93,17 +105,38 @@ async fn accept_loop(listener: TcpListener, target: SocketAddr, limit: usize) {
                     drop(client);
                     continue;
                 }
-                connections.spawn(pipe(client, target));
+                connections.spawn(pipe(client, target, Arc::clone(&bytes)));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
 }
 
-/// Pipes one connection; any error ends it (both sockets close).
-async fn pipe(mut client: TcpStream, target: SocketAddr) {
-    let Ok(mut upstream) = TcpStream::connect(target).await else { return };
+/// Pipes one connection, counting what it carries; the first direction to end or fail ends
+/// both (both sockets close).
+async fn pipe(client: TcpStream, target: SocketAddr, bytes: Arc<AtomicU64>) {
+    let Ok(upstream) = TcpStream::connect(target).await else { return };
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    let (client_read, client_write) = client.into_split();
+    let (upstream_read, upstream_write) = upstream.into_split();
+    tokio::select! {
+        () = copy_counted(client_read, upstream_write, &bytes) => {}
+        () = copy_counted(upstream_read, client_write, &bytes) => {}
+    }
+}
+
+/// Copies `from` to `to` until either ends, adding each chunk to `bytes`.
+async fn copy_counted(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin, bytes: &AtomicU64) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+        bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
 }

@@ -140,6 +140,22 @@ impl Lab {
         command
     }
 
+    /// Adds `count` more root-side addresses to the bridge, `10.231.<n>.101` on, and returns
+    /// them: sources for clients that must look like different machines (a gateway hashing
+    /// client IPs). They go with the bridge when the lab is removed, and no fault touches them.
+    pub async fn add_client_addresses(&mut self, count: usize) -> Result<Vec<Ipv4Addr>, LabError> {
+        let client = self.client_ip().octets();
+        let mut added = Vec::new();
+        for k in 0..count.min(100) {
+            let address = Ipv4Addr::new(client[0], client[1], client[2], 101 + k as u8);
+            let step =
+                Step::new(["ip", "addr", "add", &format!("{address}/24"), "dev", &self.layout.bridge()]);
+            exec::run(&step).await?;
+            added.push(address);
+        }
+        Ok(added)
+    }
+
     /// Drops every packet between hosts `a` and `b`, both ways.
     pub async fn cut(&mut self, a: usize, b: usize) -> Result<(), LabError> {
         let actions = self.faults.cut(a, b)?;

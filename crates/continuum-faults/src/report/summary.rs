@@ -53,6 +53,8 @@ pub struct StrategySummary {
     pub faults: Vec<FaultSummary>,
     /// The fault-free measurements.
     pub resources: Resources,
+    /// The violation kinds the strategy does not promise to avoid ([`Strategy::tolerated`]).
+    pub tolerated: Vec<ViolationKind>,
 }
 
 /// Builds the summary of `strategy` from its `history` (checked into `check`) and the fault
@@ -97,7 +99,13 @@ pub fn summarize(
             violations,
         });
     }
-    StrategySummary { strategy: strategy.name(), check, faults, resources }
+    StrategySummary {
+        strategy: strategy.name(),
+        check,
+        faults,
+        resources,
+        tolerated: strategy.tolerated().to_vec(),
+    }
 }
 
 /// The longest time in `[from, to)` between two successes (or the window's edges), µs.

@@ -15,14 +15,21 @@ pub fn line(summary: &StrategySummary) -> String {
         .iter()
         .map(|fault| format!("{} {:.1} s", fault.fault.name(), fault.unavailable_secs))
         .collect();
-    let verdict = match summary.check.kinds().as_slice() {
-        [] => "ok".to_owned(),
-        kinds => {
-            let named: Vec<String> =
-                kinds.iter().map(|kind| format!("{} {}", summary.check.count(*kind), kind.name())).collect();
-            format!("VIOLATIONS: {}", named.join(", "))
-        }
+    let tolerated = summary.tolerated.as_slice();
+    let named = |kinds: Vec<ViolationKind>| -> String {
+        let named: Vec<String> =
+            kinds.iter().map(|kind| format!("{} {}", summary.check.count(*kind), kind.name())).collect();
+        named.join(", ")
     };
+    let (kept, allowed): (Vec<ViolationKind>, Vec<ViolationKind>) =
+        summary.check.kinds().into_iter().partition(|kind| !tolerated.contains(kind));
+    let mut verdict = match kept.is_empty() {
+        true => "ok".to_owned(),
+        false => format!("VIOLATIONS: {}", named(kept)),
+    };
+    if !allowed.is_empty() {
+        verdict.push_str(&format!(" (as designed: {})", named(allowed)));
+    }
     format!(
         "{:<15} {verdict}; {} ops ({} unknown), {} sessions; silent: {}",
         summary.strategy,
@@ -109,4 +116,58 @@ pub fn fault_kinds(summaries: &[StrategySummary]) -> Vec<FaultKind> {
     kinds.sort();
     kinds.dedup();
     kinds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{CheckReport, Violation};
+    use crate::report::{FaultSummary, Resources};
+
+    fn summary(kinds: &[ViolationKind], tolerated: Vec<ViolationKind>) -> StrategySummary {
+        let mut check = CheckReport::default();
+        for kind in kinds {
+            check.push(Violation {
+                kind: *kind,
+                subject: "s1".into(),
+                ops: vec![1, 2],
+                detail: String::new(),
+            });
+        }
+        let fault = FaultSummary {
+            fault: FaultKind::Kill,
+            operations: 10,
+            failed_percent: 20.0,
+            unavailable_secs: 2.25,
+            violations: [(ViolationKind::SessionLost, kinds.len())].into_iter().collect(),
+        };
+        StrategySummary {
+            strategy: "x",
+            check,
+            faults: vec![fault],
+            resources: Resources::default(),
+            tolerated,
+        }
+    }
+
+    #[test]
+    fn the_line_says_ok_only_when_every_violation_is_one_the_strategy_tolerates() {
+        assert!(line(&summary(&[], vec![])).contains(" ok; "));
+        let broken = line(&summary(&[ViolationKind::SessionLost], vec![]));
+        assert!(broken.contains("VIOLATIONS: 1 session-lost"), "{broken}");
+        let designed = line(&summary(&[ViolationKind::SessionLost], vec![ViolationKind::SessionLost]));
+        assert!(designed.contains("ok (as designed: 1 session-lost)"), "{designed}");
+        assert!(designed.contains("kill 2.2 s") || designed.contains("kill 2.3 s"), "{designed}");
+    }
+
+    #[test]
+    fn the_fault_table_has_a_row_per_fault_and_one_for_the_end_state() {
+        let table = markdown(&[summary(&[ViolationKind::SessionLost], vec![])]);
+        assert!(
+            table.contains("| x | kill | 10 | 20.0 | 2.2 | 1 | 0 | 0 | — |")
+                || table.contains("| x | kill | 10 | 20.0 | 2.3 | 1 | 0 | 0 | — |"),
+            "{table}"
+        );
+        assert!(table.contains("| x | **end state** |"), "{table}");
+    }
 }

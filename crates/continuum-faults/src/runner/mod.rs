@@ -15,15 +15,15 @@
 
 pub mod answer;
 pub mod caller;
-
+pub mod deploy;
 pub mod perf;
 pub mod profile;
 pub mod recorder;
-
+pub mod run;
 pub mod schedule;
 pub mod strategy;
 pub mod workload;
 
 pub use profile::Profile;
-
+pub use run::{RunConfig, RunError, run_strategy};
 pub use strategy::Strategy;

@@ -4,6 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::check::ViolationKind;
+
 /// Where a strategy keeps its sessions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Storage {
@@ -134,6 +136,17 @@ impl Strategy {
         match self {
             Strategy::Sealed => Duration::from_millis(1_500),
             _ => Duration::ZERO,
+        }
+    }
+
+    /// The violations this strategy does not promise to avoid, as its design states: affinity
+    /// by IP without replication sends a dead node's clients to a node that never heard of
+    /// their sessions ("survives a node loss: only with a backup or a store behind it"). They
+    /// are counted and shown like any other, but do not fail the run.
+    pub fn tolerated(self) -> &'static [ViolationKind] {
+        match self {
+            Strategy::AffinityIp => &[ViolationKind::SessionLost],
+            _ => &[],
         }
     }
 

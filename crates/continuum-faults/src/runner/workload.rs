@@ -5,7 +5,8 @@
 //! Every logical session belongs to one client, which issues its operations one at a time, as
 //! the checker expects. After a revocation the client probes the session twice on random routes
 //! (what the revocation check looks at); every 25 operations it leaves its session live and logs
-//! in again, so the end state holds many live sessions to read back.
+//! in again, so the end state holds many live sessions to read back. A client backs off after an
+//! operation without an answer, as a real one would from a server that is down.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,6 +56,8 @@ pub struct Login {
 /// What a client leaves for the final reads.
 #[derive(Debug, Default)]
 pub struct ClientEnd {
+    /// Which client.
+    pub client: u32,
     /// Every session it logged in.
     pub logins: Vec<Login>,
     /// The documents it edited.
@@ -69,13 +72,23 @@ pub struct Client {
     rng: fastrand::Rng,
     end: ClientEnd,
     next_value: u64,
+    /// The last operation ended without an answer.
+    backoff: bool,
 }
 
 impl Client {
     /// Client `id` with its own connections and random choices from `seed`.
     pub fn new(id: u32, config: WorkloadConfig, caller: Caller, seed: u64) -> Self {
         let rng = fastrand::Rng::with_seed(seed ^ (u64::from(id) << 32));
-        Self { id, config, caller, rng, end: ClientEnd::default(), next_value: 1 }
+        Self {
+            id,
+            config,
+            caller,
+            rng,
+            end: ClientEnd { client: id, ..ClientEnd::default() },
+            next_value: 1,
+            backoff: false,
+        }
     }
 
     /// Runs session operations until told to stop.
@@ -148,10 +161,10 @@ impl Client {
     async fn step(&mut self, login: &mut Login) {
         let roll = self.rng.u32(0..100);
         match (self.config.sealed, roll) {
-            (true, 0..88) | (false, 0..40) => self.validate(login, false).await,
-            (false, 40..50) => self.get(login).await,
-            (false, 50..85) => self.patch(login).await,
-            (false, 85..90) => self.rotate(login).await,
+            (true, 0..94) | (false, 0..42) => self.validate(login, false).await,
+            (false, 42..54) => self.get(login).await,
+            (false, 54..91) => self.patch(login).await,
+            (false, 91..96) => self.rotate(login).await,
             _ => {
                 self.revoke(login).await;
                 for _ in 0..2 {
@@ -268,7 +281,10 @@ impl Client {
         self.config.stop.load(Ordering::Relaxed)
     }
 
+    /// Waits before the next operation: the think time, or twenty times it after an operation
+    /// without an answer (a client backs off from a server that is down rather than spinning).
     async fn think(&self) {
-        tokio::time::sleep(self.config.think).await;
+        let pause = if self.backoff { self.config.think * 20 } else { self.config.think };
+        tokio::time::sleep(pause).await;
     }
 }
