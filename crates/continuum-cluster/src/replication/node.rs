@@ -55,6 +55,9 @@ pub struct NodeParts {
     pub loss: watch::Receiver<continuum_store::DataLoss>,
     /// For each live node, the view its last finished transfer was for (from membership).
     pub transferred: watch::Receiver<std::collections::HashMap<String, u64>>,
+    /// The `drop-copies` fault mode, when this node is in it (feature `fault-modes`).
+    #[cfg(feature = "fault-modes")]
+    pub drop_copies: Option<super::drop_copies::DropCopies>,
 }
 
 /// One node of a replicated cluster. The session store, document store and bus the server
@@ -83,6 +86,9 @@ pub struct ReplicaNode {
     pub(crate) catching_up: std::sync::atomic::AtomicBool,
     /// The holdings this node last published.
     pub(crate) published: std::sync::Mutex<super::holdings::Holdings>,
+    /// The `drop-copies` fault mode, when this node is in it.
+    #[cfg(feature = "fault-modes")]
+    pub(crate) drop_copies: Option<super::drop_copies::DropCopies>,
 }
 
 impl ReplicaNode {
@@ -106,6 +112,8 @@ impl ReplicaNode {
             peers_transferred: parts.transferred,
             catching_up: std::sync::atomic::AtomicBool::new(true),
             published: std::sync::Mutex::default(),
+            #[cfg(feature = "fault-modes")]
+            drop_copies: parts.drop_copies,
         }
     }
 
