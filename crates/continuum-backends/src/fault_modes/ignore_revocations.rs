@@ -113,7 +113,11 @@ impl SessionStore for IgnoreRevocations {
 
     async fn list_by_principal(&self, principal: &Principal) -> Result<Vec<Arc<SessionRecord>>, StoreError> {
         let stored = self.inner.list_by_principal(principal).await?;
-        Ok(stored.into_iter().filter_map(|record| self.answer(&record.sid.clone(), Some(record))).collect())
+        let answers = stored.into_iter().filter_map(|record| {
+            let sid = record.sid;
+            self.answer(&sid, Some(record))
+        });
+        Ok(answers.collect())
     }
 
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<Vec<PurgedSession>, StoreError> {
