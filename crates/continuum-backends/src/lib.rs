@@ -10,6 +10,8 @@
 //! - [`open`](mod@open): [`open()`], a [`StoreConfig`] to ready stores, with [`OpenOptions`]
 //!   (the embedded store's commit observer, the cluster of a replicated store) and
 //!   [`OpenError`]; [`open_counted`] also returns replication's counters.
+//! - `fault_modes` (feature `fault-modes`, tests only): `FaultMode`, the deliberately broken
+//!   modes a node can be opened in for the fault suite, and the decorators behind them.
 //!
 //! # Main flow
 //! The binary parses `--store` / `CONTINUUM_STORE` / the TOML key `store` into a
@@ -17,10 +19,14 @@
 //! `continuum_server::run`, which closes them when it stops.
 
 pub mod data_keys;
+#[cfg(feature = "fault-modes")]
+pub mod fault_modes;
 pub mod open;
 pub mod store_config;
 
 pub use continuum_store_redb::{CommitObserver, CommitStats};
 pub use data_keys::{KeySource, key_source};
+#[cfg(feature = "fault-modes")]
+pub use fault_modes::FaultMode;
 pub use open::{OpenError, OpenOptions, Opened, STORE_FILE, open, open_counted};
 pub use store_config::{StoreConfig, StoreUrlError, redact};

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use continuum_cluster::replication::{self, ReplicationConfig, ReplicationError, ReplicationMetrics};
-use continuum_core::{DataKeyRing, SystemClock};
+use continuum_core::{Clock, DataKeyRing, SkewedClock, SystemClock};
 use continuum_store::{EncryptedDocs, EncryptedSessions, StoreError, Stores};
 use continuum_store_postgres::{PostgresBus, PostgresConfig, PostgresStore};
 use continuum_store_redb::{CommitObserver, RedbConfig, RedbStore};
@@ -29,6 +29,15 @@ pub struct OpenOptions {
     /// [`continuum_store::encrypted`]); a replicated node encrypts its own embedded store.
     /// Memory keeps nothing at rest and ignores it.
     pub encryption: Option<DataKeyRing>,
+    /// Milliseconds added to the clock of a replicated store (purge times of the copies it
+    /// keeps), for clock-skew tests only; 0 (the default) is the system clock. The other
+    /// stores take their times from the server and ignore it.
+    pub clock_skew_ms: i64,
+    /// A deliberately broken mode for the fault suite (feature `fault-modes`, tests only; see
+    /// [`crate::fault_modes`]): `drop-copies` needs [`StoreConfig::Replicated`], the others
+    /// put their decorator in front of whatever store is opened.
+    #[cfg(feature = "fault-modes")]
+    pub fault: Option<crate::FaultMode>,
 }
 
 /// What [`open`] opened: the stores, and replication's counters when the store is replicated.
@@ -45,7 +54,8 @@ impl std::fmt::Debug for OpenOptions {
             .field("on_commit", &self.on_commit.as_ref().map(|_| "Fn(CommitStats)"))
             .field("cluster", &self.cluster)
             .field("encryption", &self.encryption.as_ref().map(DataKeyRing::ids))
-            .finish()
+            .field("clock_skew_ms", &self.clock_skew_ms)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,6 +80,14 @@ pub enum OpenError {
     /// This node could not join its cluster.
     #[error("cannot join the cluster")]
     Cluster(#[source] ReplicationError),
+    /// A fault mode asked of a store it does not apply to (`drop-copies` without
+    /// `replicated`): refused rather than silently healthy.
+    #[cfg(feature = "fault-modes")]
+    #[error("the fault mode {mode} needs --store replicated")]
+    FaultNeedsReplicated {
+        /// The mode.
+        mode: crate::FaultMode,
+    },
 }
 
 /// Opens the store `config` names: the embedded store in `data_dir` (or its own directory),
@@ -86,17 +104,52 @@ pub async fn open_counted(
     data_dir: &Path,
     options: OpenOptions,
 ) -> Result<Opened, OpenError> {
+    #[cfg(feature = "fault-modes")]
+    let fault = options.fault;
+    let opened = open_healthy(config, data_dir, options).await?;
+    #[cfg(feature = "fault-modes")]
+    let opened = match fault {
+        Some(mode) => Opened { stores: crate::fault_modes::decorate(mode, opened.stores), ..opened },
+        None => opened,
+    };
+    Ok(opened)
+}
+
+/// [`open_counted`] without the decorators of a fault mode.
+async fn open_healthy(
+    config: &StoreConfig,
+    data_dir: &Path,
+    options: OpenOptions,
+) -> Result<Opened, OpenError> {
+    #[cfg(feature = "fault-modes")]
+    if let Some(mode @ crate::FaultMode::DropCopies) = options.fault
+        && *config != StoreConfig::Replicated
+    {
+        return Err(OpenError::FaultNeedsReplicated { mode });
+    }
     if *config == StoreConfig::Replicated {
         let cluster = options.cluster.clone().ok_or(OpenError::NoCluster)?;
+        #[cfg(feature = "fault-modes")]
+        let cluster =
+            ReplicationConfig { drop_copies: options.fault == Some(crate::FaultMode::DropCopies), ..cluster };
+        let clock = skewed(options.clock_skew_ms);
         let local = open_redb(data_dir, options).await?;
         tracing::info!(node = %cluster.node_id, listen = %cluster.listen, peers = ?cluster.peers, replicas = %cluster.replicas, "joining the cluster");
-        let node = replication::start(cluster, local.sessions, local.docs, Arc::new(SystemClock))
+        let node = replication::start(cluster, local.sessions, local.docs, clock)
             .await
             .map_err(OpenError::Cluster)?;
         return Ok(Opened { stores: node.stores, replication: Some(node.metrics) });
     }
     let stores = open_unreplicated(config, data_dir, options).await?;
     Ok(Opened { stores, replication: None })
+}
+
+/// The system clock, moved by `skew_ms` (see [`OpenOptions::clock_skew_ms`]).
+fn skewed(skew_ms: i64) -> Arc<dyn Clock> {
+    match skew_ms {
+        0 => Arc::new(SystemClock),
+        skew_ms => Arc::new(SkewedClock::new(Arc::new(SystemClock), skew_ms)),
+    }
 }
 
 async fn open_redb(dir: &Path, options: OpenOptions) -> Result<Stores, OpenError> {

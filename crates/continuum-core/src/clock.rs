@@ -1,4 +1,5 @@
-//! The [`Clock`] every component takes its time from, so expiry is tested without sleeping.
+//! The [`Clock`] every component takes its time from, so expiry is tested without sleeping,
+//! and [`SkewedClock`], a clock set wrong on purpose for clock-skew tests.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -51,6 +52,41 @@ impl Clock for ManualClock {
     }
 }
 
+/// Another clock moved by a fixed signed offset: what a node whose wall clock is wrong reads.
+///
+/// Meant for tests only (`continuum serve --clock-skew-ms`, hidden): a node reading it decides
+/// expiry, touches and creation times as if it were `offset_ms` milliseconds ahead (positive)
+/// or behind (negative) of the clock it wraps. The sum saturates instead of overflowing.
+#[derive(Clone)]
+pub struct SkewedClock {
+    inner: Arc<dyn Clock>,
+    offset_ms: i64,
+}
+
+impl SkewedClock {
+    /// `inner`, read `offset_ms` milliseconds ahead (or behind, when negative).
+    pub fn new(inner: Arc<dyn Clock>, offset_ms: i64) -> Self {
+        Self { inner, offset_ms }
+    }
+
+    /// The offset added to every reading, in milliseconds.
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms
+    }
+}
+
+impl std::fmt::Debug for SkewedClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkewedClock").field("offset_ms", &self.offset_ms).finish_non_exhaustive()
+    }
+}
+
+impl Clock for SkewedClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.inner.now().as_millis().saturating_add(self.offset_ms))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +97,27 @@ mod tests {
         let other = clock.clone();
         clock.advance(Duration::from_secs(2));
         assert_eq!(other.now(), Timestamp::from_millis(3_000));
+    }
+
+    #[test]
+    fn a_skewed_clock_reads_its_inner_clock_plus_the_offset_both_ways() {
+        let inner = ManualClock::new(Timestamp::from_millis(10_000));
+        let ahead = SkewedClock::new(Arc::new(inner.clone()), 7_200_000);
+        let behind = SkewedClock::new(Arc::new(inner.clone()), -4_000);
+        assert_eq!(ahead.now(), Timestamp::from_millis(7_210_000));
+        assert_eq!(behind.now(), Timestamp::from_millis(6_000));
+        inner.advance(Duration::from_secs(1));
+        assert_eq!(ahead.now(), Timestamp::from_millis(7_211_000), "it follows the inner clock");
+        assert_eq!(behind.now(), Timestamp::from_millis(7_000));
+        assert_eq!(ahead.offset_ms(), 7_200_000);
+    }
+
+    #[test]
+    fn a_skew_past_the_range_saturates() {
+        let end = SkewedClock::new(Arc::new(ManualClock::new(Timestamp::from_millis(i64::MAX - 1))), 10);
+        assert_eq!(end.now(), Timestamp::from_millis(i64::MAX));
+        let start = SkewedClock::new(Arc::new(ManualClock::new(Timestamp::from_millis(i64::MIN + 1))), -10);
+        assert_eq!(start.now(), Timestamp::from_millis(i64::MIN));
     }
 
     #[test]

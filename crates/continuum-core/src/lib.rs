@@ -9,8 +9,8 @@
 //!   strictly before any lookup.
 //! - [`principal`]: who a session belongs to, including anonymous `anon:<random>` principals.
 //! - [`time`]: [`Timestamp`], milliseconds since the Unix epoch, formatted as RFC 3339.
-//! - [`clock`]: the [`Clock`] trait every component takes its time from, a system clock and a
-//!   manual clock for tests.
+//! - [`clock`]: the [`Clock`] trait every component takes its time from, a system clock, a
+//!   manual clock for tests and a skewed clock for clock-skew tests.
 //! - [`cookie`]: Continuum's cookie names and attributes, the `Set-Cookie` values, and finding
 //!   one cookie in a `Cookie` header value.
 //! - [`record`]: [`SessionRecord`], what a store keeps for one session.
@@ -53,7 +53,7 @@ pub mod time;
 pub mod ywire;
 
 pub use at_rest::{DataKey, DataKeyRing};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SkewedClock, SystemClock};
 pub use doc::{DocKey, DocName, DocNameError, Scope};
 pub use handoff::{HandoffCode, HandoffCodeError};
 pub use id::{Secret, SecretDigest, SessionId, Token, TokenError};

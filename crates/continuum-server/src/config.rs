@@ -124,6 +124,12 @@ pub struct ServerConfig {
     pub client_limits: ClientLimits,
     /// Connection timeouts and the connection cap.
     pub connections: ConnectionLimits,
+    /// Milliseconds added to the system clock this server decides by (expiry, touches,
+    /// creation times, documents' times), for clock-skew tests only: positive runs ahead,
+    /// negative behind; 0 (the default, and the only value for production) is the system
+    /// clock itself. `run` reads the clock as a [`continuum_core::SkewedClock`] when it is not 0.
+    /// The store's own clock (a replicated store's) is skewed by its opener.
+    pub clock_skew_ms: i64,
 }
 
 impl ServerConfig {
@@ -145,6 +151,7 @@ impl ServerConfig {
             sync_limits: SyncLimits::default(),
             client_limits: ClientLimits::default(),
             connections: ConnectionLimits::default(),
+            clock_skew_ms: 0,
         }
     }
 }

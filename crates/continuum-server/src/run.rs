@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use continuum_core::KeyRing;
-use continuum_core::SystemClock;
 use continuum_core::seal::KeyError;
+use continuum_core::{Clock, KeyRing, SkewedClock, SystemClock};
 use continuum_store::{SealedConfig, SealedSessions, Sessions, StoreError, Stores};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -88,6 +87,15 @@ fn prepare(config: &ServerConfig) -> Result<(ApiKeys, KeyRing), ServerError> {
     Ok((api_keys(config)?, sealing_ring(config)?))
 }
 
+/// The clock the server decides by: the system clock, moved by `skew_ms` for clock-skew tests
+/// (see [`ServerConfig::clock_skew_ms`]).
+fn server_clock(skew_ms: i64) -> Arc<dyn Clock> {
+    match skew_ms {
+        0 => Arc::new(SystemClock),
+        skew_ms => Arc::new(SkewedClock::new(Arc::new(SystemClock), skew_ms)),
+    }
+}
+
 /// Serves Continuum over `stores` on `listener` until `shutdown` completes, then finishes
 /// requests in flight, stops the sweeper and closes the session store (which commits everything
 /// it acknowledged). `metrics` are the ones `/metrics` shows; the caller creates them so the
@@ -131,7 +139,7 @@ pub async fn run_fronted(
             return Err(error);
         }
     };
-    let clock: Arc<dyn continuum_core::Clock> = Arc::new(SystemClock);
+    let clock = server_clock(config.clock_skew_ms);
     let docs = Docs::new(doc_store, Arc::clone(&clock), config.sync.clone(), config.sync_limits.clone());
     let cookies = CookieConfig { dev: config.dev, allowed_origins: config.allowed_origins.clone() };
     let sealed = SealedSessions::new(

@@ -9,6 +9,8 @@
 //! - [`serve`]: `continuum serve`: bind, run the server, stop on Ctrl-C or SIGTERM.
 //! - [`gateway`]: `continuum gateway`: the affinity gateway's flags, bind, run.
 //! - [`edge`]: `continuum edge`: an edge of an origin: flags, bind, run.
+//! - [`test_knobs`]: `serve`'s hidden settings for tests only: a skewed clock and (feature
+//!   `fault-modes`) a deliberately broken mode.
 //! - [`shutdown`]: the future that completes on Ctrl-C or SIGTERM.
 //! - [`credentials`]: where a client command finds its API key (flag, environment, key file).
 //! - [`sessions`]: `continuum sessions create | get | list | revoke`.
@@ -33,6 +35,7 @@ pub mod logging;
 pub mod serve;
 pub mod sessions;
 pub mod shutdown;
+pub mod test_knobs;
 
 use cli::{Cli, Command};
 

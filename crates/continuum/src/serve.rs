@@ -103,6 +103,9 @@ pub struct ServeArgs {
     /// [default: true, except a shared store without data_keys]. Same as [storage] encrypt
     #[arg(long, value_name = "BOOL")]
     pub encrypt: Option<bool>,
+    /// The hidden settings for tests only (clock skew, fault modes).
+    #[command(flatten)]
+    pub test: crate::test_knobs::TestKnobs,
 }
 
 impl ServeArgs {
@@ -184,7 +187,12 @@ fn data_key_ring(settings: &ServeSettings) -> anyhow::Result<Option<DataKeyRing>
 
 /// Runs `continuum serve` until a shutdown signal, then lets the server drain.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let settings = settings(&args, process_vars())?;
+    #[cfg(not(feature = "fault-modes"))]
+    crate::test_knobs::refuse_unbuilt_fault_mode(
+        std::env::var(crate::test_knobs::FAULT_MODE_VARIABLE).ok().as_deref(),
+    )?;
+    let mut settings = settings(&args, process_vars())?;
+    args.test.announce();
     let shutdown = crate::shutdown::on_signal().context("cannot install the signal handlers")?;
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -205,7 +213,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     }));
     let encryption = data_key_ring(&settings)?;
-    let options = OpenOptions { on_commit: Some(commit_observer(&metrics)), cluster, encryption };
+    let mut options = OpenOptions {
+        on_commit: Some(commit_observer(&metrics)),
+        cluster,
+        encryption,
+        ..OpenOptions::default()
+    };
+    args.test.apply(&mut settings.server, &mut options);
     let stores = continuum_backends::open(&settings.store, &settings.server.data_dir, options)
         .await
         .context("the server failed")?;

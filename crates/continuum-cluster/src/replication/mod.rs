@@ -30,9 +30,13 @@
 //! - [`metrics`]: the counters, [`ReplicationMetrics`].
 //! - [`error`]: what fails, [`ReplicationError`].
 //! - [`fault`]: [`fault::Cut`], peers a node cannot reach, injected by partition tests.
+//! - `drop_copies` (feature `fault-modes`, tests only): a backup that acknowledges every tenth
+//!   copy without storing it, for the fault suite's checker.
 //! - [`start`](mod@start): [`ReplicationConfig`] and [`start()`], the entry point.
 
 mod doc_ops;
+#[cfg(feature = "fault-modes")]
+pub mod drop_copies;
 pub mod error;
 pub mod fault;
 pub mod holdings;

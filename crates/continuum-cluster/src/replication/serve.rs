@@ -172,6 +172,10 @@ impl ReplicaNode {
                 answer(
                     async {
                         self.check_doc_copy(from, fingerprint, &key)?;
+                        #[cfg(feature = "fault-modes")]
+                        if self.drops_copy("document append") {
+                            return Ok(Reply::Number { value: 0 });
+                        }
                         let _write = self.copy_stripe(&PlacementKey::doc(&key)).lock().await;
                         // A new backup first takes what the primary holds.
                         self.ensure_doc(&view, &key, &[from]).await?;
@@ -189,6 +193,10 @@ impl ReplicaNode {
                 answer(
                     async {
                         self.check_doc_copy(from, fingerprint, &key)?;
+                        #[cfg(feature = "fault-modes")]
+                        if self.drops_copy("document version") {
+                            return Ok(Reply::Version { version: None });
+                        }
                         let _write = self.copy_stripe(&PlacementKey::doc(&key)).lock().await;
                         let meta = self.docs.save_version(&key, name, created_at, body.to_vec()).await?;
                         Ok(Reply::Version { version: Some(wire_version(meta)) })

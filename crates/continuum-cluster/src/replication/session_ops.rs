@@ -198,6 +198,10 @@ impl ReplicaNode {
             Route::Backup { primary } if primary == from => {}
             _ => return Err(Step::Retry("the sender is not the primary here")),
         }
+        #[cfg(feature = "fault-modes")]
+        if self.drops_copy("session") {
+            return Ok(());
+        }
         self.keep_newer(&key, record).await
     }
 
@@ -351,6 +355,10 @@ impl ReplicaNode {
         match self.route_of(&view, &key) {
             Route::Backup { primary } if primary == from => {}
             _ => return Err(Step::Retry("the sender is not the primary here")),
+        }
+        #[cfg(feature = "fault-modes")]
+        if self.drops_copy("epoch") {
+            return Ok(epoch);
         }
         let _write = self.copy_stripe(&key).lock().await;
         Ok(self.sessions.raise_principal_epoch(principal, epoch).await?)

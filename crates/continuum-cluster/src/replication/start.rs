@@ -49,6 +49,11 @@ pub struct ReplicationConfig {
     /// A network fault to inject (peers this node cannot reach), for partition tests; `None`
     /// in production.
     pub cut: Option<Arc<Cut>>,
+    /// The `drop-copies` fault mode (feature `fault-modes`, tests only): as a backup, this
+    /// node acknowledges every tenth copy a primary sends without storing it (see
+    /// [`super::drop_copies`]). `false` by default.
+    #[cfg(feature = "fault-modes")]
+    pub drop_copies: bool,
 }
 
 impl ReplicationConfig {
@@ -66,6 +71,8 @@ impl ReplicationConfig {
             settle_timeout: Duration::from_secs(5),
             metrics: Arc::default(),
             cut: None,
+            #[cfg(feature = "fault-modes")]
+            drop_copies: false,
         }
     }
 }
@@ -142,6 +149,8 @@ pub async fn start_with(
         settle_timeout: config.settle_timeout,
         loss: membership.loss(),
         transferred: membership.transferred(),
+        #[cfg(feature = "fault-modes")]
+        drop_copies: config.drop_copies.then(super::drop_copies::DropCopies::default),
     }));
     tasks.spawn(super::transfer::run(Arc::clone(&node), membership.chitchat(), cancel.clone()));
     let watched = Arc::clone(&node);

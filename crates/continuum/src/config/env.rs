@@ -16,7 +16,14 @@ use super::error::ConfigError;
 use super::layer::ConfigLayer;
 
 /// Variables that other parts of the binary read; `serve` leaves them alone without a warning.
-const OTHER_VARIABLES: [&str; 3] = ["CONTINUUM_LOG", "CONTINUUM_SERVER", "CONTINUUM_CONFIG"];
+/// The `CONTINUUM_TEST_*` ones are the hidden test settings of [`crate::test_knobs`].
+const OTHER_VARIABLES: [&str; 5] = [
+    "CONTINUUM_LOG",
+    "CONTINUUM_SERVER",
+    "CONTINUUM_CONFIG",
+    crate::test_knobs::CLOCK_SKEW_VARIABLE,
+    crate::test_knobs::FAULT_MODE_VARIABLE,
+];
 
 /// Every variable [`from_vars`] understands, in the order of the TOML file.
 pub const VARIABLES: [&str; 40] = [
