@@ -86,17 +86,14 @@ pub struct ReplicaNode {
     pub(crate) catching_up: std::sync::atomic::AtomicBool,
     /// The holdings this node last published.
     pub(crate) published: std::sync::Mutex<super::holdings::Holdings>,
-<<<<<<< HEAD
     /// Whether this node stood still lately (its copies are then not trusted).
     pub(crate) stall: super::stall::StallWatch,
     /// Session writes in flight, run apart from the request that asked for them
     /// ([`ReplicaNode::detached`]).
     writes: tokio_util::task::TaskTracker,
-=======
     /// The `drop-copies` fault mode, when this node is in it.
     #[cfg(feature = "fault-modes")]
     pub(crate) drop_copies: Option<super::drop_copies::DropCopies>,
->>>>>>> faults-modes
 }
 
 impl ReplicaNode {
@@ -120,13 +117,10 @@ impl ReplicaNode {
             peers_transferred: parts.transferred,
             catching_up: std::sync::atomic::AtomicBool::new(true),
             published: std::sync::Mutex::default(),
-<<<<<<< HEAD
             stall: super::stall::StallWatch::new(std::time::Instant::now()),
             writes: tokio_util::task::TaskTracker::new(),
-=======
             #[cfg(feature = "fault-modes")]
             drop_copies: parts.drop_copies,
->>>>>>> faults-modes
         }
     }
 
