@@ -34,8 +34,10 @@ fi
 profile=debug
 build=(cargo build --workspace --bins --locked)
 long=false
+seeds=(--seeds 1,2,3)
 for arg in "$@"; do
   [ "$arg" = --long ] && long=true
+  case "$arg" in --seeds | --seeds=*) seeds=() ;; esac
 done
 if $long; then
   profile=release
@@ -48,7 +50,7 @@ BIN="target/$profile/continuum"
 OUT=target/faults
 
 if $long; then
-  "$FAULTS" run --bin "$BIN" --out "$OUT" --seeds 1,2,3 "$@"
+  "$FAULTS" run --bin "$BIN" --out "$OUT" "${seeds[@]}" "$@"
   log "report: $OUT/report.md"
   exit 0
 fi

@@ -98,4 +98,7 @@ npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 cargo build -p continuum --locked
 (cd tests/browser && node --test --test-concurrency=1 --test-timeout=120000 ./*.test.mjs)
 
+log "the fault suite: every cluster strategy under each fault once, then three broken modes the checker must catch"
+bash bench/strategies.sh
+
 log "all checks passed"

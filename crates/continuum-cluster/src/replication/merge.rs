@@ -5,6 +5,13 @@
 //! revocation is such a write), then, for one version, by `last_seen_at` (touches move it
 //! without a new version). So a late or repeated copy never undoes a newer one, and a revoked
 //! session's tombstone is never replaced by the active copy it superseded.
+//!
+//! Two different copies can carry one version: a primary cut off mid-write leaves its copy on
+//! some backups, and the next primary writes its own record of that version. Then a revocation
+//! wins (a tombstone replaces an active copy of its version, never the reverse: the fault suite
+//! found an acknowledged revocation kept out of a backup that held such a copy), and a copy
+//! sent by the key's primary under the current view ([`merge_from_primary`]) replaces an active
+//! copy of its version: the primary's write is the one it acknowledged.
 
 use continuum_core::{SessionRecord, Status, Timestamp};
 
@@ -36,14 +43,35 @@ pub fn merge(held: Option<&SessionRecord>, incoming: &SessionRecord, now: Timest
     let Some(held) = held else { return Merge::Insert };
     if incoming.version > held.version {
         Merge::Replace { expected: held.version }
-    } else if incoming.version == held.version
-        && held.status == Status::Active
-        && incoming.last_seen_at > held.last_seen_at
-    {
-        Merge::Touch { at: incoming.last_seen_at }
+    } else if incoming.version == held.version && held.status == Status::Active {
+        if incoming.status == Status::Revoked {
+            Merge::Replace { expected: held.version }
+        } else if incoming.last_seen_at > held.last_seen_at {
+            Merge::Touch { at: incoming.last_seen_at }
+        } else {
+            Merge::Keep
+        }
     } else {
         Merge::Keep
     }
+}
+
+/// [`merge`] for a copy sent by the key's primary under this node's view: it also replaces an
+/// active copy of the same version whose content differs (a deposed primary's unacknowledged
+/// write), since the primary's is the one it acknowledges.
+pub fn merge_from_primary(held: Option<&SessionRecord>, incoming: &SessionRecord, now: Timestamp) -> Merge {
+    let decided = merge(held, incoming, now);
+    let Some(held) = held else { return decided };
+    let same_version_both_active =
+        incoming.version == held.version && held.status == Status::Active && incoming.status == Status::Active;
+    if same_version_both_active && decided != (Merge::Replace { expected: held.version }) {
+        let mut aligned = held.clone();
+        aligned.last_seen_at = incoming.last_seen_at;
+        if aligned != *incoming {
+            return Merge::Replace { expected: held.version };
+        }
+    }
+    decided
 }
 
 #[cfg(test)]
@@ -71,6 +99,29 @@ mod tests {
     }
 
     const NOW: Timestamp = Timestamp::from_millis(1_000_500);
+
+    #[test]
+    fn a_tombstone_replaces_an_active_copy_of_its_version_and_never_the_reverse() {
+        let active = record(7, 1_000_000, Status::Active);
+        let revoked = record(7, 1_000_000, Status::Revoked);
+        assert_eq!(merge(Some(&active), &revoked, NOW), Merge::Replace { expected: 7 });
+        assert_eq!(merge(Some(&revoked), &active, NOW), Merge::Keep);
+        assert_eq!(merge_from_primary(Some(&revoked), &active, NOW), Merge::Keep);
+    }
+
+    #[test]
+    fn the_primarys_copy_replaces_another_write_of_its_version_but_a_peers_does_not() {
+        let held = record(7, 1_000_000, Status::Active);
+        let mut primary = record(7, 1_000_000, Status::Active);
+        primary.attributes.insert("cart".into(), serde_json::json!(3));
+        assert_eq!(merge(Some(&held), &primary, NOW), Merge::Keep);
+        assert_eq!(merge_from_primary(Some(&held), &primary, NOW), Merge::Replace { expected: 7 });
+        // The same write, only touched later: still a touch.
+        let mut touched = held.clone();
+        touched.last_seen_at = Timestamp::from_millis(1_000_100);
+        assert_eq!(merge_from_primary(Some(&held), &touched, NOW), Merge::Touch { at: touched.last_seen_at });
+        assert_eq!(merge_from_primary(Some(&held), &held, NOW), Merge::Keep);
+    }
 
     #[test]
     fn a_new_session_is_inserted_and_a_newer_version_replaces() {

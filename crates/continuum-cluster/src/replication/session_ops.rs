@@ -12,7 +12,7 @@ use continuum_core::placement::PlacementKey;
 use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
 use continuum_store::{StoreError, cas};
 
-use super::merge::{Merge, merge};
+use super::merge::{Merge, merge, merge_from_primary};
 use super::node::{ReplicaNode, unexpected};
 use super::step::Step;
 use super::view::{Route, View, route};
@@ -202,7 +202,8 @@ impl ReplicaNode {
         if self.drops_copy("session") {
             return Ok(());
         }
-        self.keep_newer(&key, record).await
+        let _write = self.copy_stripe(&key).lock().await;
+        self.store_merged(record, merge_from_primary).await
     }
 
     /// The copy held here; when there is none, the newest copy another owner holds, kept here
@@ -232,7 +233,15 @@ impl ReplicaNode {
         key: &PlacementKey,
         sid: &SessionId,
     ) -> Option<SessionRecord> {
-        let others = view.owners(key, self.replicas).into_iter().filter(|owner| *owner != self.me);
+        // While catching up (just started, back from a stall or a lost quorum), the owners under
+        // this node's view may not be the nodes that took the key's writes meanwhile: ask every
+        // member (the fault suite saw a node answer 404 for a session created while it was dead).
+        let others: Vec<&str> = match self.catching_up.load(std::sync::atomic::Ordering::Acquire)
+            || !self.stall.trusts(std::time::Instant::now())
+        {
+            true => view.members().iter().map(|member| member.id.as_str()).filter(|id| *id != self.me).collect(),
+            false => view.owners(key, self.replicas).into_iter().filter(|owner| *owner != self.me).collect(),
+        };
         let mut newest: Option<SessionRecord> = None;
         for owner in others {
             if let Ok((Reply::Record { record }, _)) =
@@ -254,9 +263,19 @@ impl ReplicaNode {
     /// the read and the store (the primary's own, under the other stripe set) makes the store
     /// refuse; the copy is then merged again against what is held now.
     async fn store_newer(&self, record: SessionRecord) -> Result<(), Step> {
+        self.store_merged(record, merge).await
+    }
+
+    /// Stores `record` as `decide` says given the copy held here, merging again when a write
+    /// lands between the read and the store.
+    async fn store_merged(
+        &self,
+        record: SessionRecord,
+        decide: fn(Option<&SessionRecord>, &SessionRecord, continuum_core::Timestamp) -> Merge,
+    ) -> Result<(), Step> {
         for _ in 0..8 {
             let held = self.sessions.get(&record.sid).await?;
-            let stored = match merge(held.as_deref(), &record, self.clock.now()) {
+            let stored = match decide(held.as_deref(), &record, self.clock.now()) {
                 Merge::Insert => self.sessions.insert(Arc::new(record.clone())).await,
                 Merge::Replace { expected } => {
                     self.sessions.replace(expected, Arc::new(record.clone())).await

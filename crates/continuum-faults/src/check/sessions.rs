@@ -45,9 +45,9 @@ struct SessionState<'a> {
 }
 
 /// Checks the operations of `session` (sorted by start) into `report`.
-pub(crate) fn check_session<'a>(
+pub(crate) fn check_session(
     session: &SessionRef,
-    records: &[&'a Record],
+    records: &[&Record],
     options: &CheckOptions,
     report: &mut CheckReport,
 ) {

@@ -5,7 +5,9 @@
 //! # Layout
 //! - [`summary`]: [`StrategySummary`] and [`FaultSummary`], from a history.
 //! - [`table`]: the markdown table and the one line per strategy.
+//! - [`chart`]: the same as SVG bar charts.
 
+pub mod chart;
 pub mod summary;
 pub mod table;
 

@@ -55,6 +55,8 @@ pub struct StrategySummary {
     pub resources: Resources,
     /// The violation kinds the strategy does not promise to avoid ([`Strategy::tolerated`]).
     pub tolerated: Vec<ViolationKind>,
+    /// The violation kinds that are known open bugs of the strategy ([`Strategy::known_open`]).
+    pub known_open: Vec<ViolationKind>,
 }
 
 /// Builds the summary of `strategy` from its `history` (checked into `check`) and the fault
@@ -105,6 +107,7 @@ pub fn summarize(
         faults,
         resources,
         tolerated: strategy.tolerated().to_vec(),
+        known_open: strategy.known_open().to_vec(),
     }
 }
 

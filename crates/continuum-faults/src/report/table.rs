@@ -21,12 +21,18 @@ pub fn line(summary: &StrategySummary) -> String {
             kinds.iter().map(|kind| format!("{} {}", summary.check.count(*kind), kind.name())).collect();
         named.join(", ")
     };
-    let (kept, allowed): (Vec<ViolationKind>, Vec<ViolationKind>) =
-        summary.check.kinds().into_iter().partition(|kind| !tolerated.contains(kind));
+    let kinds = summary.check.kinds();
+    let (allowed, rest): (Vec<ViolationKind>, Vec<ViolationKind>) =
+        kinds.into_iter().partition(|kind| tolerated.contains(kind));
+    let (open, kept): (Vec<ViolationKind>, Vec<ViolationKind>) =
+        rest.into_iter().partition(|kind| summary.known_open.contains(kind));
     let mut verdict = match kept.is_empty() {
         true => "ok".to_owned(),
         false => format!("VIOLATIONS: {}", named(kept)),
     };
+    if !open.is_empty() {
+        verdict.push_str(&format!(" (OPEN bugs: {})", named(open)));
+    }
     if !allowed.is_empty() {
         verdict.push_str(&format!(" (as designed: {})", named(allowed)));
     }
@@ -147,6 +153,7 @@ mod tests {
             faults: vec![fault],
             resources: Resources::default(),
             tolerated,
+            known_open: vec![ViolationKind::StaleRead],
         }
     }
 
@@ -158,6 +165,10 @@ mod tests {
         let designed = line(&summary(&[ViolationKind::SessionLost], vec![ViolationKind::SessionLost]));
         assert!(designed.contains("ok (as designed: 1 session-lost)"), "{designed}");
         assert!(designed.contains("kill 2.2 s") || designed.contains("kill 2.3 s"), "{designed}");
+        let open = line(&summary(&[ViolationKind::StaleRead], vec![]));
+        assert!(open.contains("ok (OPEN bugs: 1 stale-read)"), "{open}");
+        let open = line(&summary(&[ViolationKind::StaleRead], vec![]));
+        assert!(open.contains("ok (OPEN bugs: 1 stale-read)"), "{open}");
     }
 
     #[test]

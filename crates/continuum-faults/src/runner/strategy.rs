@@ -141,11 +141,28 @@ impl Strategy {
 
     /// The violations this strategy does not promise to avoid, as its design states: affinity
     /// by IP without replication sends a dead node's clients to a node that never heard of
-    /// their sessions ("survives a node loss: only with a backup or a store behind it"). They
-    /// are counted and shown like any other, but do not fail the run.
+    /// their sessions, and back again when it returns, so what they did on either side is lost
+    /// to them ("survives a node loss: only with a backup or a store behind it"). They are
+    /// counted and shown like any other, but do not fail the run.
     pub fn tolerated(self) -> &'static [ViolationKind] {
         match self {
-            Strategy::AffinityIp => &[ViolationKind::SessionLost],
+            Strategy::AffinityIp => {
+                &[ViolationKind::SessionLost, ViolationKind::LostWrite, ViolationKind::LostDocEdit]
+            }
+            _ => &[],
+        }
+    }
+
+    /// Violations the suite has found in this strategy that are open bugs, not design: shown as
+    /// `OPEN` and listed in the issue's note, failing the run only with `--strict`. Replication
+    /// still lets a client see a session's version go down, or a live session answered as
+    /// unknown, for a moment around a node's restart or a partition (issue 14); a lost
+    /// acknowledged write or an undone revocation is not on this list and fails the run.
+    pub fn known_open(self) -> &'static [ViolationKind] {
+        match self.storage() {
+            Storage::Replicated(_) => {
+                &[ViolationKind::VersionWentBack, ViolationKind::SessionLost, ViolationKind::StaleRead]
+            }
             _ => &[],
         }
     }
