@@ -62,8 +62,9 @@ pub fn merge(held: Option<&SessionRecord>, incoming: &SessionRecord, now: Timest
 pub fn merge_from_primary(held: Option<&SessionRecord>, incoming: &SessionRecord, now: Timestamp) -> Merge {
     let decided = merge(held, incoming, now);
     let Some(held) = held else { return decided };
-    let same_version_both_active =
-        incoming.version == held.version && held.status == Status::Active && incoming.status == Status::Active;
+    let same_version_both_active = incoming.version == held.version
+        && held.status == Status::Active
+        && incoming.status == Status::Active;
     if same_version_both_active && decided != (Merge::Replace { expected: held.version }) {
         let mut aligned = held.clone();
         aligned.last_seen_at = incoming.last_seen_at;

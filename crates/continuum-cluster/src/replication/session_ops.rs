@@ -239,7 +239,9 @@ impl ReplicaNode {
         let others: Vec<&str> = match self.catching_up.load(std::sync::atomic::Ordering::Acquire)
             || !self.stall.trusts(std::time::Instant::now())
         {
-            true => view.members().iter().map(|member| member.id.as_str()).filter(|id| *id != self.me).collect(),
+            true => {
+                view.members().iter().map(|member| member.id.as_str()).filter(|id| *id != self.me).collect()
+            }
             false => view.owners(key, self.replicas).into_iter().filter(|owner| *owner != self.me).collect(),
         };
         let mut newest: Option<SessionRecord> = None;

@@ -9,9 +9,18 @@
 //! [`STALL`] between two ticks, or a tick overdue by that much when a read asks, means the node
 //! stood still, and its copies are not trusted for [`DISTRUST`] (or twice the stall, if longer):
 //! reads ask the key's other owners and keep the newest, as while catching up.
+//!
+//! The same holds the other way round: a peer that was silent for longer than [`STALL`] (paused,
+//! or cut off by a partition) and is heard again may have missed writes — or this node may have
+//! been the one cut off, with a view that never changed and copies the others moved past (the
+//! suite saw a node back from a partition answer version 7 after version 9 was acknowledged).
+//! So a peer's heartbeat moving again after such a silence distrusts this node's copies too.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use chitchat::{Chitchat, Heartbeat};
 
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +37,44 @@ pub const DISTRUST: Duration = Duration::from_secs(3);
 #[derive(Debug)]
 pub struct StallWatch {
     state: Mutex<State>,
+    peers: Mutex<Silences<Heartbeat>>,
+}
+
+/// Each peer's last heartbeat and when it last moved.
+#[derive(Debug)]
+pub struct Silences<H> {
+    seen: HashMap<String, (H, Instant)>,
+}
+
+impl<H: PartialEq> Silences<H> {
+    /// Nothing seen yet.
+    pub fn new() -> Self {
+        Self { seen: HashMap::new() }
+    }
+
+    /// Notes `peer`'s heartbeat at `now`; returns how long it had been silent when it moves
+    /// again after more than [`STALL`].
+    pub fn observe(&mut self, peer: &str, heartbeat: H, now: Instant) -> Option<Duration> {
+        match self.seen.get_mut(peer) {
+            Some((last, _)) if *last == heartbeat => None,
+            Some((last, since)) => {
+                let silent = now.saturating_duration_since(*since);
+                *last = heartbeat;
+                *since = now;
+                (silent > STALL).then_some(silent)
+            }
+            None => {
+                self.seen.insert(peer.to_owned(), (heartbeat, now));
+                None
+            }
+        }
+    }
+}
+
+impl<H: PartialEq> Default for Silences<H> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +86,17 @@ struct State {
 impl StallWatch {
     /// A watch whose first tick is `now`.
     pub fn new(now: Instant) -> Self {
-        Self { state: Mutex::new(State { last_tick: now, distrust_until: None }) }
+        Self {
+            state: Mutex::new(State { last_tick: now, distrust_until: None }),
+            peers: Mutex::new(Silences::new()),
+        }
+    }
+
+    /// Distrusts this node's copies from `now` for [`DISTRUST`] (or twice `silence`).
+    fn distrust(&self, now: Instant, silence: Duration) {
+        let mut state = self.state.lock().expect("never poisoned: no panics while held");
+        let until = now + DISTRUST.max(silence * 2);
+        state.distrust_until = Some(state.distrust_until.map_or(until, |held| held.max(until)));
     }
 
     /// Whether this node's copies may be read at `now`.
@@ -56,8 +113,9 @@ impl StallWatch {
         stall
     }
 
-    /// Ticks every [`TICK`] until `cancel`, logging each stall it sees.
-    pub async fn run(&self, cancel: CancellationToken) {
+    /// Ticks every [`TICK`] until `cancel`, logging each stall it sees, and watches the peers'
+    /// heartbeats in `chitchat` for one that comes back from a silence.
+    pub async fn run(&self, chitchat: Arc<tokio::sync::Mutex<Chitchat>>, cancel: CancellationToken) {
         let mut interval = tokio::time::interval(TICK);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -70,6 +128,32 @@ impl StallWatch {
                     stall_ms = stall.as_millis() as u64,
                     "this node stood still; its copies are read through the other owners for a while"
                 );
+            }
+            let heartbeats: Vec<(String, Heartbeat)> = {
+                let chitchat = chitchat.lock().await;
+                let me = chitchat.self_chitchat_id().node_id.clone();
+                chitchat
+                    .node_states()
+                    .iter()
+                    .filter(|(id, _)| id.node_id != me)
+                    .map(|(id, state)| (id.node_id.to_string(), state.heartbeat()))
+                    .collect()
+            };
+            let now = Instant::now();
+            for (peer, heartbeat) in heartbeats {
+                let back = self
+                    .peers
+                    .lock()
+                    .expect("never poisoned: no panics while held")
+                    .observe(&peer, heartbeat, now);
+                if let Some(silence) = back {
+                    tracing::warn!(
+                        %peer,
+                        silent_ms = silence.as_millis() as u64,
+                        "a peer is heard again after a silence; this node's copies are read through the other owners for a while"
+                    );
+                    self.distrust(now, silence);
+                }
             }
         }
     }
@@ -117,6 +201,26 @@ mod tests {
         now += Duration::from_millis(200);
         watch.tick(now);
         assert!(watch.trusts(now));
+    }
+
+    #[test]
+    fn a_peer_heard_again_after_a_silence_is_reported_once_and_a_steady_one_never() {
+        let start = Instant::now();
+        let mut silences = Silences::new();
+        assert_eq!(silences.observe("a", 1u64, start), None);
+        assert_eq!(silences.observe("a", 2, start + TICK), None);
+        // Silent for 2 s (the same heartbeat), then it moves.
+        assert_eq!(silences.observe("a", 2, start + Duration::from_secs(1)), None);
+        assert_eq!(
+            silences.observe("a", 3, start + TICK + Duration::from_secs(2)),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(silences.observe("a", 4, start + TICK * 2 + Duration::from_secs(2)), None);
+
+        let watch = StallWatch::new(start);
+        watch.distrust(start, Duration::from_secs(2));
+        watch.tick(start + TICK);
+        assert!(!watch.trusts(start + TICK));
     }
 
     #[test]

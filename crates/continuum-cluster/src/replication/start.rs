@@ -153,9 +153,8 @@ pub async fn start_with(
         drop_copies: config.drop_copies.then(super::drop_copies::DropCopies::default),
     }));
     tasks.spawn(super::transfer::run(Arc::clone(&node), membership.chitchat(), cancel.clone()));
-    let watched = Arc::clone(&node);
-    let stop_watching = cancel.clone();
-    tasks.spawn(async move { watched.stall.run(stop_watching).await });
+    let (watched, gossip, stop_watching) = (Arc::clone(&node), membership.chitchat(), cancel.clone());
+    tasks.spawn(async move { watched.stall.run(gossip, stop_watching).await });
     tasks.spawn(super::report::publish_holdings(Arc::clone(&node), membership.chitchat(), cancel.clone()));
     let handler = Arc::new(NodeHandler(Arc::clone(&node)));
     tasks.spawn(listener::serve(
