@@ -10,8 +10,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::node::ReplicaNode;
-
 /// One copy in this many is dropped: the 10th, the 20th, …
 pub const EVERY: u64 = 10;
 
@@ -30,18 +28,6 @@ impl DropCopies {
     /// How many copies were counted so far.
     pub fn taken(&self) -> u64 {
         self.taken.load(Ordering::Relaxed)
-    }
-}
-
-impl ReplicaNode {
-    /// Whether the copy this backup is about to store is to be dropped instead (always `false`
-    /// outside the fault mode).
-    pub(crate) fn drops_copy(&self, what: &'static str) -> bool {
-        let dropped = self.drop_copies.as_ref().is_some_and(DropCopies::drops_next);
-        if dropped {
-            tracing::debug!(copy = what, "drop-copies: acknowledged a copy without storing it");
-        }
-        dropped
     }
 }
 

@@ -329,3 +329,16 @@ impl ReplicaNode {
 pub(crate) fn unexpected(reply: &Reply) -> Step {
     Step::Fail(StoreError::backend(ReplicationError::UnexpectedReply { reply: format!("{reply:?}") }))
 }
+
+#[cfg(feature = "fault-modes")]
+impl ReplicaNode {
+    /// Whether the copy this backup is about to store is to be dropped instead (only in the
+    /// `drop-copies` fault mode, [`super::drop_copies`]).
+    pub(crate) fn drops_copy(&self, what: &'static str) -> bool {
+        let dropped = self.drop_copies.as_ref().is_some_and(super::drop_copies::DropCopies::drops_next);
+        if dropped {
+            tracing::debug!(copy = what, "drop-copies: acknowledged a copy without storing it");
+        }
+        dropped
+    }
+}

@@ -10,7 +10,7 @@
 //! - [`op`]: [`Op`], what was asked.
 //! - [`outcome`]: [`Outcome`], what was answered: a definite success, a definite refusal, or
 //!   unknown (a timeout, a broken connection, a 5xx: the operation may or may not have happened).
-//! - [`file`]: JSON Lines reading and writing.
+//! - [`mod@file`]: JSON Lines reading and writing.
 
 pub mod file;
 pub mod op;

@@ -116,8 +116,8 @@ impl Layout {
         format!("cf{}d{}", self.slot, host)
     }
 
-    /// Builds the bridge, then each host: namespace, veth pair, addresses, and the base of its
-    /// fault hooks (see [`super::faults`]).
+    /// Builds the bridge, then each host: namespace, veth pair, addresses. The base of each
+    /// host's fault hooks comes after (`super::faults::base_steps`).
     pub fn create_steps(&self) -> Vec<Step> {
         let bridge = self.bridge();
         let mut steps = vec![
@@ -138,7 +138,7 @@ impl Layout {
     fn host_steps(&self, host: usize) -> Vec<Step> {
         let ns = self.netns(host);
         let veth = self.root_veth(host);
-        let mut steps = vec![
+        let steps = vec![
             Step::new(["ip", "netns", "add", &ns]),
             // No IPv6 inside: no router solicitations or MLD reports in the byte counters, and
             // devices made later (the delay device) inherit `default`.
@@ -182,7 +182,6 @@ impl Layout {
             Step::new(["ip", "-n", &ns, "link", "set", HOST_IF, "up"]),
             Step::new(["ip", "-n", &ns, "link", "set", "lo", "up"]),
         ];
-        steps.extend(super::faults::base_steps(self, host));
         steps
     }
 

@@ -80,7 +80,11 @@ impl Lab {
         Self::check().await?;
         remove(lock.slot()).await?;
         let mut lab = Self { layout, faults: Faults::new(layout), lines: BTreeMap::new(), slot: Some(lock) };
-        if let Err(error) = exec::run_all(&layout.create_steps()).await {
+        let mut steps = layout.create_steps();
+        for host in 0..hosts {
+            steps.extend(super::faults::base_steps(&layout, host));
+        }
+        if let Err(error) = exec::run_all(&steps).await {
             lab.remove().await.ok();
             return Err(error.into());
         }

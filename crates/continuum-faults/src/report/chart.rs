@@ -28,7 +28,11 @@ pub fn draw(summaries: &[StrategySummary], dir: &Path) -> Result<(), ChartError>
             let values = kinds
                 .iter()
                 .map(|kind| {
-                    summary.faults.iter().find(|fault| fault.fault == *kind).map_or(0.0, |fault| fault.unavailable_secs)
+                    summary
+                        .faults
+                        .iter()
+                        .find(|fault| fault.fault == *kind)
+                        .map_or(0.0, |fault| fault.unavailable_secs)
                 })
                 .collect();
             (summary.strategy.to_owned(), values)
@@ -50,18 +54,32 @@ pub fn draw(summaries: &[StrategySummary], dir: &Path) -> Result<(), ChartError>
         &names,
         &one(summaries.iter().map(|s| s.resources.memory_per_session).collect(), "memory"),
     )?;
-    bars(
-        &dir.join("backend-bytes.svg"),
-        "Bytes between nodes or to the store per request",
-        &names,
-        &one(summaries.iter().map(|s| s.resources.backend_bytes_per_request).collect(), "bytes"),
-    )
+    let backend = vec![
+        (
+            "validate".to_owned(),
+            summaries.iter().map(|s| s.resources.validate.backend_bytes_per_request).collect(),
+        ),
+        (
+            "patch".to_owned(),
+            summaries
+                .iter()
+                .map(|s| s.resources.patch.map_or(0.0, |p| p.backend_bytes_per_request))
+                .collect(),
+        ),
+    ];
+    bars(&dir.join("backend-bytes.svg"), "Bytes between nodes or to the store per request", &names, &backend)
 }
 
 /// A grouped bar chart: one group per label, one bar per series.
-fn bars(path: &Path, title: &str, labels: &[String], series: &[(String, Vec<f64>)]) -> Result<(), ChartError> {
+fn bars(
+    path: &Path,
+    title: &str,
+    labels: &[String],
+    series: &[(String, Vec<f64>)],
+) -> Result<(), ChartError> {
     let error = |message: String| ChartError { path: path.display().to_string(), message };
-    let top = series.iter().flat_map(|(_, values)| values.iter().copied()).fold(0.0f64, f64::max).max(1e-9) * 1.15;
+    let top =
+        series.iter().flat_map(|(_, values)| values.iter().copied()).fold(0.0f64, f64::max).max(1e-9) * 1.15;
     let root = SVGBackend::new(path, (900, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| error(e.to_string()))?;
     let groups = labels.len().max(1);
@@ -93,7 +111,9 @@ fn bars(path: &Path, title: &str, labels: &[String], series: &[(String, Vec<f64>
         });
         let drawn = chart.draw_series(rectangles).map_err(|e| error(e.to_string()))?;
         if series.len() > 1 {
-            drawn.label(name.as_str()).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+            drawn
+                .label(name.as_str())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
         }
     }
     if series.len() > 1 {

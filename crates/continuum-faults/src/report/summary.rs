@@ -37,9 +37,6 @@ pub struct Resources {
     pub patch: Option<Throughput>,
     /// RSS growth per session created, averaged over the nodes, bytes.
     pub memory_per_session: f64,
-    /// Bytes between nodes and between nodes and their store per workload request (from
-    /// replication's counters and the store forwarder's).
-    pub backend_bytes_per_request: f64,
 }
 
 /// One strategy's row.

@@ -50,22 +50,26 @@ pub fn line(summary: &StrategySummary) -> String {
 pub fn markdown(summaries: &[StrategySummary]) -> String {
     let mut out = String::new();
     out.push_str(
-        "| strategy | validate req/s | validate p99 ms | patch req/s | patch p99 ms | client B/req | node↔node/store B/req | memory B/session |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| strategy | validate req/s | validate p99 ms | patch req/s | patch p99 ms | client B/req | node↔node/store B per validate | per patch | memory B/session/node |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for summary in summaries {
         let r = &summary.resources;
-        let (patch_rate, patch_p99) = match &r.patch {
-            Some(patch) => (format!("{:.0}", patch.per_sec), format!("{:.2}", patch.p99_ms)),
-            None => ("—".to_owned(), "—".to_owned()),
+        let (patch_rate, patch_p99, patch_backend) = match &r.patch {
+            Some(patch) => (
+                format!("{:.0}", patch.per_sec),
+                format!("{:.2}", patch.p99_ms),
+                format!("{:.0}", patch.backend_bytes_per_request),
+            ),
+            None => ("—".to_owned(), "—".to_owned(), "—".to_owned()),
         };
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.2} | {patch_rate} | {patch_p99} | {:.0} | {:.0} | {:.0} |",
+            "| {} | {:.0} | {:.2} | {patch_rate} | {patch_p99} | {:.0} | {:.0} | {patch_backend} | {:.0} |",
             summary.strategy,
             r.validate.per_sec,
             r.validate.p99_ms,
             r.validate.bytes_per_request,
-            r.backend_bytes_per_request,
+            r.validate.backend_bytes_per_request,
             r.memory_per_session
         );
     }

@@ -12,6 +12,14 @@ use serde_json::json;
 
 use super::caller::{Caller, Route};
 
+/// The longest latency recorded, µs (a minute: longer is recorded as a minute).
+const MAX_LATENCY_US: u64 = 60_000_000;
+
+/// An empty latency histogram, 1 µs to [`MAX_LATENCY_US`] at 3 significant figures.
+fn latencies() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("the histogram bounds are valid")
+}
+
 /// One closed-loop measurement.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Throughput {
@@ -23,6 +31,9 @@ pub struct Throughput {
     pub errors: u64,
     /// HTTP bytes (request and answer) per request, between client and node or gateway.
     pub bytes_per_request: f64,
+    /// Bytes between nodes (replication) or between nodes and their store per request, over
+    /// the same measurement.
+    pub backend_bytes_per_request: f64,
 }
 
 /// What a phase drives.
@@ -49,7 +60,7 @@ pub async fn measure(
         let mut caller = Caller::new(Arc::clone(routes), Duration::from_secs(5), Arc::clone(&bytes));
         let key = key.clone();
         tasks.spawn(async move {
-            let mut histogram = Histogram::<u64>::new(3).expect("3 significant figures are valid");
+            let mut histogram = latencies();
             let route = worker % caller.routes().len();
             let ask = continuum_client::CreateSession {
                 principal: Some(format!("perf{worker}")),
@@ -76,7 +87,7 @@ pub async fn measure(
                 match caller.send(route, request).await {
                     Ok(response) if response.status().is_success() => {
                         let micros = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
-                        histogram.saturating_record(micros.max(1));
+                        histogram.saturating_record(micros.clamp(1, MAX_LATENCY_US));
                     }
                     _ => errors += 1,
                 }
@@ -85,7 +96,7 @@ pub async fn measure(
         });
     }
     let bytes_before = bytes.load(Ordering::Relaxed);
-    let mut merged = Histogram::<u64>::new(3).expect("3 significant figures are valid");
+    let mut merged = latencies();
     let mut errors = 0;
     while let Some(joined) = tasks.join_next().await {
         if let Ok((histogram, failed)) = joined {
@@ -100,5 +111,6 @@ pub async fn measure(
         p99_ms: merged.value_at_quantile(0.99) as f64 / 1_000.0,
         errors,
         bytes_per_request: (bytes.load(Ordering::Relaxed) - bytes_before) as f64 / total.max(1) as f64,
+        backend_bytes_per_request: 0.0,
     }
 }

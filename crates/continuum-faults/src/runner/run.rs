@@ -85,7 +85,6 @@ pub async fn run_strategy(strategy: Strategy, config: &RunConfig) -> Result<Stra
         recorder: recorder.clone(),
     };
     let wire = Arc::new(AtomicU64::new(0));
-    let backend_before = deployment.backend_bytes().await;
     let mut clients = JoinSet::new();
     let total = config.profile.session_clients + config.profile.doc_clients;
     for id in 0..total {
@@ -108,8 +107,6 @@ pub async fn run_strategy(strategy: Strategy, config: &RunConfig) -> Result<Stra
     while let Some(end) = clients.join_next().await {
         ends.push(end.expect("a client task does not panic"));
     }
-    let workload_ops = recorder.records().len();
-    let backend_after = deployment.backend_bytes().await;
 
     deployment.settle().await.map_err(deploy_error)?;
     final_reads(&deployment, &workload, &ends, config).await;
@@ -123,9 +120,6 @@ pub async fn run_strategy(strategy: Strategy, config: &RunConfig) -> Result<Stra
 
     let options = CheckOptions { revocation_grace_us: strategy.revocation_grace().as_micros() as u64 };
     let report = check(&history, &options);
-    let mut resources = resources;
-    resources.backend_bytes_per_request =
-        backend_after.saturating_sub(backend_before) as f64 / workload_ops.max(1) as f64;
     let summary = summarize(strategy, &history, report, &plan.windows, plan.end, resources);
     std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary).expect("plain data"))?;
     Ok(summary)
@@ -173,22 +167,22 @@ async fn measure_resources(strategy: Strategy, deployment: &Deployment, profile:
     let after = deployment.rss_total().await;
     let per_node =
         (after.saturating_sub(before)) as f64 / profile.memory_sessions as f64 / strategy.nodes() as f64;
-    let validate = measure(
-        routes,
-        key,
-        strategy.sealed(),
-        Phase::Validate,
-        profile.perf_connections,
-        profile.perf_duration,
-    )
-    .await;
+    let phase = |phase| async move {
+        let before = deployment.backend_bytes().await;
+        let mut throughput =
+            measure(routes, key, strategy.sealed(), phase, profile.perf_connections, profile.perf_duration)
+                .await;
+        let requests = throughput.per_sec * profile.perf_duration.as_secs_f64() + throughput.errors as f64;
+        let backend = deployment.backend_bytes().await.saturating_sub(before);
+        throughput.backend_bytes_per_request = backend as f64 / requests.max(1.0);
+        throughput
+    };
+    let validate = phase(Phase::Validate).await;
     let patch = match strategy.sealed() {
         true => None,
-        false => Some(
-            measure(routes, key, false, Phase::Patch, profile.perf_connections, profile.perf_duration).await,
-        ),
+        false => Some(phase(Phase::Patch).await),
     };
-    Resources { validate, patch, memory_per_session: per_node, backend_bytes_per_request: 0.0 }
+    Resources { validate, patch, memory_per_session: per_node }
 }
 
 /// Creates `count` sessions over 16 connections.

@@ -262,13 +262,14 @@ impl Client {
     }
 
     fn record(
-        &self,
+        &mut self,
         started: super::recorder::Started,
         route: usize,
         op: Op,
         outcome: Outcome,
         final_read: bool,
     ) {
+        self.backoff = matches!(outcome, Outcome::Unknown { .. });
         let name = &self.caller.routes()[route].name;
         self.config.recorder.finish(started, self.id, name, op, outcome, final_read);
     }

@@ -37,7 +37,8 @@ impl PostgresServer {
     /// is given to the `postgres` user, whose processes must be able to reach it.
     pub async fn start(dir: &Path) -> Result<Self, ServiceError> {
         // Absolute: PostgreSQL resolves its socket directory from its data directory.
-        let dir = &std::path::absolute(dir).map_err(|source| ServiceError::Dir { path: dir.to_owned(), source })?;
+        let dir =
+            &std::path::absolute(dir).map_err(|source| ServiceError::Dir { path: dir.to_owned(), source })?;
         let bin = bin_dir().await?;
         let user = if rustix::process::geteuid().is_root() { Some(postgres_user().await?) } else { None };
         if let Some((uid, gid)) = user {
