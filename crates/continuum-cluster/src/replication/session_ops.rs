@@ -32,13 +32,6 @@ fn newer(held: Option<SessionRecord>, other: Option<SessionRecord>) -> Option<Se
     }
 }
 
-/// Whether `held` is `record` written already: the same version and content, whatever touches
-/// moved `last_seen_at` since.
-fn same_write(held: &SessionRecord, record: &SessionRecord) -> bool {
-    held.version == record.version
-        && SessionRecord { last_seen_at: record.last_seen_at, ..held.clone() } == *record
-}
-
 impl ReplicaNode {
     pub(crate) fn route_of<'a>(&self, view: &'a View, key: &PlacementKey) -> Route<'a> {
         route(view, &self.me, key, self.replicas)
@@ -148,15 +141,7 @@ impl ReplicaNode {
     ) -> Result<(), Step> {
         let key = PlacementKey::session(&record.sid);
         let _write = self.stripe(&key).lock().await;
-        let held = self.held(view, &key, &record.sid).await?;
-        // This very write already held (touches aside) is this compare-and-swap retried after an
-        // attempt that reached a backup but not its answer, fetched back by `held`: finish it
-        // rather than refuse it as a conflict (the fault suite saw a 412 for a patch that had
-        // taken effect, at a partition's heal).
-        let retried = held.as_deref().is_some_and(|held| same_write(held, record));
-        if !retried {
-            cas::check_replace(held.as_deref(), expected, record)?;
-        }
+        cas::check_replace(self.held(view, &key, &record.sid).await?.as_deref(), expected, record)?;
         let copy = Request::Put { view: view.fingerprint(), record: (**record).clone() };
         self.copy_to(view, backups, copy, &[]).await?;
         // The compare-and-swap was decided above, under the stripe; the local copy only has to
@@ -398,43 +383,5 @@ impl ReplicaNode {
         }
         let _write = self.copy_stripe(&key).lock().await;
         Ok(self.sessions.raise_principal_epoch(principal, epoch).await?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use continuum_core::{Device, Principal, Secret, Status, Timestamp};
-
-    fn record(version: u64, last_seen_ms: i64) -> SessionRecord {
-        let created = Timestamp::from_millis(1_000_000);
-        SessionRecord {
-            sid: SessionId::from_bytes([7; 16]),
-            secret_digest: Secret::generate().digest(),
-            previous_secret: None,
-            principal: Principal::parse("alice").expect("principal"),
-            device: Device::default(),
-            created_at: created,
-            last_seen_at: Timestamp::from_millis(last_seen_ms),
-            idle_timeout_secs: 3600,
-            absolute_expires_at: created + std::time::Duration::from_secs(86_400),
-            attributes: Default::default(),
-            version,
-            status: Status::Active,
-        }
-    }
-
-    #[test]
-    fn a_write_already_held_is_recognised_through_touches_and_another_write_is_not() {
-        let write = record(5, 1_000_000);
-        let mut touched = write.clone();
-        touched.last_seen_at = Timestamp::from_millis(1_000_900);
-        assert!(same_write(&touched, &write));
-        let mut other = write.clone();
-        other.attributes.insert("a".into(), serde_json::json!(1));
-        assert!(!same_write(&other, &write));
-        let mut older = write.clone();
-        older.version = 4;
-        assert!(!same_write(&older, &write));
     }
 }
