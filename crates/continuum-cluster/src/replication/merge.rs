@@ -75,6 +75,17 @@ pub fn merge_from_primary(held: Option<&SessionRecord>, incoming: &SessionRecord
     decided
 }
 
+/// Whether `held` is the write of `record` (equal but for `last_seen_at`, which a touch after
+/// it may have moved): how a compare-and-swap retried after an attempt that reached an owner
+/// recognises its own write, rather than answering a conflict for a write that took effect.
+pub fn is_same_write(held: &SessionRecord, record: &SessionRecord) -> bool {
+    held.version == record.version && {
+        let mut aligned = held.clone();
+        aligned.last_seen_at = record.last_seen_at;
+        aligned == *record
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,8 @@
 //! - `session_ops`, `doc_ops`: the operations, routed per key.
 //! - `scatter_ops`: the session operations that ask every live node (list, count, purge).
 //! - [`transfer`]: after a membership change, copies handed to the nodes that gained them.
+//! - [`written`]: the views a node wrote under since its last transfer, and who may lack a
+//!   key because of them, without I/O.
 //! - [`holdings`]: what each node publishes it holds, and what nobody holds when more than `k`
 //!   owners left at once, without I/O; `report` publishes them.
 //! - `serve`: what a node answers its peers.
@@ -57,6 +59,7 @@ pub mod stores;
 pub mod transfer;
 pub mod view;
 pub mod wire;
+pub mod written;
 
 pub use error::ReplicationError;
 pub use membership::Membership;

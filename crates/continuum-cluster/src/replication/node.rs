@@ -78,6 +78,10 @@ pub struct ReplicaNode {
     /// The fingerprint of the view the last finished transfer handed keys over for (0 before
     /// the first view with a quorum).
     pub(crate) transferred_view: std::sync::atomic::AtomicU64,
+    /// The views this node took writes under since its last finished transfer.
+    written: std::sync::Mutex<super::written::Written>,
+    /// The fingerprint of the view last noted in `written` (skips the lock when unchanged).
+    last_written: std::sync::atomic::AtomicU64,
     loss: watch::Receiver<continuum_store::DataLoss>,
     peers_transferred: watch::Receiver<std::collections::HashMap<String, u64>>,
     /// Set while this node's copies may be stale: from its start, and after it was without a
@@ -113,6 +117,8 @@ impl ReplicaNode {
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             copy_stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             transferred_view: std::sync::atomic::AtomicU64::new(0),
+            written: std::sync::Mutex::default(),
+            last_written: std::sync::atomic::AtomicU64::new(0),
             loss: parts.loss,
             peers_transferred: parts.transferred,
             catching_up: std::sync::atomic::AtomicBool::new(true),
@@ -180,6 +186,34 @@ impl ReplicaNode {
             Ok(result) => result,
             Err(error) => Err(StoreError::backend(error)),
         }
+    }
+
+    /// The views this node took writes under since its last finished transfer. Never held
+    /// across `.await`.
+    pub(crate) fn written(&self) -> std::sync::MutexGuard<'_, super::written::Written> {
+        self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records a finished transfer for `now`, begun when `started` views were noted (see
+    /// [`super::written::Written::finished`]).
+    pub(crate) fn transfer_finished(&self, now: Arc<View>, started: usize) {
+        let mut written = self.written();
+        written.finished(now, started);
+        // The next write notes its view again, whichever it is.
+        self.last_written.store(0, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Notes that a write may be taken under `view` (see [`super::written`]): called by every
+    /// attempt and every request a peer sends, before anything is written.
+    pub(crate) fn note_written(&self, view: &Arc<View>) {
+        use std::sync::atomic::Ordering;
+        if !view.has_quorum() || self.last_written.load(Ordering::Acquire) == view.fingerprint() {
+            return;
+        }
+        // Under the lock, so a transfer finishing meanwhile resets the mark after this store.
+        let mut written = self.written();
+        written.note(view);
+        self.last_written.store(view.fingerprint(), Ordering::Release);
     }
 
     /// Whether this node's own copies can be trusted under `view` without asking the other
@@ -250,6 +284,7 @@ impl ReplicaNode {
         let mut views = self.view.clone();
         loop {
             let view = Arc::clone(&views.borrow_and_update());
+            self.note_written(&view);
             match once(view).await {
                 Ok(value) => return Ok(value),
                 Err(Step::Fail(error)) => return Err(error),

@@ -54,6 +54,7 @@ impl ReplicaNode {
 
     async fn serve(&self, from: &str, request: Request, body: Bytes) -> Answer {
         let view = self.view();
+        self.note_written(&view);
         macro_rules! as_primary {
             ($key:expr, |$backups:ident| $then:expr) => {
                 match self.serving(&view, &$key) {
@@ -79,10 +80,12 @@ impl ReplicaNode {
                     self.primary_insert(&view, &backups, &record).await.map(|()| Reply::Done)
                 })
             }
-            Request::Replace { expected, record } => {
+            Request::Replace { expected, record, retry } => {
                 let record = Arc::new(record);
                 as_primary!(PlacementKey::session(&record.sid), |backups| async {
-                    self.primary_replace(&view, &backups, expected, &record).await.map(|()| Reply::Done)
+                    self.primary_replace(&view, &backups, expected, &record, retry)
+                        .await
+                        .map(|()| Reply::Done)
                 })
             }
             Request::Touch { sid, at } => as_primary!(PlacementKey::session(&sid), |backups| async {

@@ -12,7 +12,7 @@ use continuum_core::placement::PlacementKey;
 use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
 use continuum_store::{StoreError, cas};
 
-use super::merge::{Merge, merge, merge_from_primary};
+use super::merge::{Merge, is_same_write, merge, merge_from_primary};
 use super::node::{ReplicaNode, unexpected};
 use super::step::Step;
 use super::view::{Route, View, route};
@@ -115,16 +115,26 @@ impl ReplicaNode {
         .await
     }
 
-    /// Compare-and-swap through the primary.
+    /// Compare-and-swap through the primary. An attempt after one that may have reached an
+    /// owner is a retry: finding its own record there, it finishes the write rather than
+    /// answering a conflict (the fault suite saw a patch answered 412 that took effect).
     pub async fn replace(&self, expected: u64, record: &Arc<SessionRecord>) -> Result<(), StoreError> {
         let key = PlacementKey::session(&record.sid);
         let key = &key;
+        let sent = &std::sync::atomic::AtomicBool::new(false);
         self.attempt(|view| async move {
-            match self.route_of(&view, key) {
+            let route = self.route_of(&view, key);
+            if route == Route::NoQuorum {
+                return Err(Step::Retry("no quorum"));
+            }
+            let retry = sent.swap(true, std::sync::atomic::Ordering::AcqRel);
+            match route {
                 Route::NoQuorum => Err(Step::Retry("no quorum")),
-                Route::Primary { backups } => self.primary_replace(&view, &backups, expected, record).await,
+                Route::Primary { backups } => {
+                    self.primary_replace(&view, &backups, expected, record, retry).await
+                }
                 Route::Backup { primary } | Route::Forward { primary } => {
-                    let request = Request::Replace { expected, record: (**record).clone() };
+                    let request = Request::Replace { expected, record: (**record).clone(), retry };
                     self.forward(&view, primary, request, &[]).await.map(drop)
                 }
             }
@@ -138,10 +148,15 @@ impl ReplicaNode {
         backups: &[&str],
         expected: u64,
         record: &Arc<SessionRecord>,
+        retry: bool,
     ) -> Result<(), Step> {
         let key = PlacementKey::session(&record.sid);
         let _write = self.stripe(&key).lock().await;
-        cas::check_replace(self.held(view, &key, &record.sid).await?.as_deref(), expected, record)?;
+        let held = self.held(view, &key, &record.sid).await?;
+        let finishing = retry && held.as_deref().is_some_and(|held| is_same_write(held, record));
+        if !finishing {
+            cas::check_replace(held.as_deref(), expected, record)?;
+        }
         let copy = Request::Put { view: view.fingerprint(), record: (**record).clone() };
         self.copy_to(view, backups, copy, &[]).await?;
         // The compare-and-swap was decided above, under the stripe; the local copy only has to

@@ -10,8 +10,9 @@
 //! What moves: sessions (tombstones included), principals' epochs (a sign-out everywhere must
 //! outlive its owners as a tombstone does) and documents' logs; named versions do not move yet.
 //!
-//! Each holder sends what it holds to the owners that [`gained`] it between the view of its
-//! last finished transfer and the current one. Several holders may send the same key (every
+//! Each holder sends what it holds to the owners that gained it: the owners under the current
+//! view that were not owners under every view this node wrote under since its last finished
+//! transfer ([`Written::gained`]). Several holders may send the same key (every
 //! surviving previous owner does); the receiver keeps the newer copy (`merge`), so repeats and
 //! late arrivals change nothing and a tombstone is never replaced by the copy it revoked. A
 //! transfer that fails (a peer unreachable) is run again, whole, a moment later.
@@ -31,8 +32,9 @@ use super::doc_ops::{doc_body, wire_doc};
 use super::error::ReplicationError;
 use super::membership::TRANSFERRED_KEY;
 use super::node::ReplicaNode;
-use super::view::{Replicas, View};
+use super::view::View;
 use super::wire::Request;
+use super::written::Written;
 
 /// How long the view must stay the same before a transfer starts (a node leaving is often
 /// followed by others seeing it leave, one gossip round apart).
@@ -43,19 +45,6 @@ const RETRY: Duration = Duration::from_secs(1);
 const PAGE: usize = 512;
 /// Documents read from the local store per page.
 const DOC_PAGE: usize = 64;
-
-/// The owners of `key` under `now` that were not its owners under `before`, other than `me`:
-/// the nodes a holder of the key sends it to after the view changed from `before` to `now`.
-pub fn gained<'a>(
-    before: &View,
-    now: &'a View,
-    me: &str,
-    key: &PlacementKey,
-    replicas: Replicas,
-) -> Vec<&'a str> {
-    let previous = before.owners(key, replicas);
-    now.owners(key, replicas).into_iter().filter(|owner| *owner != me && !previous.contains(owner)).collect()
-}
 
 /// What one transfer sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -84,17 +73,18 @@ pub(crate) async fn run(
         async move { chitchat.lock().await.self_node_state().set(TRANSFERRED_KEY, fingerprint) }
     };
     let mut views = node.views();
-    let mut before = loop {
+    loop {
         let view = Arc::clone(&views.borrow_and_update());
         if view.has_quorum() {
+            node.transfer_finished(Arc::clone(&view), 0);
             finished(view.fingerprint()).await;
-            break view;
+            break;
         }
         tokio::select! {
             () = cancel.cancelled() => return,
             changed = views.changed() => if changed.is_err() { return },
         }
-    };
+    }
     let mut failed = false;
     loop {
         let wait = async {
@@ -108,6 +98,12 @@ pub(crate) async fn run(
         tokio::select! {
             () = cancel.cancelled() => return,
             changed = wait => if changed.is_err() { return },
+        }
+        // Not finished for this view: a peer catching up must not take the fingerprint of an
+        // earlier transfer for an equal view (before a partition) as this one finished.
+        if views.borrow().fingerprint() != node.transferred_view.load(Ordering::Acquire) {
+            node.transferred_view.store(0, Ordering::Release);
+            chitchat.lock().await.self_node_state().set(TRANSFERRED_KEY, 0u64);
         }
         // Let the view settle: a change often comes in several steps.
         loop {
@@ -126,7 +122,8 @@ pub(crate) async fn run(
             continue;
         }
         let started = tokio::time::Instant::now();
-        match node.hand_over(&before, &now).await {
+        let written = node.written().clone();
+        match node.hand_over(&written, &now).await {
             Ok(moved) => {
                 if moved != Moved::default() {
                     tracing::info!(
@@ -137,8 +134,8 @@ pub(crate) async fn run(
                         "handed copies to their new owners"
                     );
                 }
+                node.transfer_finished(Arc::clone(&now), written.len());
                 finished(now.fingerprint()).await;
-                before = now;
                 failed = false;
             }
             Err(error) => {
@@ -150,19 +147,19 @@ pub(crate) async fn run(
 }
 
 impl ReplicaNode {
-    /// Sends every session and document held here to the owners that gained it between
-    /// `before` and `now`.
-    pub(crate) async fn hand_over(&self, before: &View, now: &View) -> Result<Moved, StoreError> {
-        if before.fingerprint() == now.fingerprint() {
+    /// Sends every session and document held here to the owners that gained it under `now`
+    /// given the views `written` under.
+    pub(crate) async fn hand_over(&self, written: &Written, now: &View) -> Result<Moved, StoreError> {
+        if written.only(now) {
             return Ok(Moved::default());
         }
-        let sessions = self.hand_over_sessions(before, now).await?;
-        let epochs = self.hand_over_epochs(before, now).await?;
-        let docs = self.hand_over_docs(before, now).await?;
+        let sessions = self.hand_over_sessions(written, now).await?;
+        let epochs = self.hand_over_epochs(written, now).await?;
+        let docs = self.hand_over_docs(written, now).await?;
         Ok(Moved { sessions, epochs, docs })
     }
 
-    async fn hand_over_sessions(&self, before: &View, now: &View) -> Result<u64, StoreError> {
+    async fn hand_over_sessions(&self, written: &Written, now: &View) -> Result<u64, StoreError> {
         let mut sent = 0;
         let mut after = None;
         loop {
@@ -177,7 +174,7 @@ impl ReplicaNode {
                     continue;
                 }
                 let key = PlacementKey::session(&record.sid);
-                for owner in gained(before, now, &self.me, &key, self.replicas) {
+                for owner in written.gained(now, &self.me, &key, self.replicas) {
                     batches.entry(owner).or_default().push((*record).clone());
                 }
             }
@@ -193,7 +190,7 @@ impl ReplicaNode {
         Ok(sent)
     }
 
-    async fn hand_over_epochs(&self, before: &View, now: &View) -> Result<u64, StoreError> {
+    async fn hand_over_epochs(&self, written: &Written, now: &View) -> Result<u64, StoreError> {
         let mut sent = 0;
         let mut after: Option<Principal> = None;
         loop {
@@ -210,7 +207,7 @@ impl ReplicaNode {
             let mut batches: HashMap<&str, Vec<(Principal, u64)>> = HashMap::new();
             for (principal, epoch) in page {
                 let key = PlacementKey::principal(&principal);
-                for owner in gained(before, now, &self.me, &key, self.replicas) {
+                for owner in written.gained(now, &self.me, &key, self.replicas) {
                     batches.entry(owner).or_default().push((principal.clone(), epoch));
                 }
             }
@@ -227,7 +224,7 @@ impl ReplicaNode {
         Ok(sent)
     }
 
-    async fn hand_over_docs(&self, before: &View, now: &View) -> Result<u64, StoreError> {
+    async fn hand_over_docs(&self, written: &Written, now: &View) -> Result<u64, StoreError> {
         let mut sent = 0;
         let mut after: Option<DocKey> = None;
         loop {
@@ -242,7 +239,7 @@ impl ReplicaNode {
             let Some(last) = page.last().cloned() else { break };
             let full = page.len() == DOC_PAGE;
             for key in page {
-                let owners = gained(before, now, &self.me, &PlacementKey::doc(&key), self.replicas);
+                let owners = written.gained(now, &self.me, &PlacementKey::doc(&key), self.replicas);
                 if owners.is_empty() {
                     continue;
                 }
@@ -340,7 +337,21 @@ impl ReplicaNode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replication::view::Member;
+    use crate::replication::view::{Member, Replicas};
+
+    /// The owners that gain `key` when the view changes from `before` to `now` with writes under
+    /// those two only.
+    fn gained<'a>(
+        before: &View,
+        now: &'a View,
+        me: &str,
+        key: &PlacementKey,
+        replicas: Replicas,
+    ) -> Vec<&'a str> {
+        let mut written = Written::from(Arc::new(before.clone()));
+        written.note(&Arc::new(now.clone()));
+        written.gained(now, me, key, replicas)
+    }
 
     fn view(ids: &[&str]) -> View {
         let members = ids

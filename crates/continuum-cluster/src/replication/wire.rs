@@ -12,7 +12,7 @@ use continuum_core::{Principal, SessionId, SessionRecord, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// The version of this wire format. A change that an older node would misread gets a new one.
-pub const WIRE_VERSION: u32 = 2;
+pub const WIRE_VERSION: u32 = 3;
 
 /// What the handshake starts with, so that something else on the port is told apart at once.
 pub const MAGIC: &str = "continuum-cluster";
@@ -100,6 +100,10 @@ pub enum Request {
         expected: u64,
         /// The new record.
         record: SessionRecord,
+        /// An earlier attempt of this same write may have reached an owner: a copy equal to
+        /// `record` ([`super::merge::is_same_write`]) is this write, finished rather than
+        /// refused as a conflict. Since wire version 3.
+        retry: bool,
     },
     /// Forwarded: move `last_seen_at` forward.
     Touch {
@@ -453,8 +457,9 @@ mod tests {
     #[test]
     fn a_peer_of_another_version_or_cluster_is_refused_with_the_reason() {
         assert_eq!(check_hello(&hello(WIRE_VERSION, "c1"), "c1"), Ok(()));
-        let other = check_hello(&hello(1, "c1"), "c1").expect_err("refused");
-        assert!(other.contains("wire version 1") && other.contains("speaks 2"), "{other}");
+        let other = check_hello(&hello(WIRE_VERSION - 1, "c1"), "c1").expect_err("refused");
+        let (theirs, ours) = (format!("wire version {}", WIRE_VERSION - 1), format!("speaks {WIRE_VERSION}"));
+        assert!(other.contains(&theirs) && other.contains(&ours), "{other}");
         let cluster = check_hello(&hello(WIRE_VERSION, "c2"), "c1").expect_err("refused");
         assert!(cluster.contains("\"c2\""), "{cluster}");
         let stranger = Hello { magic: "GET / HTTP/1.1".into(), ..hello(WIRE_VERSION, "c1") };
