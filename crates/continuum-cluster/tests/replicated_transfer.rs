@@ -57,6 +57,15 @@ async fn untouched_sessions_survive_two_owners_failing_one_after_the_other() {
         let store = &cluster.nodes[0].stores.sessions;
         assert_eq!(store.bump_principal_epoch(principal).await.expect("bumped"), 1);
     }
+    // Documents with a named version each: the version must move with its document.
+    let docs: Vec<DocKey> =
+        (0..60).map(|i| DocKey::parse("user:alice", &format!("notes-{i}")).unwrap()).collect();
+    let at = continuum_core::Timestamp::from_millis(1_900_000_000_000);
+    for key in &docs {
+        let store = &cluster.nodes[0].stores.docs;
+        store.append(key, vec![1, 2, 3]).await.expect("appended");
+        store.save_version(key, "first draft".into(), at, vec![4, 5, 6]).await.expect("saved");
+    }
     // The two nodes to fail: n1, then n2. Sessions owned by both (about one in ten) have no
     // copy elsewhere until the transfer after n1's failure makes one.
     let both = {
@@ -94,6 +103,19 @@ async fn untouched_sessions_survive_two_owners_failing_one_after_the_other() {
         let epoch = store.principal_epoch(principal).await.expect("an epoch");
         assert_eq!(epoch, 1, "{principal}'s sign-out everywhere was undone by two failures");
     }
+    let docs_store = &cluster.nodes[0].stores.docs;
+    let mut versions_lost = 0;
+    for key in &docs {
+        let versions = docs_store.versions(key).await.expect("versions");
+        match versions.iter().find(|meta| meta.name == "first draft") {
+            Some(meta) => {
+                let (_, state) = docs_store.version(key, meta.id).await.unwrap().expect("its state");
+                assert_eq!(state, [4, 5, 6]);
+            }
+            None => versions_lost += 1,
+        }
+    }
+    assert_eq!(versions_lost, 0, "named versions lost with two owners failing one after the other");
     cluster.stop().await;
 }
 

@@ -298,6 +298,14 @@ impl ReplicaNode {
                     .await,
                 )
             }
+            Request::HandoffVersion { doc, name, created_at } => {
+                let key = match doc_key(&doc) {
+                    Ok(key) => key,
+                    Err(answer) => return *answer,
+                };
+                let taken = self.take_version_handoff(&key, name, created_at, body.to_vec()).await;
+                answer(taken.map(|()| Reply::Done))
+            }
             Request::Notice { payload } => {
                 self.inbox.deliver(&payload);
                 (Ok(Reply::Done), Bytes::new())

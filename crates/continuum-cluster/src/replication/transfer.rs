@@ -8,7 +8,7 @@
 //! of every key holds it again.
 //!
 //! What moves: sessions (tombstones included), principals' epochs (a sign-out everywhere must
-//! outlive its owners as a tombstone does) and documents' logs; named versions do not move yet.
+//! outlive its owners as a tombstone does), documents' logs and their named versions.
 //!
 //! Each holder sends what it holds to the owners that gained it: the owners under the current
 //! view that were not owners under every view this node wrote under since its last finished
@@ -55,6 +55,8 @@ pub struct Moved {
     pub epochs: u64,
     /// Document copies sent.
     pub docs: u64,
+    /// Named versions of documents sent.
+    pub versions: u64,
 }
 
 /// Runs the transfers of `node` until `cancel`: waits for the first view with a quorum (what
@@ -130,6 +132,7 @@ pub(crate) async fn run(
                         sessions = moved.sessions,
                         epochs = moved.epochs,
                         documents = moved.docs,
+                        versions = moved.versions,
                         took_ms = started.elapsed().as_millis() as u64,
                         "handed copies to their new owners"
                     );
@@ -155,8 +158,8 @@ impl ReplicaNode {
         }
         let sessions = self.hand_over_sessions(written, now).await?;
         let epochs = self.hand_over_epochs(written, now).await?;
-        let docs = self.hand_over_docs(written, now).await?;
-        Ok(Moved { sessions, epochs, docs })
+        let (docs, versions) = self.hand_over_docs(written, now).await?;
+        Ok(Moved { sessions, epochs, docs, versions })
     }
 
     async fn hand_over_sessions(&self, written: &Written, now: &View) -> Result<u64, StoreError> {
@@ -224,8 +227,9 @@ impl ReplicaNode {
         Ok(sent)
     }
 
-    async fn hand_over_docs(&self, written: &Written, now: &View) -> Result<u64, StoreError> {
-        let mut sent = 0;
+    /// Hands over documents and their named versions; returns how many of each were sent.
+    async fn hand_over_docs(&self, written: &Written, now: &View) -> Result<(u64, u64), StoreError> {
+        let (mut sent, mut versions_sent) = (0, 0);
         let mut after: Option<DocKey> = None;
         loop {
             let page = match self.docs.scan_docs(after.as_ref(), DOC_PAGE).await {
@@ -245,11 +249,24 @@ impl ReplicaNode {
                 }
                 let doc: StoredDoc = self.docs.load(&key).await?;
                 let (snapshot, updates, body) = doc_body(&doc);
-                for owner in owners {
+                for owner in &owners {
                     let request =
                         Request::HandoffDoc { doc: wire_doc(&key), snapshot, updates: updates.clone() };
                     self.send(now, owner, request, body.clone(), 1).await?;
                     sent += 1;
+                }
+                for meta in self.docs.versions(&key).await? {
+                    let Some((meta, state)) = self.docs.version(&key, meta.id).await? else { continue };
+                    let state = Bytes::from(state);
+                    for owner in &owners {
+                        let request = Request::HandoffVersion {
+                            doc: wire_doc(&key),
+                            name: meta.name.clone(),
+                            created_at: meta.created_at,
+                        };
+                        self.send(now, owner, request, state.clone(), 1).await?;
+                        versions_sent += 1;
+                    }
                 }
             }
             after = Some(last);
@@ -257,7 +274,7 @@ impl ReplicaNode {
                 break;
             }
         }
-        Ok(sent)
+        Ok((sent, versions_sent))
     }
 
     /// One transfer request to `owner`, counted in flight while it is sent.
@@ -310,6 +327,23 @@ impl ReplicaNode {
         for (principal, epoch) in epochs {
             let _write = self.copy_stripe(&PlacementKey::principal(&principal)).lock().await;
             self.sessions.raise_principal_epoch(&principal, epoch).await?;
+        }
+        Ok(())
+    }
+
+    /// The receiving side of [`Request::HandoffVersion`]: saves the version unless one of the
+    /// same name and time is held (ids are each store's own, so they are not compared).
+    pub(crate) async fn take_version_handoff(
+        &self,
+        key: &DocKey,
+        name: String,
+        created_at: continuum_core::Timestamp,
+        state: Vec<u8>,
+    ) -> Result<(), super::step::Step> {
+        let _write = self.copy_stripe(&PlacementKey::doc(key)).lock().await;
+        let held = self.docs.versions(key).await?;
+        if !held.iter().any(|meta| meta.name == name && meta.created_at == created_at) {
+            self.docs.save_version(key, name, created_at, state).await?;
         }
         Ok(())
     }

@@ -244,6 +244,17 @@ pub enum Request {
         /// Each update's length in the body, in order.
         updates: Vec<u32>,
     },
+    /// After a membership change, from a node holding it: a named version (its state in the
+    /// body) of a document this node became an owner of; saved unless a version of that name
+    /// and time is held. Since wire version 3.
+    HandoffVersion {
+        /// The document.
+        doc: WireDoc,
+        /// The version's name.
+        name: String,
+        /// When it was taken.
+        created_at: Timestamp,
+    },
     /// A bus notice (see `continuum_store::bus::encode`), for the node's relay.
     Notice {
         /// The encoded notice.
