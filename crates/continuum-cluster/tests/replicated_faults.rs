@@ -1,6 +1,7 @@
 //! Faults on an in-process replicated cluster over real sockets: a document's primary leaves
-//! and a survivor still holds every acknowledged update; a peer speaking another wire version is
-//! refused with the reason.
+//! and a survivor still holds every acknowledged update; a primary back from a restart serves
+//! the updates appended while it was away; a peer speaking another wire version is refused with
+//! the reason.
 
 mod replica;
 
@@ -13,7 +14,7 @@ use continuum_cluster::replication::{Replicas, peers};
 use continuum_core::placement::PlacementKey;
 use continuum_core::{DocKey, SystemClock};
 use futures_util::{SinkExt, StreamExt};
-use replica::Cluster;
+use replica::{Cluster, config, start_node};
 use tokio_util::codec::Framed;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,5 +122,50 @@ async fn a_new_backup_takes_the_whole_document_before_its_first_copy() {
             "update {update:?} was lost after two successive primaries left"
         );
     }
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_back_from_a_restart_serves_the_updates_appended_while_it_was_away() {
+    let clock = Arc::new(SystemClock);
+    let mut cluster = Cluster::start(3, Replicas::Backups(1), clock.clone()).await;
+    let view = cluster.nodes[0].node.view();
+    let keys: Vec<DocKey> = (0..200)
+        .map(|i| DocKey::parse("user:alice", &format!("notes-{i}")).unwrap())
+        .filter(|key| view.primary(&PlacementKey::doc(key)) == Some("n0"))
+        .take(20)
+        .collect();
+    assert!(keys.len() >= 10, "the test needs documents whose primary is n0");
+    for key in &keys {
+        cluster.nodes[0].stores.docs.append(key, vec![1; 8]).await.expect("appended");
+    }
+    let gone = cluster.nodes.remove(0);
+    gone.stores.sessions.close().await.expect("leaves");
+    cluster.converge(2).await;
+    for key in &keys {
+        cluster.nodes[0].stores.docs.append(key, vec![2; 8]).await.expect("appended while n0 is away");
+    }
+
+    // n0 returns on its own data, primary of these documents again: at once, before any
+    // transfer can have reached it, what it serves has what was appended while it was away.
+    let back = start_node(config(0, &cluster.addrs, Replicas::Backups(1)), cluster.dir.path(), clock).await;
+    let deadline = tokio::time::Instant::now() + replica::CONVERGE;
+    while back.node.view().members().len() < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "n0 did not see the others again");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut missing = 0;
+    for key in &keys {
+        let doc = back.stores.docs.load(key).await.expect("loads");
+        assert!(doc.updates.contains(&vec![1; 8]) || doc.snapshot.is_some(), "its own update");
+        missing += usize::from(!doc.updates.contains(&vec![2; 8]));
+    }
+    assert_eq!(
+        missing,
+        0,
+        "the returning primary served {missing} of {} documents without the updates appended while it was away",
+        keys.len()
+    );
+    cluster.nodes.insert(0, back);
     cluster.stop().await;
 }

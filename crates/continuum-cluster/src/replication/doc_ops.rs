@@ -95,6 +95,7 @@ impl ReplicaNode {
                 Route::Primary { .. } => {
                     let _write = self.stripe(&PlacementKey::doc(key)).lock().await;
                     self.ensure_doc(&view, key, &self.other_owners(&view, key)).await?;
+                    self.catch_up_doc(&view, key).await?;
                     Ok(self.docs.load(key).await?)
                 }
                 // The primary's copy, which alone is compacted; a backup's own copy (every
@@ -143,6 +144,7 @@ impl ReplicaNode {
     ) -> Result<u64, Step> {
         let _write = self.stripe(&PlacementKey::doc(key)).lock().await;
         self.ensure_doc(view, key, &self.other_owners(view, key)).await?;
+        self.catch_up_doc(view, key).await?;
         let copy = Request::CopyAppend { view: view.fingerprint(), doc: wire_doc(key) };
         self.copy_to(view, backups, copy, update).await?;
         Ok(self.docs.append(key, update.to_vec()).await?)
@@ -173,6 +175,44 @@ impl ReplicaNode {
             let theirs = doc_of(reply, &body)?;
             for update in theirs.snapshot.into_iter().chain(theirs.updates) {
                 self.docs.append(key, update).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// While this node's copies are not trusted (it just started, stood still, or was without a
+    /// quorum: see [`ReplicaNode::copies_fresh`]), merges into its copy the pieces every other
+    /// member holds and it does not: a primary back from a restart holds the log as it was
+    /// when it died, and the updates appended meanwhile are on the nodes that owned the
+    /// document then, which the transfer may not have reached it from yet (the fault suite saw
+    /// a returning primary serve, and keep, a document without the edits of its six seconds
+    /// away). Call with the key's stripe held.
+    pub(crate) async fn catch_up_doc(&self, view: &View, key: &DocKey) -> Result<(), Step> {
+        if self.copies_fresh(view) {
+            return Ok(());
+        }
+        let others: Vec<&str> =
+            view.members().iter().map(|member| member.id.as_str()).filter(|id| *id != self.me).collect();
+        for other in others {
+            let Ok((reply, body)) =
+                self.forward(view, other, Request::LoadHeld { doc: wire_doc(key) }, &[]).await
+            else {
+                continue;
+            };
+            self.merge_doc(key, doc_of(reply, &body)?).await?;
+        }
+        Ok(())
+    }
+
+    /// Appends the pieces of `theirs` (its snapshot, its updates) that this node's copy does
+    /// not hold byte for byte. A Yjs update applied twice changes nothing, so a piece held in
+    /// another form costs log space only.
+    pub(crate) async fn merge_doc(&self, key: &DocKey, theirs: StoredDoc) -> Result<(), Step> {
+        let held = self.docs.load(key).await?;
+        let is_held = |piece: &Vec<u8>| held.snapshot.as_ref() == Some(piece) || held.updates.contains(piece);
+        for piece in theirs.snapshot.into_iter().chain(theirs.updates) {
+            if !is_held(&piece) {
+                self.docs.append(key, piece).await?;
             }
         }
         Ok(())

@@ -156,6 +156,19 @@ impl ReplicaNode {
                     }
                 })
             }
+            Request::LoadHeld { doc } => {
+                let key = match doc_key(&doc) {
+                    Ok(key) => key,
+                    Err(answer) => return *answer,
+                };
+                match self.docs.load(&key).await {
+                    Ok(doc) => {
+                        let (reply, body) = doc_reply(&doc);
+                        (Ok(reply), body)
+                    }
+                    Err(error) => (Err(store_refusal(error)), Bytes::new()),
+                }
+            }
             Request::Append { doc } => {
                 let key = match doc_key(&doc) {
                     Ok(key) => key,

@@ -46,6 +46,13 @@ const PAGE: usize = 512;
 /// Documents read from the local store per page.
 const DOC_PAGE: usize = 64;
 
+/// The owners one transfer could not reach, and why the first did not take its copies.
+#[derive(Default)]
+struct Unreached {
+    owners: std::collections::HashSet<String>,
+    first: Option<StoreError>,
+}
+
 /// What one transfer sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Moved {
@@ -156,13 +163,26 @@ impl ReplicaNode {
         if written.only(now) {
             return Ok(Moved::default());
         }
-        let sessions = self.hand_over_sessions(written, now).await?;
-        let epochs = self.hand_over_epochs(written, now).await?;
-        let (docs, versions) = self.hand_over_docs(written, now).await?;
-        Ok(Moved { sessions, epochs, docs, versions })
+        // Documents first, then epochs, then sessions: the few, large and least re-creatable
+        // keys before the many, so a transfer cut short by the next change has moved them.
+        // An owner that does not take a piece is skipped for the rest of the transfer, and the
+        // others still get theirs; the transfer then fails and runs again.
+        let mut unreached = Unreached::default();
+        let (docs, versions) = self.hand_over_docs(written, now, &mut unreached).await?;
+        let epochs = self.hand_over_epochs(written, now, &mut unreached).await?;
+        let sessions = self.hand_over_sessions(written, now, &mut unreached).await?;
+        match unreached.first {
+            Some(error) => Err(error),
+            None => Ok(Moved { sessions, epochs, docs, versions }),
+        }
     }
 
-    async fn hand_over_sessions(&self, written: &Written, now: &View) -> Result<u64, StoreError> {
+    async fn hand_over_sessions(
+        &self,
+        written: &Written,
+        now: &View,
+        unreached: &mut Unreached,
+    ) -> Result<u64, StoreError> {
         let mut sent = 0;
         let mut after = None;
         loop {
@@ -183,8 +203,9 @@ impl ReplicaNode {
             }
             for (owner, records) in batches {
                 let count = records.len() as u64;
-                self.send(now, owner, Request::Handoff { records }, Bytes::new(), count).await?;
-                sent += count;
+                if self.send(now, owner, Request::Handoff { records }, Bytes::new(), count, unreached).await {
+                    sent += count;
+                }
             }
             if !full {
                 break;
@@ -193,7 +214,12 @@ impl ReplicaNode {
         Ok(sent)
     }
 
-    async fn hand_over_epochs(&self, written: &Written, now: &View) -> Result<u64, StoreError> {
+    async fn hand_over_epochs(
+        &self,
+        written: &Written,
+        now: &View,
+        unreached: &mut Unreached,
+    ) -> Result<u64, StoreError> {
         let mut sent = 0;
         let mut after: Option<Principal> = None;
         loop {
@@ -216,8 +242,10 @@ impl ReplicaNode {
             }
             for (owner, epochs) in batches {
                 let count = epochs.len() as u64;
-                self.send(now, owner, Request::HandoffEpochs { epochs }, Bytes::new(), count).await?;
-                sent += count;
+                let request = Request::HandoffEpochs { epochs };
+                if self.send(now, owner, request, Bytes::new(), count, unreached).await {
+                    sent += count;
+                }
             }
             after = Some(last);
             if !full {
@@ -228,7 +256,12 @@ impl ReplicaNode {
     }
 
     /// Hands over documents and their named versions; returns how many of each were sent.
-    async fn hand_over_docs(&self, written: &Written, now: &View) -> Result<(u64, u64), StoreError> {
+    async fn hand_over_docs(
+        &self,
+        written: &Written,
+        now: &View,
+        unreached: &mut Unreached,
+    ) -> Result<(u64, u64), StoreError> {
         let (mut sent, mut versions_sent) = (0, 0);
         let mut after: Option<DocKey> = None;
         loop {
@@ -252,8 +285,9 @@ impl ReplicaNode {
                 for owner in &owners {
                     let request =
                         Request::HandoffDoc { doc: wire_doc(&key), snapshot, updates: updates.clone() };
-                    self.send(now, owner, request, body.clone(), 1).await?;
-                    sent += 1;
+                    if self.send(now, owner, request, body.clone(), 1, unreached).await {
+                        sent += 1;
+                    }
                 }
                 for meta in self.docs.versions(&key).await? {
                     let Some((meta, state)) = self.docs.version(&key, meta.id).await? else { continue };
@@ -264,8 +298,9 @@ impl ReplicaNode {
                             name: meta.name.clone(),
                             created_at: meta.created_at,
                         };
-                        self.send(now, owner, request, state.clone(), 1).await?;
-                        versions_sent += 1;
+                        if self.send(now, owner, request, state.clone(), 1, unreached).await {
+                            versions_sent += 1;
+                        }
                     }
                 }
             }
@@ -277,7 +312,8 @@ impl ReplicaNode {
         Ok((sent, versions_sent))
     }
 
-    /// One transfer request to `owner`, counted in flight while it is sent.
+    /// One transfer request to `owner`, counted in flight while it is sent; whether `owner`
+    /// took it. An owner that did not is noted in `unreached` and skipped from then on.
     async fn send(
         &self,
         view: &View,
@@ -285,27 +321,38 @@ impl ReplicaNode {
         request: Request,
         body: Bytes,
         count: u64,
-    ) -> Result<(), StoreError> {
-        let unreachable =
-            |why: &'static str| StoreError::Unavailable(Box::new(ReplicationError::Unsettled { why }));
-        let member = view.member(owner).ok_or_else(|| unreachable("a new owner left"))?;
-        self.metrics.transfers_in_flight.inc_by(count as i64);
-        let answer = self.peers.call(member, request, &body).await;
-        self.metrics.transfers_in_flight.dec_by(count as i64);
-        match answer {
-            Ok((Ok(_), _)) => {
-                self.metrics.transferred.inc_by(count);
-                Ok(())
-            }
-            Ok((Err(refusal), _)) => {
-                tracing::debug!(?refusal, owner, "a new owner refused a transfer");
-                Err(unreachable("a new owner refused a transfer"))
-            }
-            Err(error) => {
-                tracing::debug!(%error, owner, "a new owner did not take a transfer");
-                Err(unreachable("a new owner is unreachable"))
-            }
+        unreached: &mut Unreached,
+    ) -> bool {
+        if unreached.owners.contains(owner) {
+            return false;
         }
+        let why = match view.member(owner) {
+            None => "a new owner left",
+            Some(member) => {
+                self.metrics.transfers_in_flight.inc_by(count as i64);
+                let answer = self.peers.call(member, request, &body).await;
+                self.metrics.transfers_in_flight.dec_by(count as i64);
+                match answer {
+                    Ok((Ok(_), _)) => {
+                        self.metrics.transferred.inc_by(count);
+                        return true;
+                    }
+                    Ok((Err(refusal), _)) => {
+                        tracing::debug!(?refusal, owner, "a new owner refused a transfer");
+                        "a new owner refused a transfer"
+                    }
+                    Err(error) => {
+                        tracing::debug!(%error, owner, "a new owner did not take a transfer");
+                        "a new owner is unreachable"
+                    }
+                }
+            }
+        };
+        unreached.owners.insert(owner.to_owned());
+        unreached
+            .first
+            .get_or_insert_with(|| StoreError::Unavailable(Box::new(ReplicationError::Unsettled { why })));
+        false
     }
 
     /// The receiving side of [`Request::Handoff`]: keeps each copy that is newer than the one
@@ -348,23 +395,15 @@ impl ReplicaNode {
         Ok(())
     }
 
-    /// The receiving side of [`Request::HandoffDoc`]: appends the pieces of the document (its
-    /// snapshot, its updates) that this node's copy does not hold byte for byte. A Yjs update
-    /// applied twice changes nothing, so a piece held in another form costs log space only.
+    /// The receiving side of [`Request::HandoffDoc`]: merges the pieces this node's copy lacks
+    /// ([`ReplicaNode::merge_doc`]).
     pub(crate) async fn take_doc_handoff(
         &self,
         key: &DocKey,
         doc: StoredDoc,
     ) -> Result<(), super::step::Step> {
         let _write = self.copy_stripe(&PlacementKey::doc(key)).lock().await;
-        let held = self.docs.load(key).await?;
-        let is_held = |piece: &Vec<u8>| held.snapshot.as_ref() == Some(piece) || held.updates.contains(piece);
-        for piece in doc.snapshot.into_iter().chain(doc.updates) {
-            if !is_held(&piece) {
-                self.docs.append(key, piece).await?;
-            }
-        }
-        Ok(())
+        self.merge_doc(key, doc).await
     }
 }
 

@@ -164,6 +164,12 @@ pub enum Request {
         /// The document.
         doc: WireDoc,
     },
+    /// From a node catching up: the copy of a document this node holds, whether or not it owns
+    /// it under its view (it may have owned it while the asker was away). Since wire version 3.
+    LoadHeld {
+        /// The document.
+        doc: WireDoc,
+    },
     /// Forwarded: append the body (an update) to a document.
     Append {
         /// The document.
