@@ -97,6 +97,10 @@ impl ReplicaNode {
                     Err(error) => (Err(store_refusal(error)), Bytes::new()),
                 }
             }),
+            Request::GetHeld { sid } => match self.sessions.get(&sid).await {
+                Ok(record) => (Ok(Reply::Record { record: record.map(|r| (*r).clone()) }), Bytes::new()),
+                Err(error) => (Err(store_refusal(error)), Bytes::new()),
+            },
             Request::Epoch { principal } => as_owner!(PlacementKey::principal(&principal), {
                 match self.sessions.principal_epoch(&principal).await {
                     Ok(value) => (Ok(Reply::Number { value }), Bytes::new()),

@@ -251,19 +251,25 @@ impl ReplicaNode {
         // While catching up (just started, back from a stall or a lost quorum), the owners under
         // this node's view may not be the nodes that took the key's writes meanwhile: ask every
         // member (the fault suite saw a node answer 404 for a session created while it was dead).
-        let others: Vec<&str> = match self.catching_up.load(std::sync::atomic::Ordering::Acquire)
+        // A member that is not an owner under its own view still answers what it holds
+        // (`GetHeld`): it may have owned the key while this node was away.
+        let (others, ask): (Vec<&str>, Request) = match self
+            .catching_up
+            .load(std::sync::atomic::Ordering::Acquire)
             || !self.stall.trusts(std::time::Instant::now())
         {
-            true => {
-                view.members().iter().map(|member| member.id.as_str()).filter(|id| *id != self.me).collect()
-            }
-            false => view.owners(key, self.replicas).into_iter().filter(|owner| *owner != self.me).collect(),
+            true => (
+                view.members().iter().map(|member| member.id.as_str()).filter(|id| *id != self.me).collect(),
+                Request::GetHeld { sid: *sid },
+            ),
+            false => (
+                view.owners(key, self.replicas).into_iter().filter(|owner| *owner != self.me).collect(),
+                Request::Get { sid: *sid },
+            ),
         };
         let mut newest: Option<SessionRecord> = None;
         for owner in others {
-            if let Ok((Reply::Record { record }, _)) =
-                self.forward(view, owner, Request::Get { sid: *sid }, &[]).await
-            {
+            if let Ok((Reply::Record { record }, _)) = self.forward(view, owner, ask.clone(), &[]).await {
                 newest = newer(newest, record);
             }
         }

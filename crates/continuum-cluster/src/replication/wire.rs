@@ -94,6 +94,12 @@ pub enum Request {
         /// Its id.
         sid: SessionId,
     },
+    /// From a node catching up: the copy of a session this node holds, whether or not it owns
+    /// it under its view (it may have owned it while the asker was away). Since wire version 3.
+    GetHeld {
+        /// Its id.
+        sid: SessionId,
+    },
     /// Forwarded: compare-and-swap a session.
     Replace {
         /// The version the write is based on.

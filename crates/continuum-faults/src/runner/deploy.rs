@@ -236,6 +236,7 @@ impl Deployment {
             Action::Pause(n) => self.nodes[n].pause().await?,
             Action::Resume(n) => self.nodes[n].resume().await?,
             Action::Isolate(n) => self.lab.isolate(n).await?,
+            Action::Cut(a, b) => self.lab.cut(a, b).await?,
             Action::Delay(n, ms) => {
                 // Half each way, so a round trip between the node and a peer grows by `ms`.
                 let half = u32::try_from(ms / 2).unwrap_or(u32::MAX);

@@ -16,6 +16,9 @@ pub enum FaultKind {
     Pause,
     /// A node cut off from its peers and its store (not from clients) for the duration.
     Partition,
+    /// Two nodes cut from each other, each still reaching the others, the store and the
+    /// clients: a partition that is not a clean split (each side of it sees the third node).
+    Split,
     /// Added latency between a node and its peers or store for the duration.
     Latency,
     /// The store process (Redis or PostgreSQL) restarted.
@@ -31,6 +34,7 @@ impl FaultKind {
             FaultKind::Kill => "kill",
             FaultKind::Pause => "pause",
             FaultKind::Partition => "partition",
+            FaultKind::Split => "split",
             FaultKind::Latency => "latency",
             FaultKind::StoreRestart => "store-restart",
             FaultKind::ClockSkew => "clock-skew",
@@ -51,6 +55,8 @@ pub enum Action {
     Resume(usize),
     /// Cut node `n` from every peer and from the store.
     Isolate(usize),
+    /// Cut nodes `a` and `b` from each other only.
+    Cut(usize, usize),
     /// Add `ms` of latency between node `n` and its peers and store.
     Delay(usize, u64),
     /// Remove every network fault.
@@ -117,6 +123,9 @@ pub fn faults_for(strategy: Strategy) -> Vec<FaultKind> {
     let networked = strategy.nodes() > 1 && strategy.storage() != Storage::OwnRedbPerNode;
     if networked {
         faults.extend([FaultKind::Partition, FaultKind::Latency]);
+        if strategy.nodes() > 2 {
+            faults.push(FaultKind::Split);
+        }
     }
     if strategy.has_store_process() {
         faults.push(FaultKind::StoreRestart);
@@ -138,6 +147,10 @@ pub fn schedule(strategy: Strategy, pace: Pace, seed: u64) -> Schedule {
             FaultKind::Kill => (Action::Kill(node), Action::Restart(node), Some(node)),
             FaultKind::Pause => (Action::Pause(node), Action::Resume(node), Some(node)),
             FaultKind::Partition => (Action::Isolate(node), Action::Heal, Some(node)),
+            FaultKind::Split => {
+                let other = (node + 1) % nodes as usize;
+                (Action::Cut(node, other), Action::Heal, Some(node))
+            }
             FaultKind::Latency => (Action::Delay(node, pace.latency_ms), Action::Heal, Some(node)),
             FaultKind::StoreRestart => (Action::RestartStore, Action::RestartStore, None),
             FaultKind::ClockSkew => (Action::Skew(node, pace.skew_ms), Action::Unskew(node), Some(node)),
@@ -190,6 +203,8 @@ mod tests {
         assert!(faults_for(Strategy::ReplicatedOne).contains(&FaultKind::Partition));
         assert!(!faults_for(Strategy::ReplicatedOne).contains(&FaultKind::StoreRestart));
         assert!(!faults_for(Strategy::AffinityIp).contains(&FaultKind::Partition));
+        assert!(faults_for(Strategy::ReplicatedAll).contains(&FaultKind::Split));
+        assert!(!faults_for(Strategy::Redb).contains(&FaultKind::Split));
     }
 
     #[test]
