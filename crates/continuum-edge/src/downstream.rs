@@ -168,7 +168,9 @@ impl Downstream {
                     Some(Ok(Message::Binary(bytes))) => {
                         heard = Instant::now();
                         match self.apply(&bytes).await {
-                            Ok(synced) => if synced { backoff.reset() },
+                            // Caught up: the next break starts its backoff from the first wait.
+                            Ok(true) => backoff.reset(),
+                            Ok(false) => {}
                             Err(ended) => return ended,
                         }
                     }
