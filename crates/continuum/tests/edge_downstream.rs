@@ -7,7 +7,7 @@
 //!   after the document's last device left.
 //! - Two edges of one origin: a device on one sees the edits of a device on the other.
 //! - Edits at the origin while the edge's downstream is cut (silently, by a relay) reach the
-//!   edge once the cut heals; after the origin is killed and restarted, the downstream comes
+//!   edge once the cut heals (the edge counts the silent socket broken first); after the origin is killed and restarted, the downstream comes
 //!   back and carries the next edit.
 //! - The origin's downstream route only reads, and refuses bad input with problem+json.
 
@@ -193,6 +193,11 @@ async fn edits_made_while_the_downstream_is_cut_arrive_once_it_is_back() {
         "the cut holds: {}",
         on_edge.json("m")
     );
+    // The edge tells the silence from a quiet document (no pong to its pings) and retries.
+    wait_for("the silent downstream to count as broken", REACH, || {
+        edge.metric("continuum_edge_downstream_connected") == 0.0
+            && edge.metric("continuum_edge_downstream_errors_total") >= 1.0
+    });
     // …until the cut heals: the downstream reconnects and its step 1/2 catches up.
     relay.heal();
     assert!(sees(&mut on_edge, "cut3", 3, REACH).await, "caught up: {}", on_edge.json("m"));
