@@ -29,6 +29,8 @@ pub struct EdgeConfig {
     pub server: ServerConfig,
     /// Mount the demo app at `/`.
     pub demo: bool,
+    /// How long a document without devices keeps its downstream from the origin.
+    pub downstream_linger: Duration,
 }
 
 impl EdgeConfig {
@@ -45,6 +47,7 @@ impl EdgeConfig {
             },
             server,
             demo: false,
+            downstream_linger: crate::downstreams::DEFAULT_LINGER,
         }
     }
 }

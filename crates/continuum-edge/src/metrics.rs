@@ -37,6 +37,9 @@ pub struct EdgeMetrics {
     pub queue_length: Gauge,
     /// The seq of the last update queued.
     pub queue_last_seq: Gauge,
+    /// How long the oldest update the origin has not answered for has waited, in seconds (0
+    /// when none waits); see [`crate::queue_age`] for how it is dated.
+    pub queue_oldest_age: Gauge<f64, AtomicU64>,
     /// Replay batches the origin answered.
     pub replays: Counter,
     /// Replay batches that failed (origin away, or an error), retried.
@@ -47,6 +50,16 @@ pub struct EdgeMetrics {
     pub origin_refused: Gauge,
     /// Queued updates refused at replay, seen by this process.
     pub refused: Counter,
+    /// Documents with a downstream from the origin (devices connected, or lingering).
+    pub downstream_docs: Gauge,
+    /// Downstream sockets open to the origin now.
+    pub downstream_connected: Gauge,
+    /// Downstream sockets opened.
+    pub downstream_connects: Counter,
+    /// Downstream connections that failed or broke (retried with backoff).
+    pub downstream_errors: Counter,
+    /// Updates from the origin that changed the edge's copy (kept locally, never queued).
+    pub downstream_updates: Counter,
 }
 
 impl Default for EdgeMetrics {
@@ -64,11 +77,17 @@ impl Default for EdgeMetrics {
             forwarded: Counter::default(),
             queue_length: Gauge::default(),
             queue_last_seq: Gauge::default(),
+            queue_oldest_age: Gauge::default(),
             replays: Counter::default(),
             replay_errors: Counter::default(),
             origin_applied: Gauge::default(),
             origin_refused: Gauge::default(),
             refused: Counter::default(),
+            downstream_docs: Gauge::default(),
+            downstream_connected: Gauge::default(),
+            downstream_connects: Counter::default(),
+            downstream_errors: Counter::default(),
+            downstream_updates: Counter::default(),
         }
     }
 }
@@ -133,5 +152,35 @@ impl EdgeMetrics {
             self.origin_refused.clone(),
         );
         registry.register("refused_updates", "Queued updates refused at replay", self.refused.clone());
+        registry.register(
+            "queue_oldest_age_seconds",
+            "How long the oldest update not yet answered for by the origin has waited",
+            self.queue_oldest_age.clone(),
+        );
+        registry.register(
+            "downstream_docs",
+            "Documents with a downstream from the origin",
+            self.downstream_docs.clone(),
+        );
+        registry.register(
+            "downstream_connected",
+            "Downstream sockets open to the origin",
+            self.downstream_connected.clone(),
+        );
+        registry.register(
+            "downstream_connects",
+            "Downstream sockets opened",
+            self.downstream_connects.clone(),
+        );
+        registry.register(
+            "downstream_errors",
+            "Downstream connections that failed or broke",
+            self.downstream_errors.clone(),
+        );
+        registry.register(
+            "downstream_updates",
+            "Updates from the origin that changed the edge's copy",
+            self.downstream_updates.clone(),
+        );
     }
 }

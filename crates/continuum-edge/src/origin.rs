@@ -1,17 +1,24 @@
 //! [`OriginClient`]: the edge's calls to its origin — a session's record, a touch, the event
-//! stream, and any request forwarded as it is — over hyper-util's pooled HTTP/1 client, with the
-//! origin's API key on the backend-plane calls and a deadline on each.
+//! stream, a document's downstream socket, and any request forwarded as it is — over
+//! hyper-util's pooled HTTP/1 client (tokio-tungstenite for the socket), with the origin's API
+//! key on the backend-plane calls and a deadline on each.
 
 use std::time::Duration;
 
 use axum::body::Body;
-use continuum_core::{SessionId, SessionRecord};
+use continuum_core::{DocKey, SessionId, SessionRecord};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, header};
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A downstream socket to the origin.
+pub type OriginSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How long connecting to the origin may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -39,6 +46,26 @@ pub enum OriginError {
     /// An unexpected status (401: the edge's API key is not one of the origin's).
     #[error("the origin answered {0}")]
     Status(StatusCode),
+    /// The WebSocket handshake failed (refused, or answered with an error status).
+    #[error("the origin's sync socket did not open")]
+    Upgrade(#[source] Box<tokio_tungstenite::tungstenite::Error>),
+}
+
+/// How long opening a downstream socket (connect and handshake) may take.
+pub const UPGRADE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A path segment with everything but unreserved characters and `:` percent-encoded.
+fn segment(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
+                encoded.push(byte as char)
+            }
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded
 }
 
 /// How long a replay batch may take (the origin answers once it is durable).
@@ -141,6 +168,25 @@ impl OriginClient {
             .map_err(|_| OriginError::Timeout(REPLAY_TIMEOUT))?
     }
 
+    /// Opens the downstream socket of `key`: `GET /v1/edge/sync/{scope}/{name}` upgraded to a
+    /// WebSocket, within [`UPGRADE_TIMEOUT`].
+    pub async fn downstream(&self, key: &DocKey) -> Result<OriginSocket, OriginError> {
+        let host = self.base.strip_prefix("http://").unwrap_or(&self.base);
+        let url = format!(
+            "ws://{host}/v1/edge/sync/{}/{}",
+            segment(&key.scope.to_string()),
+            segment(key.name.as_str())
+        );
+        let upgrade = |error| OriginError::Upgrade(Box::new(error));
+        let mut request = url.into_client_request().map_err(upgrade)?;
+        request.headers_mut().insert(header::AUTHORIZATION, self.authorization.clone());
+        let (socket, _) = tokio::time::timeout(UPGRADE_TIMEOUT, tokio_tungstenite::connect_async(request))
+            .await
+            .map_err(|_| OriginError::Timeout(UPGRADE_TIMEOUT))?
+            .map_err(upgrade)?;
+        Ok(socket)
+    }
+
     /// Opens `GET /v1/events`, resuming after `last_id`; the streaming body.
     pub async fn events(&self, last_id: Option<&str>) -> Result<Incoming, OriginError> {
         let mut request = Request::builder()
@@ -158,5 +204,17 @@ impl OriginClient {
             StatusCode::OK => Ok(response.into_body()),
             other => Err(OriginError::Status(other)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_percent_encoded_but_for_scope_colons() {
+        assert_eq!(segment("user:alice"), "user:alice");
+        assert_eq!(segment("user:a b/ç?#"), "user:a%20b%2F%C3%A7%3F%23");
+        assert_eq!(segment("draft-1.v2_x~"), "draft-1.v2_x~");
     }
 }

@@ -8,18 +8,24 @@
 //! [u16 le n][name][the Yjs v1 update]`. Table `meta: "acked" → u64`: the highest seq the origin
 //! has answered for; entries up to it are deleted in the same transaction.
 //!
+//! When each entry was pushed is kept in memory only ([`QueueAges`]), for the age of the oldest
+//! waiting entry on `/metrics`.
+//!
 //! Durability: when [`EdgeQueue::push`] returns a seq, the entry survives a crash of the edge
 //! process and a power loss of its machine (the commit is fsynced); it is lost with the edge's
 //! disk.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use continuum_core::{DocKey, SessionId};
+use continuum_core::{Clock as _, DocKey, SessionId, SystemClock};
 use redb::{
     Database, ReadableDatabase as _, ReadableTable as _, ReadableTableMetadata as _, TableDefinition,
 };
 use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::queue_age::QueueAges;
 
 const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -79,6 +85,23 @@ pub struct EdgeQueue {
     pushes: mpsc::Sender<Push>,
     /// Woken after each commit (the replayer waits on it).
     pushed: Arc<Notify>,
+    /// When the waiting entries were pushed. Never held across `.await`.
+    ages: Arc<Mutex<QueueAges>>,
+}
+
+fn lock(ages: &Mutex<QueueAges>) -> MutexGuard<'_, QueueAges> {
+    ages.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The origin's mark and the last seq ever pushed, as stored.
+fn stored_marks(db: &Database, path: &Path) -> Result<(u64, u64), QueueError> {
+    let error = redb_error(path);
+    let txn = db.begin_read().map_err(|e| error(e.into()))?;
+    let entries = txn.open_table(ENTRIES).map_err(|e| error(e.into()))?;
+    let last = entries.last().map_err(|e| error(e.into()))?.map(|(seq, _)| seq.value());
+    let acked = txn.open_table(META).map_err(|e| error(e.into()))?.get(ACKED).map_err(|e| error(e.into()))?;
+    let acked = acked.map_or(0, |value| value.value());
+    Ok((acked, last.unwrap_or(0).max(acked)))
 }
 
 fn redb_error(path: &Path) -> impl Fn(redb::Error) -> QueueError + '_ {
@@ -133,16 +156,23 @@ impl EdgeQueue {
         txn.open_table(ENTRIES).map_err(|e| error(e.into()))?;
         txn.open_table(META).map_err(|e| error(e.into()))?;
         txn.commit().map_err(|e| error(e.into()))?;
+        let (acked, last) = stored_marks(&db, &path)?;
+        let ages = Arc::new(Mutex::new(QueueAges::new(acked, last, SystemClock.now())));
         let db = Arc::new(db);
         let (pushes, receiver) = mpsc::channel(CAPACITY);
         let pushed = Arc::new(Notify::new());
-        let writer = Writer { db: Arc::clone(&db), path: Arc::clone(&path), pushed: Arc::clone(&pushed) };
+        let writer = Writer {
+            db: Arc::clone(&db),
+            path: Arc::clone(&path),
+            pushed: Arc::clone(&pushed),
+            ages: Arc::clone(&ages),
+        };
         std::thread::Builder::new()
             .name("edge-queue".into())
             .spawn(move || writer.run(receiver))
             .map_err(|io| error(redb::Error::Io(io)))?;
         drop(error);
-        Ok(Self { db, path, pushes, pushed })
+        Ok(Self { db, path, pushes, pushed, ages })
     }
 
     /// Appends an update and returns its seq once the commit holding it is fsynced.
@@ -200,7 +230,16 @@ impl EdgeQueue {
             }
             txn.commit().map_err(|e| error(e.into()))
         };
-        tokio::task::spawn_blocking(write).await.map_err(|_| QueueError::Closed)?
+        tokio::task::spawn_blocking(write).await.map_err(|_| QueueError::Closed)??;
+        lock(&self.ages).acknowledged(through);
+        Ok(())
+    }
+
+    /// How long the oldest entry the origin has not answered for has waited (zero if none):
+    /// from its push, or for entries queued before this process started, from the start; at
+    /// most [`crate::queue_age::GRAIN`] too old.
+    pub fn oldest_age(&self) -> Duration {
+        lock(&self.ages).oldest_age(SystemClock.now())
     }
 
     /// How many entries wait for the origin, and the seq of the last one ever pushed.
@@ -209,12 +248,9 @@ impl EdgeQueue {
         let read = move || -> Result<(u64, u64), QueueError> {
             let error = redb_error(&path);
             let txn = db.begin_read().map_err(|e| error(e.into()))?;
-            let entries = txn.open_table(ENTRIES).map_err(|e| error(e.into()))?;
-            let waiting = entries.len().map_err(|e| error(e.into()))?;
-            let last = entries.last().map_err(|e| error(e.into()))?.map(|(seq, _)| seq.value());
-            let acked =
-                txn.open_table(META).map_err(|e| error(e.into()))?.get(ACKED).map_err(|e| error(e.into()))?;
-            Ok((waiting, last.unwrap_or(0).max(acked.map_or(0, |value| value.value()))))
+            let waiting =
+                txn.open_table(ENTRIES).map_err(|e| error(e.into()))?.len().map_err(|e| error(e.into()))?;
+            Ok((waiting, stored_marks(&db, &path)?.1))
         };
         tokio::task::spawn_blocking(read).await.map_err(|_| QueueError::Closed)?
     }
@@ -225,6 +261,7 @@ struct Writer {
     db: Arc<Database>,
     path: Arc<Path>,
     pushed: Arc<Notify>,
+    ages: Arc<Mutex<QueueAges>>,
 }
 
 impl Writer {
@@ -239,6 +276,8 @@ impl Writer {
             }
             match self.commit(&group) {
                 Ok(first_seq) => {
+                    let last_seq = first_seq + group.len() as u64 - 1;
+                    lock(&self.ages).pushed(first_seq, last_seq, SystemClock.now());
                     for (offset, push) in group.into_iter().enumerate() {
                         let _ = push.done.send(Ok(first_seq + offset as u64));
                     }
@@ -314,6 +353,8 @@ mod tests {
                 seqs.push(push.await.unwrap());
             }
             assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            assert!(queue.oldest_age() >= std::time::Duration::from_millis(30), "{:?}", queue.oldest_age());
             queue.acknowledge(4).await.unwrap();
             queue.acknowledge(2).await.unwrap(); // never back
             assert_eq!(queue.stats().await.unwrap(), (6, 10));
@@ -334,7 +375,9 @@ mod tests {
             pending.iter().map(|entry| (entry.seq, entry.update[0])).collect::<Vec<_>>(),
             [(5, 4), (6, 5), (7, 6)]
         );
+        assert!(queue.oldest_age() < std::time::Duration::from_secs(5), "dated from the reopening");
         queue.acknowledge(10).await.unwrap();
+        assert_eq!(queue.oldest_age(), std::time::Duration::ZERO, "nothing waits");
         assert_eq!(queue.push(None, key("draft"), vec![0]).await.unwrap(), 11, "seqs never restart");
     }
 }

@@ -2,6 +2,9 @@
 //! store on its disk, which serves its devices and survives its restarts) with every device's
 //! update put into the [`EdgeQueue`] first, with the writer's sid, for the origin.
 //!
+//! Updates that came down from the origin (`append_from_upstream`) are kept in the local copy
+//! only: the origin has them.
+//!
 //! Durability: when an append returns, the update is in the queue (fsynced: it survives a crash
 //! or power loss of the edge and reaches the origin by replay) and in the local copy. The ack a
 //! device gets for it says `edge` (message type 101), not `cloud`.
@@ -56,6 +59,12 @@ impl<D: DocStore> DocStore for QueuedDocs<D> {
         let local = self.local.append(key, update).await?;
         self.upstream.record(key, local, queued);
         Ok(local)
+    }
+
+    /// Kept in the local copy only: the origin sent it, so it is not queued (no echo back up)
+    /// and not counted as this edge's write.
+    async fn append_from_upstream(&self, key: &DocKey, update: Vec<u8>) -> Result<u64, StoreError> {
+        self.local.append(key, update).await
     }
 
     async fn compact(&self, key: &DocKey, snapshot: Vec<u8>, through_seq: u64) -> Result<(), StoreError> {

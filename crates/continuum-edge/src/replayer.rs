@@ -122,6 +122,7 @@ impl Replayer {
             self.metrics.queue_length.set(waiting as i64);
             self.metrics.queue_last_seq.set(last as i64);
         }
+        self.metrics.queue_oldest_age.set(self.queue.oldest_age().as_secs_f64());
         if pending.is_empty() {
             return Ok(false);
         }

@@ -1,6 +1,6 @@
 //! [`run`]: the edge's life — the origin client, the session cache and its event listener and
-//! touch task, then the server app over the cached store with the forwarding front, until
-//! shutdown.
+//! touch task, the replayer and the documents' downstreams, then the server app over the cached
+//! store with the forwarding front, until shutdown.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -17,6 +17,7 @@ use crate::bus::EdgeBus;
 use crate::cache::SessionCache;
 use crate::cached_store::CachedSessions;
 use crate::config::EdgeConfig;
+use crate::downstreams::Downstreams;
 use crate::edge_id::{self, EdgeIdError};
 use crate::forward::{Forwarder, front};
 use crate::listener::EventListener;
@@ -128,6 +129,7 @@ pub async fn run(
     };
     tasks.spawn(listener_task.run(cancel.clone()));
 
+    let downstreams = Downstreams::new(origin.clone(), Arc::clone(&metrics), config.downstream_linger);
     let forwarder = Arc::new(Forwarder {
         origin,
         sockets: TaskTracker::new(),
@@ -135,15 +137,21 @@ pub async fn run(
         metrics,
     });
     let closing = forwarder.closing.clone();
+    let stopping = downstreams.clone();
     let shutdown = async move {
         shutdown.await;
         closing.cancel();
+        // Before the app waits for its documents: each downstream holds one.
+        stopping.stop();
     };
     let demo = config.demo;
+    let hook = downstreams.hook();
     let mounts = move |state: &continuum_server::AppState| {
         // Before any document opens: edge acks are followed by cloud acks once replayed.
         let check = Arc::clone(&upstream);
         state.registry().on_upstream(Arc::new(move |key, seq| check.reached(key, seq)));
+        // Every document with a device here gets a downstream from the origin.
+        state.registry().on_peers(hook);
         let _ = registry_slot.set(state.registry().clone());
         match demo {
             true => continuum_server::demo::router(state),
@@ -162,6 +170,8 @@ pub async fn run(
     )
     .await;
     forwarder.closing.cancel();
+    downstreams.stop();
+    downstreams.wait().await;
     forwarder.sockets.close();
     forwarder.sockets.wait().await;
     cancel.cancel();

@@ -8,7 +8,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::api::{
-    docs, edge, edge_replay, events, guest, handoff, health, live, me, principals, sessions, sync,
+    docs, edge, edge_replay, edge_sync, events, guest, handoff, health, live, me, principals, sessions, sync,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -47,6 +47,7 @@ pub fn app_with(state: AppState, mounts: Router<AppState>) -> Router {
         .route("/v1/events", get(events::stream_events))
         .route("/v1/edge/sessions/{sid}", get(edge::record))
         .route("/v1/edge/sessions/{sid}/touch", post(edge::touch))
+        .route("/v1/edge/sync/{scope}/{name}", get(edge_sync::socket))
         .route(
             "/v1/edge/replay",
             post(edge_replay::replay).layer(DefaultBodyLimit::max(edge_replay::MAX_REPLAY_BODY)),

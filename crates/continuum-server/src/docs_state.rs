@@ -37,6 +37,9 @@ pub enum DocError {
 pub struct SyncLimits {
     /// Sync sockets one session may hold at once.
     pub max_sockets_per_session: usize,
+    /// Downstream sockets edges may hold at once, all edges together (one per document with
+    /// devices at an edge; see `GET /v1/edge/sync/{scope}/{name}`).
+    pub max_edge_sockets: usize,
     /// Stored documents one scope (a principal, or a session) may have.
     pub max_docs_per_scope: usize,
     /// How often the sessions holding sync sockets are re-checked in the store (see
@@ -48,6 +51,7 @@ impl Default for SyncLimits {
     fn default() -> Self {
         Self {
             max_sockets_per_session: 16,
+            max_edge_sockets: 65_536,
             max_docs_per_scope: 100,
             session_check: crate::sockets::session_check::SESSION_CHECK,
         }

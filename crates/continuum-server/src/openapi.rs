@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::api::{
-    docs, edge, edge_replay, events, guest, handoff, health, live, me, principals, sessions, sync,
+    docs, edge, edge_replay, edge_sync, events, guest, handoff, health, live, me, principals, sessions, sync,
 };
 use crate::error::Problem;
 use crate::openapi_answers::ErrorAnswers;
@@ -50,7 +50,7 @@ impl Modify for Security {
         sync::ticket, sync::socket,
         docs::get, docs::patch, docs::save_version, docs::list_versions, docs::get_version, docs::restore,
         events::stream_events,
-        edge::record, edge::touch, edge_replay::replay,
+        edge::record, edge::touch, edge_replay::replay, edge_sync::socket,
         live::list,
         health::healthz, health::readyz, health::metrics, health::hello,
     ),

@@ -85,6 +85,14 @@ pub trait DocStore: Send + Sync + 'static {
         self.append(key, update).await
     }
 
+    /// [`DocStore::append`] of an update that came down from the tier above (an edge's
+    /// connection to its origin), which already holds it: a store that sends what it is given
+    /// upstream — an edge's queue — keeps this one and does not send it back. The default
+    /// appends, as for any other update.
+    async fn append_from_upstream(&self, key: &DocKey, update: Vec<u8>) -> Result<u64, StoreError> {
+        self.append(key, update).await
+    }
+
     /// Replaces the snapshot and every update with a sequence number up to `through_seq` by
     /// `snapshot`, atomically; updates after `through_seq` stay, and `last_seq` does not change.
     /// `snapshot` must contain the old snapshot and those updates (the caller merges them).

@@ -50,6 +50,10 @@ pub enum SyncError {
     /// A JSON patch is not an object of merge patches (RFC 7396), one per root map.
     #[error("invalid patch: {0}")]
     InvalidPatch(&'static str),
+    /// A read-only peer ([`crate::PeerOptions::read_only`]) sent an update; nothing of it was
+    /// applied.
+    #[error("this connection only reads: it may not change the document")]
+    ReadOnly,
     /// The peer was detached (its outbound queue overflowed or the document failed) and takes no
     /// more messages; the client must reconnect.
     #[error("the peer is detached from its document")]

@@ -29,7 +29,8 @@
 //! - `live_doc`: [`LiveDoc`], the document in memory, its JSON API and how changes are committed.
 //! - `peer`: [`Peer`] and [`PeerOptions`], one client connection's protocol state, and
 //!   [`LiveDoc::connect`].
-//! - `remote`: merging updates other nodes appended to a shared store, announced or read back.
+//! - `remote`: merging updates other nodes appended to a shared store, announced or read back,
+//!   and applying updates that came down from the tier above.
 //! - `history`: named versions — save, list, read, restore as a new change.
 //! - `registry`: [`DocRegistry`], one [`LiveDoc`] per key, loaded on open, evicted when unheld;
 //!   it starts each document's tasks and passes the persister what to do when it ends.
@@ -72,7 +73,7 @@ pub use config::SyncConfig;
 pub use continuum_store::VersionMeta;
 pub use error::SyncError;
 pub use listing::LiveDocListing;
-pub use live_doc::LiveDoc;
+pub use live_doc::{LiveDoc, PeersHook};
 pub use metrics::{SyncMetrics, SyncSnapshot};
 pub use peer::{Peer, PeerOptions};
 pub use persist::{AppendHook, UpstreamCheck};

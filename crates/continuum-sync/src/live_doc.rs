@@ -31,7 +31,14 @@ pub struct LiveDoc {
     pub(crate) clock: Arc<dyn Clock>,
     /// Bounded by [`SyncConfig::persist_capacity`]; senders wait for room.
     pub(crate) jobs: mpsc::Sender<Job>,
+    /// Told after a peer attaches or detaches ([`crate::DocRegistry::on_peers`]).
+    pub(crate) on_peers: Option<PeersHook>,
 }
+
+/// Told after a peer attached to or detached from `doc` (read [`LiveDoc::peer_count`] for where
+/// it stands now: two changes close together may be told after both). Called outside the
+/// document's lock, on the task that connected or dropped the peer; it must not block.
+pub type PeersHook = Arc<dyn Fn(&Arc<LiveDoc>) + Send + Sync>;
 
 /// Who a change comes from, and what it owes them once durable.
 pub(crate) struct Origin {
@@ -43,12 +50,19 @@ pub(crate) struct Origin {
     pub waits: bool,
     /// The session whose peer made the change, if any (the persister's batch key).
     pub writer: Option<continuum_core::SessionId>,
+    /// The change came down from the tier above: kept by the store, not sent up again.
+    pub from_upstream: bool,
 }
 
 impl Origin {
     /// A change made through the JSON API, whose caller waits until it is durable.
     pub fn api() -> Self {
-        Self { peer: None, ack: None, waits: true, writer: None }
+        Self { peer: None, ack: None, waits: true, writer: None, from_upstream: false }
+    }
+
+    /// A change that came down from the tier above; nobody waits for it.
+    pub fn upstream() -> Self {
+        Self { peer: None, ack: None, waits: false, writer: None, from_upstream: true }
     }
 }
 
@@ -136,7 +150,7 @@ impl LiveDoc {
         } else {
             (None, None)
         };
-        permit.send(Job { update, ack, writer: origin.writer, durable });
+        permit.send(Job { update, ack, writer: origin.writer, from_upstream: origin.from_upstream, durable });
         Ok(waiter)
     }
 
@@ -159,8 +173,16 @@ impl LiveDoc {
     }
 
     /// Detaches a dropped peer.
-    pub(crate) fn detach(&self, peer: PeerId) {
+    pub(crate) fn detach(self: &Arc<Self>, peer: PeerId) {
         self.core.lock().detach(peer);
+        self.peers_changed();
+    }
+
+    /// Tells the registry's [`PeersHook`], if there is one, that the peers changed.
+    pub(crate) fn peers_changed(self: &Arc<Self>) {
+        if let Some(hook) = &self.on_peers {
+            hook(self);
+        }
     }
 }
 

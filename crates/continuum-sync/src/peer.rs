@@ -19,6 +19,11 @@ pub struct PeerOptions {
     /// The session that opened this connection, if any: shown in listings of live documents
     /// ([`crate::DocRegistry::live_docs`]), never used for access decisions.
     pub session: Option<continuum_core::SessionId>,
+    /// The connection only reads (an edge's downstream from its origin, whose own updates go up
+    /// by another path): nothing it sends changes the document. Its sync step 2 (the protocol's
+    /// automatic answer to the server's step 1) is ignored, and an update is refused with
+    /// [`SyncError::ReadOnly`].
+    pub read_only: bool,
 }
 
 /// One client connection to a [`LiveDoc`]: the transport (a WebSocket in the server) sends the
@@ -45,6 +50,7 @@ pub struct Peer {
     /// long-lived connection should not keep.
     greeting: Vec<Bytes>,
     acks: bool,
+    read_only: bool,
     /// The session that opened this connection: who wrote what it sends.
     session: Option<continuum_core::SessionId>,
     /// How many content-bearing messages (updates and sync step 2) this peer sent; the ack
@@ -61,6 +67,7 @@ impl Peer {
             detached: attached.detached,
             greeting: attached.greeting,
             acks: options.acks,
+            read_only: options.read_only,
             session: options.session,
             content_messages: 0,
         }
@@ -92,7 +99,8 @@ impl Peer {
     /// reported later through [`Peer::next_outbound`].
     ///
     /// Errors: [`SyncError::MessageTooLarge`], [`SyncError::Malformed`] and
-    /// [`SyncError::Rejected`] for bad input, [`SyncError::DocTooLarge`] for an update that was
+    /// [`SyncError::Rejected`] for bad input, [`SyncError::ReadOnly`] for an update from a
+    /// read-only peer, [`SyncError::DocTooLarge`] for an update that was
     /// refused (none of these apply anything of the failing message, though earlier protocol
     /// messages in the same frame stay applied), [`SyncError::Detached`] and
     /// [`SyncError::Persistence`] when the peer or its document is gone. After an error the
@@ -111,6 +119,8 @@ impl Peer {
                 Inbound::SyncStep1(state_vector) => {
                     replies.push(protocol::sync_step2(self.doc.core.lock().diff(&state_vector)));
                 }
+                Inbound::SyncStep2(_) if self.read_only => {}
+                Inbound::Update(_) if self.read_only => return Err(SyncError::ReadOnly),
                 Inbound::SyncStep2(update) | Inbound::Update(update) => self.apply(update).await?,
                 Inbound::Awareness(update) => {
                     let mut state = self.doc.core.lock();
@@ -135,6 +145,7 @@ impl Peer {
             ack: self.acks.then_some(count),
             waits: false,
             writer: self.session,
+            from_upstream: false,
         };
         let limit = self.doc.config.max_doc_bytes;
         self.doc.commit(origin, |state| state.apply_update(update, &bytes, limit)).await?;
@@ -184,7 +195,9 @@ impl LiveDoc {
     /// Attaches a new peer (one client connection). Send its [`Peer::take_greeting`] first.
     pub fn connect(self: &Arc<Self>, options: PeerOptions) -> Peer {
         let attached = self.core.lock().attach(self.config.outbound_capacity, options.session);
-        Peer::new(self.clone(), attached, options)
+        let peer = Peer::new(self.clone(), attached, options);
+        self.peers_changed();
+        peer
     }
 }
 

@@ -69,6 +69,9 @@ pub(crate) struct Job {
     /// The session whose peer made the change, if any: the batch key, so that a store that
     /// records who wrote what (an edge's queue) gets one append per writer.
     pub writer: Option<SessionId>,
+    /// The change came down from the tier above ([`crate::LiveDoc::apply_upstream`]): appended
+    /// with [`DocStore::append_from_upstream`], never merged with this node's own changes.
+    pub from_upstream: bool,
     /// Told once this job is durable, or that persisting failed.
     pub durable: Option<oneshot::Sender<Result<(), Arc<StoreError>>>>,
 }
@@ -133,26 +136,26 @@ impl Persister {
     /// [`Persister::append_per_writer`], one per run of one writer's updates), or one by one
     /// should merging fail.
     async fn append(&mut self, batch: &[Job]) -> Result<(), StoreError> {
-        let runs = match self.append_per_writer {
-            true => runs_by_writer(batch),
-            false => vec![(None, batch.iter().filter_map(|job| job.update.as_deref()).collect())],
-        };
         let mut appends = Vec::new();
-        for (writer, updates) in runs {
+        for (source, updates) in runs(batch, self.append_per_writer) {
             match updates.as_slice() {
                 [] => {}
-                [one] => appends.push((writer, one.to_vec())),
+                [one] => appends.push((source, one.to_vec())),
                 many => match yrs::merge_updates_v1(many) {
-                    Ok(merged) => appends.push((writer, merged)),
+                    Ok(merged) => appends.push((source, merged)),
                     Err(error) => {
                         tracing::warn!(doc = %self.key(), %error, "merging queued updates failed; appending them one by one");
-                        appends.extend(many.iter().map(|update| (writer, update.to_vec())));
+                        appends.extend(many.iter().map(|update| (source, update.to_vec())));
                     }
                 },
             }
         }
-        for (writer, update) in appends {
-            let seq = self.store.append_by(self.doc.key(), update.clone(), writer.as_ref()).await?;
+        for (source, update) in appends {
+            let key = self.doc.key();
+            let seq = match source {
+                Source::Upstream => self.store.append_from_upstream(key, update.clone()).await?,
+                Source::Here(writer) => self.store.append_by(key, update.clone(), writer.as_ref()).await?,
+            };
             self.position.last_seq = seq;
             self.position.logged += 1;
             if let Some(hook) = &self.on_append {
@@ -165,7 +168,8 @@ impl Persister {
     /// Releases the waiters and sends one cumulative ack per peer.
     fn confirm(&self, batch: Vec<Job>) {
         let acks = latest_per_peer(batch.iter().filter_map(|job| job.ack));
-        self.metrics.add_updates_persisted(batch.iter().filter(|job| job.update.is_some()).count() as u64);
+        let made_here = batch.iter().filter(|job| job.update.is_some() && !job.from_upstream).count();
+        self.metrics.add_updates_persisted(made_here as u64);
         for job in batch {
             if let Some(durable) = job.durable {
                 let _ = durable.send(Ok(()));
@@ -234,14 +238,31 @@ impl Persister {
     }
 }
 
-/// The batch's updates cut into runs of consecutive updates of one writer, in order.
-fn runs_by_writer(batch: &[Job]) -> Vec<(Option<SessionId>, Vec<&[u8]>)> {
-    let mut runs: Vec<(Option<SessionId>, Vec<&[u8]>)> = Vec::new();
+/// Where the updates of one append come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// Made at this node, by the session's peer (`None`: no session, or writers not told
+    /// apart).
+    Here(Option<SessionId>),
+    /// Came down from the tier above.
+    Upstream,
+}
+
+/// The batch's updates cut into runs of consecutive updates of one source, in order: with
+/// `per_writer`, each writer's own; without, every change made here is one source. Updates from
+/// upstream are always runs of their own.
+fn runs(batch: &[Job], per_writer: bool) -> Vec<(Source, Vec<&[u8]>)> {
+    let mut runs: Vec<(Source, Vec<&[u8]>)> = Vec::new();
     for job in batch {
         let Some(update) = job.update.as_deref() else { continue };
+        let source = match (job.from_upstream, per_writer) {
+            (true, _) => Source::Upstream,
+            (false, true) => Source::Here(job.writer),
+            (false, false) => Source::Here(None),
+        };
         match runs.last_mut() {
-            Some((writer, updates)) if *writer == job.writer => updates.push(update),
-            _ => runs.push((job.writer, vec![update])),
+            Some((run, updates)) if *run == source => updates.push(update),
+            _ => runs.push((source, vec![update])),
         }
     }
     runs
@@ -345,12 +366,26 @@ mod tests {
     ) -> (oneshot::Receiver<Result<(), Arc<StoreError>>>, bool) {
         let (jobs, queue) = mpsc::channel(8);
         for (update, ack) in updates().into_iter().zip([(1, 1), (1, 2), (2, 1)]) {
-            jobs.send(Job { update: Some(update), ack: Some(ack), writer: None, durable: None })
-                .await
-                .unwrap();
+            jobs.send(Job {
+                update: Some(update),
+                ack: Some(ack),
+                writer: None,
+                from_upstream: false,
+                durable: None,
+            })
+            .await
+            .unwrap();
         }
         let (durable, waiter) = oneshot::channel();
-        jobs.send(Job { update: None, ack: None, writer: None, durable: Some(durable) }).await.unwrap();
+        jobs.send(Job {
+            update: None,
+            ack: None,
+            writer: None,
+            from_upstream: false,
+            durable: Some(durable),
+        })
+        .await
+        .unwrap();
         drop(jobs);
         let finished = Arc::new(AtomicBool::new(false));
         let told = finished.clone();
@@ -387,15 +422,17 @@ mod tests {
         assert!(doc.failed.lock().unwrap().is_none());
     }
 
+    fn job(update: Option<&[u8]>, writer: Option<SessionId>) -> Job {
+        Job { update: update.map(<[u8]>::to_vec), ack: None, writer, from_upstream: false, durable: None }
+    }
+
+    fn from_upstream(update: &[u8]) -> Job {
+        Job { from_upstream: true, ..job(Some(update), None) }
+    }
+
     #[test]
     fn a_batch_is_cut_into_runs_of_one_writer_in_order() {
         let (a, b) = (SessionId::generate(), SessionId::generate());
-        let job = |update: Option<&[u8]>, writer| Job {
-            update: update.map(<[u8]>::to_vec),
-            ack: None,
-            writer,
-            durable: None,
-        };
         let batch = [
             job(Some(b"1"), Some(a)),
             job(None, Some(b)), // a marker neither ends nor starts a run
@@ -404,14 +441,34 @@ mod tests {
             job(Some(b"4"), None),
             job(Some(b"5"), Some(a)),
         ];
-        let runs = runs_by_writer(&batch);
-        let expected: Vec<(Option<SessionId>, Vec<&[u8]>)> = vec![
-            (Some(a), vec![b"1", b"2"]),
-            (Some(b), vec![b"3"]),
-            (None, vec![b"4"]),
-            (Some(a), vec![b"5"]),
+        let expected: Vec<(Source, Vec<&[u8]>)> = vec![
+            (Source::Here(Some(a)), vec![b"1", b"2"]),
+            (Source::Here(Some(b)), vec![b"3"]),
+            (Source::Here(None), vec![b"4"]),
+            (Source::Here(Some(a)), vec![b"5"]),
         ];
-        assert_eq!(runs, expected);
+        assert_eq!(runs(&batch, true), expected);
+    }
+
+    #[test]
+    fn updates_from_upstream_are_runs_of_their_own_with_or_without_writers() {
+        let a = SessionId::generate();
+        let batch = [
+            job(Some(b"1"), Some(a)),
+            from_upstream(b"2"),
+            from_upstream(b"3"),
+            job(Some(b"4"), None),
+            job(Some(b"5"), Some(a)),
+        ];
+        let expected: Vec<(Source, Vec<&[u8]>)> = vec![
+            (Source::Here(None), vec![b"1"]),
+            (Source::Upstream, vec![b"2", b"3"]),
+            (Source::Here(None), vec![b"4", b"5"]),
+        ];
+        assert_eq!(runs(&batch, false), expected, "one source for what was made here");
+        let by_writer = runs(&batch, true);
+        assert_eq!(by_writer[1], (Source::Upstream, vec![&b"2"[..], b"3"]));
+        assert_eq!(by_writer.len(), 4);
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use crate::awareness_ticker::AwarenessTicker;
 use crate::doc_core::Core;
 use crate::listing::LiveDocListing;
-use crate::live_doc::LiveDoc;
+use crate::live_doc::{LiveDoc, PeersHook};
 use crate::load::load;
 use crate::metrics::{SyncMetrics, SyncSnapshot};
 use crate::persist::{AppendHook, OnFinished, Persister, UpstreamCheck};
@@ -78,6 +78,7 @@ struct RegistryInner {
     /// Set once, before documents are opened.
     on_append: OnceLock<AppendHook>,
     upstream: OnceLock<UpstreamCheck>,
+    on_peers: OnceLock<PeersHook>,
 }
 
 impl RegistryInner {
@@ -145,6 +146,7 @@ impl DocRegistry {
             metrics: Arc::default(),
             on_append: OnceLock::new(),
             upstream: OnceLock::new(),
+            on_peers: OnceLock::new(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -212,6 +214,7 @@ impl DocRegistry {
             store: inner.store.clone(),
             clock: inner.clock.clone(),
             jobs,
+            on_peers: inner.on_peers.get().cloned(),
         });
         let persister = Persister {
             doc: core,
@@ -271,6 +274,14 @@ impl DocRegistry {
     /// only the first call takes effect.
     pub fn on_upstream(&self, check: UpstreamCheck) {
         let _ = self.inner.upstream.set(check);
+    }
+
+    /// Registers the hook told whenever a peer attaches to or detaches from a document (an
+    /// edge keeps one connection to its origin per document with peers). Call it before
+    /// opening documents: documents already live keep running without it. Only the first call
+    /// takes effect.
+    pub fn on_peers(&self, hook: PeersHook) {
+        let _ = self.inner.on_peers.set(hook);
     }
 
     /// More of `key`'s appends have reached the origin: its held acks that now pass the check

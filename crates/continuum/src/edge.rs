@@ -14,8 +14,12 @@ An edge serves the client plane close to the user: GET /v1/me and every session 
 answered from a cache of the origin's session records, which the origin's GET /v1/events keeps
 honest (a revocation, rotation or sign-out everywhere applies at once). While that stream is down
 or silent, cached sessions keep answering for --stream-cap-secs after it was last heard, then the
-edge asks the origin again, and refuses (503) what it cannot check. Logging out, devices, guest
-sessions, handoff, sync and the whole backend plane are forwarded to the origin. The origin's API
+edge asks the origin again, and refuses (503) what it cannot check. Sync sockets are served from
+the edge's own copy of each document: devices' updates are queued on the edge's disk and replayed
+to the origin, and each document with a device here keeps one read-only socket to the origin
+(GET /v1/edge/sync/...), so changes made at the origin or at other edges reach it; that socket
+closes --downstream-linger-secs after the document's last device left. Logging out, devices,
+guest sessions, handoff and the whole backend plane are forwarded to the origin. The origin's API
 key (--origin-api-key or CONTINUUM_ORIGIN_API_KEY) authenticates the edge there; list the edge's
 address in the origin's --trusted-proxy so its per-client limits see the client.";
 
@@ -45,6 +49,13 @@ pub struct EdgeArgs {
     /// Seconds a cached session answers at most, stream or not (how stale attributes may be)
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub cache_ttl_secs: u64,
+    /// Session records the cache holds at most (when full, entries past the TTL make room; if
+    /// none is, a new record is not cached)
+    #[arg(long, value_name = "N", default_value_t = continuum_edge::config::DEFAULT_CACHE_CAPACITY)]
+    pub cache_capacity: usize,
+    /// Seconds a document keeps its socket to the origin after its last device here left
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub downstream_linger_secs: u64,
     /// Development mode, as the origin's: plain-HTTP cookies (no Secure flag, no __Host- prefix)
     #[arg(long)]
     pub dev: bool,
@@ -66,7 +77,9 @@ impl EdgeArgs {
         config.edge_id = self.edge_id.clone();
         config.cache.cap = Duration::from_secs(self.stream_cap_secs);
         config.cache.ttl = Duration::from_secs(self.cache_ttl_secs);
+        config.cache.capacity = self.cache_capacity.max(1);
         config.demo = self.demo;
+        config.downstream_linger = Duration::from_secs(self.downstream_linger_secs);
         Ok(config)
     }
 }
@@ -100,12 +113,15 @@ mod tests {
             "ck_x",
             "--stream-cap-secs",
             "2",
+            "--downstream-linger-secs",
+            "1",
             "--dev",
         ])
         .unwrap();
         let crate::cli::Command::Edge(args) = cli.command else { panic!("parsed as edge") };
         let config = args.config().unwrap();
         assert_eq!(config.cache.cap, Duration::from_secs(2));
+        assert_eq!(config.downstream_linger, Duration::from_secs(1));
         assert_eq!((config.origin.as_str(), config.server.dev), ("http://127.0.0.1:7878", true));
         assert!(EdgeArgs { stream_cap_secs: 0, ..args }.config().is_err());
     }

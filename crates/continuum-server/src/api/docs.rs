@@ -36,6 +36,7 @@ pub(crate) fn sync_error(error: SyncError) -> ApiError {
             "the document is being reloaded after a storage failure; retry",
         )
         .with_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1")),
+        SyncError::ReadOnly => ApiError::new(StatusCode::FORBIDDEN, "read-only", error.to_string()),
         SyncError::Store(_) | SyncError::Persistence(_) | SyncError::Corrupt(_) => ApiError::internal(error),
     }
 }

@@ -201,7 +201,7 @@ pub async fn replay(
             std::collections::hash_map::Entry::Occupied(peer) => peer.into_mut(),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 let doc = open_doc(&state, &entry.key, true).await?;
-                slot.insert(doc.connect(PeerOptions { acks: false, session: entry.sid }))
+                slot.insert(doc.connect(PeerOptions { session: entry.sid, ..PeerOptions::default() }))
             }
         };
         match peer.receive(&continuum_sync::protocol::update_message(&entry.update)).await {

@@ -3,6 +3,7 @@
 pub mod docs;
 pub mod edge;
 pub mod edge_replay;
+pub mod edge_sync;
 pub mod events;
 pub mod guest;
 pub mod handoff;

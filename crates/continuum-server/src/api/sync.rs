@@ -90,7 +90,7 @@ pub async fn socket(
         Opener::Client(session) => Some(session.sid),
         Opener::Backend => None,
     };
-    let peer = doc.connect(PeerOptions { acks, session });
+    let peer = doc.connect(PeerOptions { acks, session, read_only: false });
     // The socket loop refuses messages over the limit with a clear close; the transport's own
     // limit only stops absurd frames before they are buffered.
     let transport_limit = state.sync_config().max_message_bytes.saturating_mul(4);

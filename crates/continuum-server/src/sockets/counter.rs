@@ -16,6 +16,9 @@ pub enum SocketOwner {
     Session(SessionId),
     /// A trusted backend (by API key): no session to check; all backends share one count.
     Backend,
+    /// An edge's downstream from this origin (by API key): no session to check; all edges
+    /// share one count, apart from other backends'.
+    Edge,
 }
 
 /// What every socket of one owner shares.

@@ -50,6 +50,7 @@ fn error_close(error: &SyncError) -> (u16, String) {
             (close::INTERNAL, "the document store failed".to_owned())
         }
         SyncError::Malformed(_)
+        | SyncError::ReadOnly
         | SyncError::Rejected(_)
         | SyncError::NotAMap { .. }
         | SyncError::InvalidPatch(_) => (close::POLICY, error.to_string()),

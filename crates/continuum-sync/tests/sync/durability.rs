@@ -15,7 +15,8 @@ async fn acks_count_content_messages_and_come_only_after_the_append() {
     let registry = registry(store.clone(), SyncConfig::default());
     let doc = registry.open(&key("acks")).await.unwrap();
     let (mut alice, mut bob) = (Client::new(1), Client::new(2));
-    let mut alice_peer = connect(&doc, &mut alice, PeerOptions { acks: true, session: None }).await;
+    let mut alice_peer =
+        connect(&doc, &mut alice, PeerOptions { acks: true, ..PeerOptions::default() }).await;
     let mut bob_peer = connect(&doc, &mut bob, PeerOptions::default()).await;
     // Alice's step 2 (her answer to the greeting) was content-bearing message 1.
     assert_eq!(next(&mut alice_peer).await.and_then(|m| continuum_sync::decode_ack(&m)), Some(1));
@@ -139,7 +140,7 @@ async fn a_failing_store_detaches_peers_and_nothing_acknowledged_is_lost() {
     let registry = registry(store.clone(), SyncConfig::default());
     let mut alice = Client::new(1);
     let doc = registry.open(&key("fail")).await.unwrap();
-    let mut peer = connect(&doc, &mut alice, PeerOptions { acks: true, session: None }).await;
+    let mut peer = connect(&doc, &mut alice, PeerOptions { acks: true, ..PeerOptions::default() }).await;
     doc.patch_json(&json!({"form": {"saved": 1}})).await.unwrap();
 
     store.fail_appends.store(true, Ordering::SeqCst);

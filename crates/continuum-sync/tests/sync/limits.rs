@@ -38,7 +38,8 @@ async fn an_update_past_the_document_limit_is_not_applied_broadcast_or_persisted
     let registry = registry(store.clone(), config);
     let doc = registry.open(&key("big-doc")).await.unwrap();
     let (mut alice, mut bob) = (Client::new(1), Client::new(2));
-    let mut alice_peer = connect(&doc, &mut alice, PeerOptions { acks: true, session: None }).await;
+    let mut alice_peer =
+        connect(&doc, &mut alice, PeerOptions { acks: true, ..PeerOptions::default() }).await;
     let mut bob_peer = connect(&doc, &mut bob, PeerOptions::default()).await;
 
     // Small edits fit, many times over the update count.

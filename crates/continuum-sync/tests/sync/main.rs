@@ -9,3 +9,4 @@ mod limits;
 mod nodes;
 mod peers;
 mod registry;
+mod upstream;

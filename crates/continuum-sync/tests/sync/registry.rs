@@ -71,7 +71,12 @@ async fn live_docs_lists_held_documents_with_their_peers_sessions() {
     let (mut alice, mut backend) = (Client::new(1), Client::new(2));
     let b = registry.open(&key("b")).await.unwrap();
     let a = registry.open(&key("a")).await.unwrap();
-    let alice_peer = connect(&b, &mut alice, PeerOptions { acks: false, session: Some(session) }).await;
+    let alice_peer = connect(
+        &b,
+        &mut alice,
+        PeerOptions { acks: false, session: Some(session), ..PeerOptions::default() },
+    )
+    .await;
     let _backend_peer = connect(&b, &mut backend, PeerOptions::default()).await;
     let listed = registry.live_docs();
     assert_eq!(listed.iter().map(|doc| doc.key.clone()).collect::<Vec<_>>(), vec![key("a"), key("b")]);
