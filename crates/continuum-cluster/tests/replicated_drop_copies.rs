@@ -10,20 +10,11 @@ use std::sync::Arc;
 
 use continuum_cluster::replication::{Replicas, ReplicatedNode};
 use continuum_core::placement::PlacementKey;
-use continuum_core::{DocKey, NewSession, Principal, SessionPolicy, SessionRecord, SystemClock, Timestamp};
+use continuum_core::{DocKey, SessionRecord, SystemClock};
 use replica::{Cluster, config, free_addr, start_node};
 
-/// A new session record whose primary is `primary` under `node`'s view.
 fn session_with_primary(node: &ReplicatedNode, primary: &str) -> Arc<SessionRecord> {
-    let view = node.node.view();
-    loop {
-        let ask = NewSession { principal: Some(Principal::parse("alice").unwrap()), ..NewSession::default() };
-        let now = Timestamp::from_millis(1_900_000_000_000);
-        let (record, _) = SessionPolicy::default().new_session(ask, now).unwrap();
-        if view.primary(&PlacementKey::session(&record.sid)) == Some(primary) {
-            return Arc::new(record);
-        }
-    }
+    Arc::new(replica::session_with_primary(node, primary))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

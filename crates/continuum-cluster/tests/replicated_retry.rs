@@ -9,25 +9,12 @@ use std::sync::Arc;
 
 use continuum_cluster::replication::view::Member;
 use continuum_cluster::replication::wire::{Refusal, Reply, Request};
-use continuum_cluster::replication::{Peers, Replicas, ReplicatedNode, ReplicationMetrics};
+use continuum_cluster::replication::{Peers, Replicas, ReplicationMetrics};
+use continuum_core::SystemClock;
 use continuum_core::placement::PlacementKey;
-use continuum_core::{NewSession, Principal, SessionPolicy, SessionRecord, SystemClock, Timestamp};
-use replica::Cluster;
+use replica::{Cluster, session_with_primary};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// A new session record whose primary is `primary` under `node`'s view.
-fn session_with_primary(node: &ReplicatedNode, primary: &str) -> SessionRecord {
-    let view = node.node.view();
-    loop {
-        let ask = NewSession { principal: Some(Principal::parse("alice").unwrap()), ..NewSession::default() };
-        let (record, _) =
-            SessionPolicy::default().new_session(ask, Timestamp::from_millis(1_900_000_000_000)).unwrap();
-        if view.primary(&PlacementKey::session(&record.sid)) == Some(primary) {
-            return record;
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_replace_that_already_took_effect_is_finished_not_refused() {

@@ -17,11 +17,13 @@
 //! - [`peers`]: [`Peers`], the connections to the other nodes.
 //! - [`listener`]: the peer listener and its [`listener::Handler`].
 //! - [`node`]: [`ReplicaNode`], the shared machinery (retry, copy, forward).
+//! - [`doc_merge`]: what one copy of a document holds that another lacks, compared by state.
 //! - `session_ops`, `doc_ops`: the operations, routed per key.
 //! - `scatter_ops`: the session operations that ask every live node (list, count, purge).
 //! - [`transfer`]: after a membership change, copies handed to the nodes that gained them.
 //! - [`written`]: the views a node wrote under since its last transfer, and who may lack a
 //!   key because of them, without I/O.
+//! - [`pending`]: session copies a backup holds whose write is not confirmed yet, without I/O.
 //! - [`holdings`]: what each node publishes it holds, and what nobody holds when more than `k`
 //!   owners left at once, without I/O; `report` publishes them.
 //! - `serve`: what a node answers its peers.
@@ -36,6 +38,7 @@
 //!   copy without storing it, for the fault suite's checker.
 //! - [`start`](mod@start): [`ReplicationConfig`] and [`start()`], the entry point.
 
+pub mod doc_merge;
 mod doc_ops;
 #[cfg(feature = "fault-modes")]
 pub mod drop_copies;
@@ -48,6 +51,7 @@ pub mod merge;
 pub mod metrics;
 pub mod node;
 pub mod peers;
+pub mod pending;
 mod report;
 mod scatter_ops;
 mod serve;

@@ -90,6 +90,8 @@ pub struct ReplicaNode {
     pub(crate) catching_up: std::sync::atomic::AtomicBool,
     /// The holdings this node last published.
     pub(crate) published: std::sync::Mutex<super::holdings::Holdings>,
+    /// The session copies this node took as a backup whose writes are not confirmed yet.
+    pending: std::sync::Mutex<super::pending::Pending>,
     /// Whether this node stood still lately (its copies are then not trusted).
     pub(crate) stall: super::stall::StallWatch,
     /// Session writes in flight, run apart from the request that asked for them
@@ -123,6 +125,7 @@ impl ReplicaNode {
             peers_transferred: parts.transferred,
             catching_up: std::sync::atomic::AtomicBool::new(true),
             published: std::sync::Mutex::default(),
+            pending: std::sync::Mutex::default(),
             stall: super::stall::StallWatch::new(std::time::Instant::now()),
             writes: tokio_util::task::TaskTracker::new(),
             #[cfg(feature = "fault-modes")]
@@ -192,6 +195,37 @@ impl ReplicaNode {
     /// across `.await`.
     pub(crate) fn written(&self) -> std::sync::MutexGuard<'_, super::written::Written> {
         self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The session copies taken as a backup whose writes are not confirmed yet. Never held
+    /// across `.await`.
+    pub(crate) fn pending(&self) -> std::sync::MutexGuard<'_, super::pending::Pending> {
+        self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Tells `backups` that the write of `sid` at `version` is applied everywhere, in the
+    /// background (the client's answer does not wait for it; a confirmation lost costs the next
+    /// reader of that copy one hand-over, see [`super::pending`]).
+    pub(crate) fn confirm_to(
+        &self,
+        view: &View,
+        backups: &[&str],
+        sid: continuum_core::SessionId,
+        version: u64,
+    ) {
+        let members: Vec<super::view::Member> =
+            backups.iter().filter_map(|backup| view.member(backup).cloned()).collect();
+        if members.is_empty() {
+            return;
+        }
+        let peers = Arc::clone(&self.peers);
+        self.writes.spawn(async move {
+            for member in members {
+                if let Err(error) = peers.call(&member, Request::Committed { sid, version }, &[]).await {
+                    tracing::debug!(%error, "a backup did not take a confirmation");
+                }
+            }
+        });
     }
 
     /// Records a finished transfer for `now`, begun when `started` views were noted (see

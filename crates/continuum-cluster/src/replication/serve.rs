@@ -92,15 +92,15 @@ impl ReplicaNode {
                 self.primary_touch(&view, &backups, &sid, at).await.map(|()| Reply::Done)
             }),
             Request::Get { sid } => as_owner!(PlacementKey::session(&sid), {
-                match self.sessions.get(&sid).await {
-                    Ok(record) => (Ok(Reply::Record { record: record.map(|r| (*r).clone()) }), Bytes::new()),
-                    Err(error) => (Err(store_refusal(error)), Bytes::new()),
-                }
+                answer(self.read_held(&view, &sid).await.map(|record| Reply::Record { record }))
             }),
-            Request::GetHeld { sid } => match self.sessions.get(&sid).await {
-                Ok(record) => (Ok(Reply::Record { record: record.map(|r| (*r).clone()) }), Bytes::new()),
-                Err(error) => (Err(store_refusal(error)), Bytes::new()),
-            },
+            Request::GetHeld { sid } => {
+                answer(self.read_held(&view, &sid).await.map(|record| Reply::Record { record }))
+            }
+            Request::Committed { sid, version } => {
+                self.pending().confirm(&sid, version);
+                (Ok(Reply::Done), Bytes::new())
+            }
             Request::Epoch { principal } => as_owner!(PlacementKey::principal(&principal), {
                 match self.sessions.principal_epoch(&principal).await {
                     Ok(value) => (Ok(Reply::Number { value }), Bytes::new()),

@@ -71,7 +71,42 @@ impl ReplicaNode {
         }
         let copy = Request::Put { view: view.fingerprint(), record: (**record).clone() };
         self.copy_to(view, backups, copy, &[]).await?;
-        self.store_newer((**record).clone()).await
+        self.store_newer((**record).clone()).await?;
+        self.committed(view, backups, record);
+        Ok(())
+    }
+
+    /// After a write is on every owner: this node's own mark of the key (a copy it took as a
+    /// backup under an earlier view) goes, and the backups are told.
+    fn committed(&self, view: &View, backups: &[&str], record: &SessionRecord) {
+        self.pending().clear(&record.sid);
+        self.confirm_to(view, backups, record.sid, record.version);
+    }
+
+    /// The copy of `sid` held here, for a read. A copy whose write its primary has not
+    /// confirmed ([`super::pending`]) is first handed to every other owner, so that no owner
+    /// answers an older version after this one answered it; if one does not take it, the read
+    /// is tried again (under the next view, once a dead primary has left it).
+    pub(crate) async fn read_held(
+        &self,
+        view: &View,
+        sid: &SessionId,
+    ) -> Result<Option<SessionRecord>, Step> {
+        let Some(record) = self.sessions.get(sid).await? else { return Ok(None) };
+        if self.pending().of(sid).is_none() {
+            return Ok(Some((*record).clone()));
+        }
+        let key = PlacementKey::session(sid);
+        for owner in view.owners(&key, self.replicas).into_iter().filter(|owner| *owner != self.me) {
+            let Some(member) = view.member(owner) else { return Err(Step::Retry("an owner left")) };
+            let handoff = Request::Handoff { records: vec![(*record).clone()] };
+            match self.peers.call(member, handoff, &[]).await {
+                Ok((Ok(_), _)) => {}
+                _ => return Err(Step::Retry("an unconfirmed copy could not be handed to every owner")),
+            }
+        }
+        self.pending().confirm(sid, record.version);
+        Ok(Some((*record).clone()))
     }
 
     /// Reads a session from a copy held here, or from its owners.
@@ -81,17 +116,16 @@ impl ReplicaNode {
         self.attempt(|view| async move {
             match self.route_of(&view, key) {
                 Route::NoQuorum => Err(Step::Retry("no quorum")),
-                Route::Primary { .. } | Route::Backup { .. } => match self.sessions.get(sid).await? {
+                Route::Primary { .. } | Route::Backup { .. } => {
                     // A copy held while catching up may miss what the others wrote meanwhile.
-                    Some(record) if self.copies_fresh(&view) => Ok(Some(record)),
-                    held => {
-                        let Some(found) = self.fetch_from_owners(&view, key, sid).await else {
-                            return Ok(held);
-                        };
+                    let held = self.sessions.get(sid).await?;
+                    if (held.is_none() || !self.copies_fresh(&view))
+                        && let Some(found) = self.fetch_from_owners(&view, key, sid).await
+                    {
                         self.keep_newer(key, found).await?;
-                        Ok(self.sessions.get(sid).await?)
                     }
-                },
+                    Ok(self.read_held(&view, sid).await?.map(Arc::new))
+                }
                 // Every owner, the newest copy winning: an owner that gained the key by a
                 // membership change may not hold it yet.
                 Route::Forward { .. } => {
@@ -161,7 +195,9 @@ impl ReplicaNode {
         self.copy_to(view, backups, copy, &[]).await?;
         // The compare-and-swap was decided above, under the stripe; the local copy only has to
         // hold at least this record (a reader may have fetched it back from a backup already).
-        self.store_newer((**record).clone()).await
+        self.store_newer((**record).clone()).await?;
+        self.committed(view, backups, record);
+        Ok(())
     }
 
     /// Moves `last_seen_at` forward through the primary.
@@ -218,7 +254,14 @@ impl ReplicaNode {
             return Ok(());
         }
         let _write = self.copy_stripe(&key).lock().await;
-        self.store_merged(record, merge_from_primary).await
+        let before = self.sessions.get(&record.sid).await?.map(|held| held.version);
+        let (sid, version) = (record.sid, record.version);
+        self.store_merged(record, merge_from_primary).await?;
+        // A new version (not a touch) is pending until its primary confirms it.
+        if before.is_none_or(|held| held < version) {
+            self.pending().mark(sid, version);
+        }
+        Ok(())
     }
 
     /// The copy held here; when there is none, the newest copy another owner holds, kept here

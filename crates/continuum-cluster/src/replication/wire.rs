@@ -100,6 +100,14 @@ pub enum Request {
         /// Its id.
         sid: SessionId,
     },
+    /// To a backup, after the write was applied everywhere: its copy of `sid` at `version` is
+    /// no longer pending (see `super::pending`). Since wire version 3.
+    Committed {
+        /// The session.
+        sid: SessionId,
+        /// The version the primary applied.
+        version: u64,
+    },
     /// Forwarded: compare-and-swap a session.
     Replace {
         /// The version the write is based on.

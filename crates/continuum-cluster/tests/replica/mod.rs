@@ -15,6 +15,21 @@ use tempfile::TempDir;
 /// How long membership may take to converge on this (shared, slow) machine.
 pub const CONVERGE: Duration = Duration::from_secs(20);
 
+/// A new session record (of principal `alice`) whose primary is `primary` under `node`'s view.
+pub fn session_with_primary(node: &ReplicatedNode, primary: &str) -> continuum_core::SessionRecord {
+    use continuum_core::placement::PlacementKey;
+    use continuum_core::{NewSession, Principal, SessionPolicy, Timestamp};
+    let view = node.node.view();
+    loop {
+        let ask = NewSession { principal: Some(Principal::parse("alice").unwrap()), ..NewSession::default() };
+        let now = Timestamp::from_millis(1_900_000_000_000);
+        let (record, _) = SessionPolicy::default().new_session(ask, now).unwrap();
+        if view.primary(&PlacementKey::session(&record.sid)) == Some(primary) {
+            return record;
+        }
+    }
+}
+
 /// A free loopback port for both UDP and TCP (bound, then released).
 pub fn free_addr() -> SocketAddr {
     loop {
