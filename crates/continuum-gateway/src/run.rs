@@ -42,9 +42,12 @@ pub async fn run(
     let metrics = Arc::new(GatewayMetrics::new());
     let nodes = Arc::new(Nodes::new(config.nodes.clone(), config.health.clone(), Arc::clone(&metrics)));
     let tasks = TaskTracker::new();
+    // The connections to the nodes, apart: they end only once nothing holds them any more.
+    let connections = TaskTracker::new();
     let closing = CancellationToken::new();
-    HealthChecker::start(Arc::clone(&nodes), &tasks, closing.clone());
-    let gateway = Arc::new(Gateway::new(config, nodes, metrics, tasks.clone(), closing.clone()));
+    HealthChecker::start(Arc::clone(&nodes), &tasks, &connections, closing.clone());
+    let gateway =
+        Arc::new(Gateway::new(config, nodes, metrics, tasks.clone(), closing.clone(), &connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -90,5 +93,9 @@ pub async fn run(
     closing.cancel();
     tasks.close();
     tasks.wait().await;
+    // Every client connection has closed: dropping the pools closes the idle connections.
+    drop(gateway);
+    connections.close();
+    connections.wait().await;
     Ok(())
 }
