@@ -28,6 +28,8 @@ use crate::websocket::{SocketEnd, relay};
 /// bytes).
 const MAX_ISSUE_BODY: usize = 16 * 1024;
 
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
 /// Headers that describe one hop's connection and are not forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
@@ -91,7 +93,7 @@ impl Gateway {
     }
 
     /// Answers one request from `peer`.
-    pub async fn handle(self: Arc<Self>, mut request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    pub async fn handle(self: Arc<Self>, mut request: Request<Incoming>, peer: &Peer) -> Response<Body> {
         let upgrade = is_upgrade(request.headers());
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
         let (parts, body) = request.into_parts();
@@ -106,7 +108,7 @@ impl Gateway {
             query: parts.uri.query(),
             headers: &parts.headers,
             body: &body,
-            client: peer.ip(),
+            client: peer.addr.ip(),
         };
         let route = crate::route::route(&facts, self.config.affinity);
         let (preference, redeemed) = match route {
@@ -314,10 +316,28 @@ impl Gateway {
     }
 }
 
+/// The client at the other end of one connection.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Its address as an `X-Forwarded-For` value, made once per connection.
+    forwarded: HeaderValue,
+}
+
+impl Peer {
+    /// The client at `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        let forwarded =
+            HeaderValue::from_str(&addr.ip().to_string()).unwrap_or(HeaderValue::from_static("unknown"));
+        Self { addr, forwarded }
+    }
+}
+
 /// What the upstream request is built from.
 struct Head<'a> {
     parts: &'a http::request::Parts,
-    peer: SocketAddr,
+    peer: &'a Peer,
     upgrade: bool,
 }
 
@@ -340,12 +360,12 @@ impl Head<'_> {
         if !headers.contains_key(header::HOST) {
             headers.insert(header::HOST, HeaderValue::from_str(authority)?);
         }
-        let forwarded = match headers.get("x-forwarded-for").and_then(|value| value.to_str().ok()) {
-            Some(earlier) => format!("{earlier}, {}", self.peer.ip()),
-            None => self.peer.ip().to_string(),
+        let forwarded = match headers.get(X_FORWARDED_FOR).and_then(|value| value.to_str().ok()) {
+            Some(earlier) => HeaderValue::from_str(&format!("{earlier}, {}", self.peer.addr.ip())).ok(),
+            None => Some(self.peer.forwarded.clone()),
         };
-        if let Ok(value) = HeaderValue::from_str(&forwarded) {
-            headers.insert("x-forwarded-for", value);
+        if let Some(value) = forwarded {
+            headers.insert(X_FORWARDED_FOR, value);
         }
         Ok(request)
     }

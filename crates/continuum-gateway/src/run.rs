@@ -17,7 +17,7 @@ use crate::checker::HealthChecker;
 use crate::config::{ConfigError, GatewayConfig};
 use crate::metrics::GatewayMetrics;
 use crate::nodes::Nodes;
-use crate::proxy::Gateway;
+use crate::proxy::{Gateway, Peer};
 
 /// How long a client may take to send a request's header.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -65,10 +65,11 @@ pub async fn run(
         };
         let _ = tcp.set_nodelay(true);
         let (gateway, closing) = (Arc::clone(&gateway), closing.clone());
+        let client = Arc::new(Peer::new(peer));
         tasks.spawn(async move {
             let service = service_fn(move |request| {
-                let gateway = Arc::clone(&gateway);
-                async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
+                let (gateway, client) = (Arc::clone(&gateway), Arc::clone(&client));
+                async move { Ok::<_, Infallible>(gateway.handle(request, &client).await) }
             });
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
