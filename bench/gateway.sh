@@ -12,7 +12,8 @@
 #   bash bench/gateway.sh [target/release/continuum]
 #
 # Environment (all optional): RUNS=3, DURATION=6s, CONNECTIONS=64, SESSIONS=300,
-# REDIS=redis://127.0.0.1:6379/15.
+# REDIS=redis://127.0.0.1:6379/15; BASE=<another continuum binary> adds its gateway to the turns
+# (before / after a change, same nodes, same load generator); KILLS=0 skips the SIGKILL part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,8 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-6s}
 CONNECTIONS=${CONNECTIONS:-64}
 SESSIONS=${SESSIONS:-300}
+BASE=${BASE:-}
+KILLS=${KILLS:-1}
 REDIS=${REDIS:-redis://127.0.0.1:6379/15}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
@@ -51,10 +54,11 @@ start_nodes() {
 }
 stop_pids() { for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; }
 
-# Starts the gateway with affinity $1 over NODES; sets FRONT and FRONT_PID.
+# Starts the gateway with affinity $1 over NODES (of binary $3, default BIN); sets FRONT and
+# FRONT_PID.
 start_gateway() {
   local list; list=$(printf 'http://%s,' "${NODES[@]}"); list=${list%,}
-  CONTINUUM_LOG=info "$BIN" gateway --listen 127.0.0.1:0 --nodes "$list" --affinity "$1" \
+  CONTINUUM_LOG=info "${3:-$BIN}" gateway --listen 127.0.0.1:0 --nodes "$list" --affinity "$1" \
     2>"$WORK/gateway-$1-$2.log" &
   FRONT_PID=$!; PIDS+=("$FRONT_PID")
   wait_for "$WORK/gateway-$1-$2.log" 'addr=127\.0\.0\.1:[0-9]*' /readyz "$FRONT_PID"
@@ -101,28 +105,52 @@ EOF
   FRONT=127.0.0.1:$port
 }
 
-validate_row() {
-  "$BIN" bench --url "http://$1" --scenario validate --connections "$CONNECTIONS" --duration "$DURATION" \
-    --warmup 500ms --json | grep '^{' | tail -n1
+# CPU ticks (1/100 s) used so far by process $1 and its children (nginx's workers).
+cpu_ticks() {
+  local total=0 pid fields
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    read -r -a fields <"/proc/$pid/stat" || continue
+    total=$((total + fields[13] + fields[14]))
+  done
+  echo "$total"
 }
+# One validate measurement through $1; $2: the pid of the front (whose CPU is counted), if any.
+# Prints the bench's JSON row with "front_cpu_ticks" added.
+validate_row() {
+  local before=0 row
+  [ -z "${2:-}" ] || before=$(cpu_ticks "$2")
+  row=$("$BIN" bench --url "http://$1" --scenario validate --connections "$CONNECTIONS" --duration "$DURATION" \
+    --warmup 500ms --json | grep '^{' | tail -n1)
+  local used=0
+  [ -z "${2:-}" ] || used=$(( $(cpu_ticks "$2") - before ))
+  echo "${row%\}}, \"front_cpu_ticks\": $used}"
+}
+# The front's CPU per request counts the warm-up's requests too (the same 500 ms for each front):
+# compare it between fronts, not with the server's CPU per request elsewhere.
 summary() {
   python3 -c '
 import json, sys
 row = json.loads(sys.argv[2])
 rps, p99, errors = row["rps"], row["latency_us"]["p99"] / 1000, sum(row.get("errors_by_kind", {}).values())
-print(f"{sys.argv[1]:10} validate {rps:8.0f} req/s  p99 {p99:6.2f} ms  errors {errors}")' "$1" "$2"
+cpu = row["front_cpu_ticks"] * 10_000 / row["requests"] if row["front_cpu_ticks"] else 0
+front = f"  front CPU {cpu:5.1f} us/req" if cpu else ""
+print(f"{sys.argv[1]:10} validate {rps:8.0f} req/s  p99 {p99:6.2f} ms  errors {errors}{front}")' "$1" "$2"
 }
 
 log "validate: direct vs gateway vs nginx, $RUNS turns of $DURATION each, $CONNECTIONS connections"
 start_nodes load
 start_gateway sid load; GATEWAY=$FRONT; GATEWAY_PID=$FRONT_PID
+BASE_PID=""
+if [ -n "$BASE" ]; then start_gateway sid load-base "$BASE"; BASE_FRONT=$FRONT; BASE_PID=$FRONT_PID; fi
 start_nginx load; NGINX_FRONT=$FRONT; NGINX_PID=$FRONT_PID
 for run in $(seq "$RUNS"); do
   summary "direct" "$(validate_row "${NODES[0]}")"
-  summary "gateway" "$(validate_row "$GATEWAY")"
-  summary "nginx" "$(validate_row "$NGINX_FRONT")"
+  summary "gateway" "$(validate_row "$GATEWAY" "$GATEWAY_PID")"
+  [ -z "$BASE" ] || summary "base-gw" "$(validate_row "$BASE_FRONT" "$BASE_PID")"
+  summary "nginx" "$(validate_row "$NGINX_FRONT" "$NGINX_PID")"
 done
-stop_pids "$GATEWAY_PID" "$NGINX_PID" "${NODE_PIDS[@]}"
+stop_pids "$GATEWAY_PID" $BASE_PID "$NGINX_PID" "${NODE_PIDS[@]}"
+[ "$KILLS" = 1 ] || exit 0
 
 # SIGKILL one node behind a front: sessions failing their first request, and time until all
 # are answered again. Requests are `GET /v1/me` with the session cookie (what nginx hashes).

@@ -4,30 +4,33 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::Request;
-use http_body_util::{BodyExt as _, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::{HeaderValue, Request, Uri, header};
+use http_body_util::{BodyExt as _, Full};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::nodes::Nodes;
+use crate::pool::{Pool, PoolConfig};
 
 /// Checks every node until cancelled.
 #[derive(Debug)]
 pub struct HealthChecker;
 
 impl HealthChecker {
-    /// Starts one checking task per node on `tasks`; each stops when `stop` is cancelled.
-    pub fn start(nodes: Arc<Nodes>, tasks: &TaskTracker, stop: CancellationToken) {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(nodes.health().timeout));
-        let client: Client<HttpConnector, Empty<Bytes>> =
-            Client::builder(TokioExecutor::new()).pool_max_idle_per_host(1).build(connector);
+    /// Starts one checking task per node on `tasks`, each over a connection of its own (apart
+    /// from the requests', so a check never waits behind them) whose task runs on
+    /// `connections`; each stops when `stop` is cancelled.
+    pub fn start(nodes: Arc<Nodes>, tasks: &TaskTracker, connections: &TaskTracker, stop: CancellationToken) {
+        let health = nodes.health().clone();
+        let config = PoolConfig {
+            max_connections: 1,
+            idle_timeout: health.interval * 4,
+            connect_timeout: health.timeout,
+        };
         for index in 0..nodes.len() {
-            let (nodes, client, stop) = (Arc::clone(&nodes), client.clone(), stop.clone());
+            let authority = nodes.get(index).spec.authority.clone();
+            let pool = Pool::new(authority, config, connections.clone());
+            let (nodes, stop) = (Arc::clone(&nodes), stop.clone());
             tasks.spawn(async move {
                 let mut ticks = tokio::time::interval(nodes.health().interval);
                 ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -36,7 +39,7 @@ impl HealthChecker {
                         _ = ticks.tick() => {}
                         () = stop.cancelled() => return,
                     }
-                    let passed = check(&client, &nodes, index).await;
+                    let passed = check(&pool, &nodes, index).await;
                     nodes.checked(index, passed);
                 }
             });
@@ -45,11 +48,13 @@ impl HealthChecker {
 }
 
 /// One check: `/readyz` answers 200 within the timeout.
-async fn check(client: &Client<HttpConnector, Empty<Bytes>>, nodes: &Nodes, index: usize) -> bool {
-    let uri = format!("http://{}/readyz", nodes.get(index).spec.authority);
-    let Ok(request) = Request::get(uri).body(Empty::new()) else { return false };
+async fn check(pool: &Pool, nodes: &Nodes, index: usize) -> bool {
+    let Ok(host) = HeaderValue::from_str(&nodes.get(index).spec.authority) else { return false };
+    let mut request = Request::new(Full::new(Bytes::new()));
+    *request.uri_mut() = Uri::from_static("/readyz");
+    request.headers_mut().insert(header::HOST, host);
     let answer = async {
-        let response = client.request(request).await.ok()?;
+        let response = pool.send(request).await.ok()?;
         let ready = response.status() == http::StatusCode::OK;
         // Read the body so the connection goes back to the pool.
         response.into_body().collect().await.ok()?;

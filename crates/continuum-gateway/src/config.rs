@@ -129,6 +129,12 @@ pub struct GatewayConfig {
     /// node of; past it a new code is not remembered and its redemption goes to the
     /// least-loaded node.
     pub max_remembered_codes: usize,
+    /// Requests in flight to one node at most, and so connections open to it (a connection is
+    /// opened only when every open one is busy); a request past it waits for one to finish.
+    pub max_connections_per_node: usize,
+    /// How long a connection to a node may stay idle before it is closed rather than reused;
+    /// keep it below the nodes' `http.idle_timeout_secs` (60 s by default).
+    pub upstream_idle_timeout: Duration,
 }
 
 impl GatewayConfig {
@@ -141,10 +147,13 @@ impl GatewayConfig {
             max_body_bytes: 1024 * 1024,
             max_message_bytes: 16 * 1024 * 1024,
             max_remembered_codes: 100_000,
+            max_connections_per_node: 1024,
+            upstream_idle_timeout: Duration::from_secs(30),
         }
     }
 
-    /// Checks what `run` relies on: at least one node, distinct ids, non-zero health settings.
+    /// Checks what `run` relies on: at least one node, distinct ids, non-zero health and
+    /// connection settings.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.nodes.is_empty() {
             return Err(ConfigError::NoNodes);
@@ -160,6 +169,8 @@ impl GatewayConfig {
             ("the health check timeout", health.timeout.is_zero()),
             ("the fall threshold", health.fall == 0),
             ("the rise threshold", health.rise == 0),
+            ("the connections per node", self.max_connections_per_node == 0),
+            ("the idle timeout of a node's connections", self.upstream_idle_timeout.is_zero()),
         ] {
             if zero {
                 return Err(ConfigError::Zero(name));

@@ -15,6 +15,8 @@
 //!   sync ticket.
 //! - [`metrics`]: [`GatewayMetrics`], served at the gateway's `/metrics`.
 //! - [`nodes`]: the nodes' shared state (health, load) and their placement.
+//! - [`pool`]: [`pool::Pool`], the kept-alive HTTP/1 connections to one node, and the pure
+//!   choice of which idle one to reuse.
 //! - [`checker`]: the active `/readyz` checks.
 //! - [`proxy`]: one request through the gateway, retry and code learning included.
 //! - [`websocket`]: relaying an upgraded socket, closing it with 1012 when its node dies.
@@ -24,8 +26,8 @@
 //! # Main flow
 //! [`run()`] validates the [`GatewayConfig`], starts the [`checker::HealthChecker`], and serves
 //! every connection with [`proxy::Gateway::handle`]: read the body (bounded), take the
-//! [`route::route`], ask [`nodes::Nodes::plan`] for the first node and the retry, forward, and
-//! relay the socket if the node switched protocols.
+//! [`route::route`], ask [`nodes::Nodes::plan`] for the first node and the retry, forward on
+//! that node's [`pool::Pool`], and relay the socket if the node switched protocols.
 
 pub mod checker;
 pub mod choice;
@@ -33,6 +35,7 @@ pub mod config;
 pub mod health;
 pub mod metrics;
 pub mod nodes;
+pub mod pool;
 pub mod problem;
 pub mod proxy;
 pub mod remembered;

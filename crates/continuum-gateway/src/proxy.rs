@@ -11,9 +11,6 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -21,6 +18,7 @@ use crate::choice::{Failure, Preference};
 use crate::config::GatewayConfig;
 use crate::metrics::{GatewayMetrics, Outcome};
 use crate::nodes::Nodes;
+use crate::pool::{Pool, PoolConfig, PooledBody, SendError};
 use crate::problem::{Body, full, problem};
 use crate::remembered::IssuedCodes;
 use crate::route::{OneTimeKey, RequestFacts, Route};
@@ -29,6 +27,8 @@ use crate::websocket::{SocketEnd, relay};
 /// The largest answer body read to learn an issued code (a handoff offer or a ticket is ~100
 /// bytes).
 const MAX_ISSUE_BODY: usize = 16 * 1024;
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// Headers that describe one hop's connection and are not forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -42,10 +42,11 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::UPGRADE,
 ];
 
-/// The gateway's shared state: the nodes, the upstream client, the codes it learnt.
+/// The gateway's shared state: the nodes, a connection pool per node, the codes it learnt.
 pub struct Gateway {
     nodes: Arc<Nodes>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    /// Indexed as `nodes`.
+    pools: Vec<Pool>,
     codes: Mutex<IssuedCodes>,
     config: GatewayConfig,
     metrics: Arc<GatewayMetrics>,
@@ -61,31 +62,38 @@ impl std::fmt::Debug for Gateway {
 
 /// One try's result.
 enum Sent {
-    Answer(Response<Incoming>),
-    Failed(Failure, hyper_util::client::legacy::Error),
+    Answer(Response<PooledBody>),
+    Failed(Failure, SendError),
     /// The request target cannot be joined to a node's address.
     BadTarget,
 }
 
 impl Gateway {
-    /// The gateway over `nodes`; relayed sockets run on `sockets` and close when `closing` fires.
+    /// The gateway over `nodes`; relayed sockets run on `sockets` and close when `closing` fires;
+    /// the connections to the nodes run on `connections`, and end once the gateway and every
+    /// answer it gave are dropped.
     pub fn new(
         config: GatewayConfig,
         nodes: Arc<Nodes>,
         metrics: Arc<GatewayMetrics>,
         sockets: TaskTracker,
         closing: CancellationToken,
+        connections: &TaskTracker,
     ) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.health.timeout.max(std::time::Duration::from_millis(500))));
-        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build(connector);
+        let pool = PoolConfig {
+            max_connections: config.max_connections_per_node,
+            idle_timeout: config.upstream_idle_timeout,
+            connect_timeout: config.health.timeout.max(std::time::Duration::from_millis(500)),
+        };
+        let pools = (0..nodes.len())
+            .map(|index| Pool::new(nodes.get(index).spec.authority.clone(), pool, connections.clone()))
+            .collect();
         let codes = Mutex::new(IssuedCodes::new(config.max_remembered_codes));
-        Self { nodes, client, codes, config, metrics, sockets, closing }
+        Self { nodes, pools, codes, config, metrics, sockets, closing }
     }
 
     /// Answers one request from `peer`.
-    pub async fn handle(self: Arc<Self>, mut request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    pub async fn handle(self: Arc<Self>, mut request: Request<Incoming>, peer: &Peer) -> Response<Body> {
         let upgrade = is_upgrade(request.headers());
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
         let (parts, body) = request.into_parts();
@@ -100,7 +108,7 @@ impl Gateway {
             query: parts.uri.query(),
             headers: &parts.headers,
             body: &body,
-            client: peer.ip(),
+            client: peer.addr.ip(),
         };
         let route = crate::route::route(&facts, self.config.affinity);
         let (preference, redeemed) = match route {
@@ -223,7 +231,7 @@ impl Gateway {
         };
         let in_flight = self.nodes.start(index);
         let started = Instant::now();
-        let result = self.client.request(request).await;
+        let result = self.pools[index].send(request).await;
         drop(in_flight);
         let seconds = started.elapsed().as_secs_f64();
         match result {
@@ -235,7 +243,7 @@ impl Gateway {
                 Sent::Answer(response)
             }
             Err(error) => {
-                let (failure, outcome) = match error.is_connect() {
+                let (failure, outcome) = match error.unsent() {
                     true => (Failure::Connect, Outcome::ConnectError),
                     false => (Failure::AfterSend, Outcome::Broken),
                 };
@@ -253,7 +261,7 @@ impl Gateway {
     async fn learn_code(
         &self,
         parts: &http::request::Parts,
-        response: Response<Incoming>,
+        response: Response<PooledBody>,
         node: usize,
     ) -> Response<Body> {
         let (mut head, body) = response.into_parts();
@@ -308,32 +316,56 @@ impl Gateway {
     }
 }
 
+/// The client at the other end of one connection.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Its address as an `X-Forwarded-For` value, made once per connection.
+    forwarded: HeaderValue,
+}
+
+impl Peer {
+    /// The client at `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        let forwarded =
+            HeaderValue::from_str(&addr.ip().to_string()).unwrap_or(HeaderValue::from_static("unknown"));
+        Self { addr, forwarded }
+    }
+}
+
 /// What the upstream request is built from.
 struct Head<'a> {
     parts: &'a http::request::Parts,
-    peer: SocketAddr,
+    peer: &'a Peer,
     upgrade: bool,
 }
 
 impl Head<'_> {
     /// The request for the node at `authority`: same method, path, query and headers (Host
-    /// included, for the node's origin checks), without hop-by-hop headers, with the client's
-    /// address appended to `X-Forwarded-For`.
+    /// included, for the node's origin checks; the node's address when the client sent none),
+    /// without hop-by-hop headers, with the client's address appended to `X-Forwarded-For`.
+    /// The target is in origin form (`/path?query`), as a client sends it to a server.
     fn upstream_request(&self, authority: &str, body: Bytes) -> Result<Request<Full<Bytes>>, http::Error> {
-        let path = self.parts.uri.path_and_query().map_or("/", |path| path.as_str());
-        let uri = Uri::builder().scheme("http").authority(authority).path_and_query(path).build()?;
+        let uri = match self.parts.uri.path_and_query() {
+            Some(path) => Uri::from(path.clone()),
+            None => Uri::from_static("/"),
+        };
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = self.parts.method.clone();
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
         *headers = self.parts.headers.clone();
         strip_hop_by_hop(headers, self.upgrade);
-        let forwarded = match headers.get("x-forwarded-for").and_then(|value| value.to_str().ok()) {
-            Some(earlier) => format!("{earlier}, {}", self.peer.ip()),
-            None => self.peer.ip().to_string(),
+        if !headers.contains_key(header::HOST) {
+            headers.insert(header::HOST, HeaderValue::from_str(authority)?);
+        }
+        let forwarded = match headers.get(X_FORWARDED_FOR).and_then(|value| value.to_str().ok()) {
+            Some(earlier) => HeaderValue::from_str(&format!("{earlier}, {}", self.peer.addr.ip())).ok(),
+            None => Some(self.peer.forwarded.clone()),
         };
-        if let Ok(value) = HeaderValue::from_str(&forwarded) {
-            headers.insert("x-forwarded-for", value);
+        if let Some(value) = forwarded {
+            headers.insert(X_FORWARDED_FOR, value);
         }
         Ok(request)
     }

@@ -8,6 +8,7 @@
 //! token (`cs~…`) carries its sid encrypted: it gives no key, and needs none (the session is in
 //! the token; see docs/design.md).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use continuum_core::cookie::{SessionCookie, find_cookie};
@@ -96,7 +97,8 @@ fn route_by_sid(facts: &RequestFacts<'_>) -> Route {
             }
         }
         ["v1", "handoff", "redeem"] if facts.method == Method::POST => {
-            if let Some(code) = body_field(facts.body, "code").and_then(|code| HandoffCode::parse(&code).ok())
+            if let Some(code) =
+                body_as::<CodeField>(facts.body).and_then(|body| HandoffCode::parse(&body.code).ok())
             {
                 let fallback = caller_sid(facts.headers).map(|sid| PlacementKey::session(&sid));
                 return Route::Issuer { code: OneTimeKey::Handoff(code.to_string()), fallback };
@@ -109,7 +111,7 @@ fn route_by_sid(facts: &RequestFacts<'_>) -> Route {
     }
     if facts.method == Method::POST
         && facts.path == "/v1/sessions/validate"
-        && let Some(sid) = body_field(facts.body, "token").as_deref().and_then(stored_sid)
+        && let Some(sid) = body_as::<TokenField>(facts.body).and_then(|body| stored_sid(&body.token))
     {
         return Route::Key(PlacementKey::session(&sid));
     }
@@ -142,10 +144,31 @@ fn stored_sid(token: &str) -> Option<SessionId> {
     }
 }
 
-/// A top-level string field of a JSON object body.
-fn body_field(body: &[u8], field: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    value.get(field)?.as_str().map(str::to_owned)
+/// `{"token": "…"}` (other fields skipped), the string borrowed from the body unless it has
+/// escapes: a validate's body is read on every validate, without building the document.
+#[derive(serde::Deserialize)]
+struct TokenField<'a> {
+    #[serde(borrow)]
+    token: Cow<'a, str>,
+}
+
+/// `{"code": "…"}`, other fields skipped.
+#[derive(serde::Deserialize)]
+struct CodeField<'a> {
+    #[serde(borrow)]
+    code: Cow<'a, str>,
+}
+
+/// `{"ticket": "…"}`, other fields skipped.
+#[derive(serde::Deserialize)]
+struct TicketField<'a> {
+    #[serde(borrow)]
+    ticket: Cow<'a, str>,
+}
+
+/// A JSON object body as `T`; `None` if it is not JSON or lacks `T`'s field as a string.
+fn body_as<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Option<T> {
+    serde_json::from_slice(body).ok()
 }
 
 /// A document from its percent-encoded path segments.
@@ -187,8 +210,8 @@ pub fn issued_code(method: &Method, path: &str, status: u16, body: &[u8]) -> Opt
         return None;
     }
     match path {
-        "/v1/me/handoff" => Some(OneTimeKey::Handoff(body_field(body, "code")?)),
-        "/v1/sync/ticket" => Some(OneTimeKey::Ticket(body_field(body, "ticket")?)),
+        "/v1/me/handoff" => Some(OneTimeKey::Handoff(body_as::<CodeField>(body)?.code.into_owned())),
+        "/v1/sync/ticket" => Some(OneTimeKey::Ticket(body_as::<TicketField>(body)?.ticket.into_owned())),
         _ => None,
     }
 }

@@ -17,7 +17,7 @@ use crate::checker::HealthChecker;
 use crate::config::{ConfigError, GatewayConfig};
 use crate::metrics::GatewayMetrics;
 use crate::nodes::Nodes;
-use crate::proxy::Gateway;
+use crate::proxy::{Gateway, Peer};
 
 /// How long a client may take to send a request's header.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,9 +42,12 @@ pub async fn run(
     let metrics = Arc::new(GatewayMetrics::new());
     let nodes = Arc::new(Nodes::new(config.nodes.clone(), config.health.clone(), Arc::clone(&metrics)));
     let tasks = TaskTracker::new();
+    // The connections to the nodes, apart: they end only once nothing holds them any more.
+    let connections = TaskTracker::new();
     let closing = CancellationToken::new();
-    HealthChecker::start(Arc::clone(&nodes), &tasks, closing.clone());
-    let gateway = Arc::new(Gateway::new(config, nodes, metrics, tasks.clone(), closing.clone()));
+    HealthChecker::start(Arc::clone(&nodes), &tasks, &connections, closing.clone());
+    let gateway =
+        Arc::new(Gateway::new(config, nodes, metrics, tasks.clone(), closing.clone(), &connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -62,10 +65,11 @@ pub async fn run(
         };
         let _ = tcp.set_nodelay(true);
         let (gateway, closing) = (Arc::clone(&gateway), closing.clone());
+        let client = Arc::new(Peer::new(peer));
         tasks.spawn(async move {
             let service = service_fn(move |request| {
-                let gateway = Arc::clone(&gateway);
-                async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
+                let (gateway, client) = (Arc::clone(&gateway), Arc::clone(&client));
+                async move { Ok::<_, Infallible>(gateway.handle(request, &client).await) }
             });
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -90,5 +94,9 @@ pub async fn run(
     closing.cancel();
     tasks.close();
     tasks.wait().await;
+    // Every client connection has closed: dropping the pools closes the idle connections.
+    drop(gateway);
+    connections.close();
+    connections.wait().await;
     Ok(())
 }

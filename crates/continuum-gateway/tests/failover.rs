@@ -1,7 +1,7 @@
 //! The gateway over real loopback sockets in front of stub nodes whose faults the test turns on
-//! (mocks only for fault injection): a request that broke after it was sent is not sent again,
-//! a 503 ejects its node until it passes its checks again, an oversized body never reaches a
-//! node.
+//! (mocks only for fault injection): a request that broke after it was sent is not sent again
+//! unless it is a read or a validation, over a new connection or a kept-alive one alike, a 503
+//! ejects its node until it passes its checks again, an oversized body never reaches a node.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,28 +18,47 @@ const ANSWER: u8 = 0;
 const UNAVAILABLE: u8 = 1;
 const BREAK: u8 = 2;
 
-/// A stub node speaking just enough HTTP/1.1 (one request per connection): `/readyz` is 200,
-/// other requests are counted and answered per `mode` — 200 with the node's address, 503, or
-/// the connection closed with nothing answered.
+/// A stub node speaking just enough HTTP/1.1: `/readyz` is 200, other requests are counted and
+/// answered per `mode` — 200 with the node's address, 503, or the connection closed with
+/// nothing answered. It closes each connection after one answer, or with `keep_alive` serves
+/// every request a connection brings, counting the connections that brought one that is not a
+/// health check.
 struct Stub {
     addr: SocketAddr,
     mode: Arc<AtomicU8>,
     requests: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
 }
 
 impl Stub {
     async fn start() -> Stub {
+        Stub::serving(false).await
+    }
+
+    async fn kept_alive() -> Stub {
+        Stub::serving(true).await
+    }
+
+    async fn serving(keep_alive: bool) -> Stub {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (mode, requests) = (Arc::new(AtomicU8::new(ANSWER)), Arc::new(AtomicUsize::new(0)));
-        let (mode_, requests_) = (Arc::clone(&mode), Arc::clone(&requests));
+        let stub = Stub {
+            addr,
+            mode: Arc::new(AtomicU8::new(ANSWER)),
+            requests: Arc::new(AtomicUsize::new(0)),
+            connections: Arc::new(AtomicUsize::new(0)),
+        };
+        let counters = (Arc::clone(&stub.mode), Arc::clone(&stub.requests), Arc::clone(&stub.connections));
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                let (mode, requests) = (Arc::clone(&mode_), Arc::clone(&requests_));
-                tokio::spawn(async move { serve_one(tcp, addr, &mode, &requests).await });
+                let (mode, requests, connections) =
+                    (Arc::clone(&counters.0), Arc::clone(&counters.1), Arc::clone(&counters.2));
+                tokio::spawn(async move {
+                    serve(tcp, addr, keep_alive, &mode, &requests, &connections).await;
+                });
             }
         });
-        Stub { addr, mode, requests }
+        stub
     }
 
     fn set(&self, mode: u8) {
@@ -49,45 +68,66 @@ impl Stub {
     fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
 }
 
-async fn serve_one(mut tcp: TcpStream, addr: SocketAddr, mode: &AtomicU8, requests: &AtomicUsize) {
+async fn serve(
+    mut tcp: TcpStream,
+    addr: SocketAddr,
+    keep_alive: bool,
+    mode: &AtomicU8,
+    requests: &AtomicUsize,
+    connections: &AtomicUsize,
+) {
     let mut read = Vec::new();
     let mut buffer = [0u8; 4096];
-    let head_end = loop {
-        if let Some(end) = read.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
+    let mut counted = false;
+    loop {
+        let head_end = loop {
+            if let Some(end) = read.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            match tcp.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => read.extend_from_slice(&buffer[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&read[..head_end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0);
+        while read.len() < head_end + length {
+            match tcp.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => read.extend_from_slice(&buffer[..n]),
+            }
         }
-        match tcp.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => read.extend_from_slice(&buffer[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&read[..head_end]).to_ascii_lowercase();
-    let length: usize = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0);
-    while read.len() < head_end + length {
-        match tcp.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => read.extend_from_slice(&buffer[..n]),
+        read.drain(..head_end + length);
+        let (status, body) = if head.starts_with("get /readyz ") {
+            ("200 OK", "ready".to_owned())
+        } else {
+            requests.fetch_add(1, Ordering::SeqCst);
+            if !counted {
+                connections.fetch_add(1, Ordering::SeqCst);
+                counted = true;
+            }
+            match mode.load(Ordering::SeqCst) {
+                UNAVAILABLE => ("503 Service Unavailable", "unavailable".to_owned()),
+                BREAK => return,
+                _ => ("200 OK", addr.to_string()),
+            }
+        };
+        let close = if keep_alive { "" } else { "Connection: close\r\n" };
+        let answer = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n{close}\r\n{body}", body.len());
+        if tcp.write_all(answer.as_bytes()).await.is_err() || !keep_alive {
+            return;
         }
     }
-    let (status, body) = if head.starts_with("get /readyz ") {
-        ("200 OK", "ready".to_owned())
-    } else {
-        requests.fetch_add(1, Ordering::SeqCst);
-        match mode.load(Ordering::SeqCst) {
-            UNAVAILABLE => ("503 Service Unavailable", "unavailable".to_owned()),
-            BREAK => return,
-            _ => ("200 OK", addr.to_string()),
-        }
-    };
-    let answer =
-        format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-    let _ = tcp.write_all(answer.as_bytes()).await;
 }
 
 /// A gateway over `stubs` with `health`, on a loopback port; its address.
@@ -118,7 +158,15 @@ async fn send(gateway: SocketAddr, method: &str, path: &str, body: &str) -> (u16
 
 /// Three stubs and a session id whose ranking over them is `order` (indices into the stubs).
 async fn three() -> ([Stub; 3], SessionId, Vec<usize>) {
-    let stubs = [Stub::start().await, Stub::start().await, Stub::start().await];
+    placed([Stub::start().await, Stub::start().await, Stub::start().await])
+}
+
+/// [`three`] with stubs that keep connections alive.
+async fn three_kept_alive() -> ([Stub; 3], SessionId, Vec<usize>) {
+    placed([Stub::kept_alive().await, Stub::kept_alive().await, Stub::kept_alive().await])
+}
+
+fn placed(stubs: [Stub; 3]) -> ([Stub; 3], SessionId, Vec<usize>) {
     let ids: Vec<String> = stubs.iter().map(|stub| stub.addr.to_string()).collect();
     let sid = SessionId::generate();
     let order = Placement::new(ids.clone())
@@ -163,6 +211,33 @@ async fn a_read_whose_connection_broke_is_sent_once_more_to_the_next_owner() {
     let body = format!(r#"{{"token": "{sid}.{}"}}"#, "A".repeat(43));
     let (status, _) = send(gw, "POST", "/v1/sessions/validate", &body).await;
     assert_eq!((status, primary.requests(), backup.requests()), (200, 2, 2), "nor does a validation");
+}
+
+#[tokio::test]
+async fn over_a_kept_alive_connection_that_broke_a_read_is_sent_again_and_a_write_is_not() {
+    let (stubs, sid, order) = three_kept_alive().await;
+    let gw = gateway(&stubs.iter().collect::<Vec<_>>(), SLOW_CHECKS, 1024).await;
+    let (primary, backup) = (&stubs[order[0]], &stubs[order[1]]);
+    let read = format!("/v1/sessions/{sid}");
+    assert_eq!(send(gw, "GET", &read, "").await, (200, primary.addr.to_string()));
+    primary.set(BREAK);
+    assert_eq!(send(gw, "GET", &read, "").await, (200, backup.addr.to_string()), "sent again to the backup");
+    assert_eq!(
+        (primary.requests(), primary.connections()),
+        (2, 1),
+        "both reads on one kept-alive connection"
+    );
+
+    primary.set(ANSWER);
+    let gw = gateway(&stubs.iter().collect::<Vec<_>>(), SLOW_CHECKS, 1024).await;
+    let rotate = format!("/v1/sessions/{sid}/rotate");
+    assert_eq!(send(gw, "POST", &rotate, "").await, (200, primary.addr.to_string()));
+    primary.set(BREAK);
+    let backup_before = backup.requests();
+    let (status, body) = send(gw, "POST", &rotate, "").await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(backup.requests(), backup_before, "the rotation may have run: not sent twice");
+    assert_eq!((primary.requests(), primary.connections()), (4, 2), "one kept-alive connection per gateway");
 }
 
 #[tokio::test]
