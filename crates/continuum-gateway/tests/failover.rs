@@ -3,6 +3,8 @@
 //! unless it is a read or a validation, over a new connection or a kept-alive one alike, a 503
 //! ejects its node until it passes its checks again, an oversized body never reaches a node.
 
+mod stub;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -83,31 +85,9 @@ async fn serve(
     connections: &AtomicUsize,
 ) {
     let mut read = Vec::new();
-    let mut buffer = [0u8; 4096];
     let mut counted = false;
     loop {
-        let head_end = loop {
-            if let Some(end) = read.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end + 4;
-            }
-            match tcp.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => read.extend_from_slice(&buffer[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&read[..head_end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|line| line.strip_prefix("content-length:"))
-            .and_then(|value| value.trim().parse().ok())
-            .unwrap_or(0);
-        while read.len() < head_end + length {
-            match tcp.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => read.extend_from_slice(&buffer[..n]),
-            }
-        }
-        read.drain(..head_end + length);
+        let Some(head) = stub::next_request(&mut tcp, &mut read).await else { return };
         let (status, body) = if head.starts_with("get /readyz ") {
             ("200 OK", "ready".to_owned())
         } else {

@@ -3,6 +3,8 @@
 //! a connection the node closed while idle is replaced without an error, and a body dropped
 //! before its end closes its connection rather than returning it.
 
+mod stub;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +14,7 @@ use bytes::Bytes;
 use continuum_gateway::pool::{Pool, PoolConfig};
 use http::{HeaderValue, Method, Request, Uri, header};
 use http_body_util::{BodyExt as _, Full};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::task::TaskTracker;
 
@@ -47,30 +49,8 @@ impl Stub {
 
 async fn serve(mut tcp: TcpStream) {
     let mut read = Vec::new();
-    let mut buffer = [0u8; 4096];
     for number in 1.. {
-        let head_end = loop {
-            if let Some(end) = read.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end + 4;
-            }
-            match tcp.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => read.extend_from_slice(&buffer[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&read[..head_end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|line| line.strip_prefix("content-length:"))
-            .and_then(|value| value.trim().parse().ok())
-            .unwrap_or(0);
-        while read.len() < head_end + length {
-            match tcp.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => read.extend_from_slice(&buffer[..n]),
-            }
-        }
-        read.drain(..head_end + length);
+        let Some(head) = stub::next_request(&mut tcp, &mut read).await else { return };
         let path = head.split(' ').nth(1).unwrap_or("").to_owned();
         if path == "/slow" {
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -17,8 +17,9 @@ mod common;
 mod yclient;
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::edge::wait_for;
 use common::relay::Relay;
 use common::{Server, path};
 use serde_json::{Value, json};
@@ -35,31 +36,7 @@ fn origin_at(listen: &str, data: &std::path::Path) -> Server {
 }
 
 fn edge(origin: &str, data: &std::path::Path) -> Server {
-    Server::spawn(
-        &[
-            "edge",
-            "--listen",
-            "127.0.0.1:0",
-            "--origin",
-            origin,
-            "--data",
-            path(data),
-            "--dev",
-            "--stream-cap-secs",
-            "30",
-            "--downstream-linger-secs",
-            "1",
-        ],
-        &[("CONTINUUM_ORIGIN_API_KEY", KEY)],
-    )
-}
-
-fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::edge::edge(origin, data, KEY, "30", &["--downstream-linger-secs", "1"])
 }
 
 fn bearer() -> String {

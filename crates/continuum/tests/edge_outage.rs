@@ -22,6 +22,7 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use common::edge::wait_for;
 use common::relay::Relay;
 use common::{Server, path};
 use serde_json::{Value, json};
@@ -37,29 +38,7 @@ fn origin_at(listen: &str, data: &std::path::Path, store: &[&str]) -> Server {
 }
 
 fn edge(origin: &str, data: &std::path::Path) -> Server {
-    Server::spawn(
-        &[
-            "edge",
-            "--listen",
-            "127.0.0.1:0",
-            "--origin",
-            origin,
-            "--data",
-            path(data),
-            "--dev",
-            "--stream-cap-secs",
-            "30",
-        ],
-        &[("CONTINUUM_ORIGIN_API_KEY", KEY)],
-    )
-}
-
-fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::edge::edge(origin, data, KEY, "30", &[])
 }
 
 fn bearer() -> String {

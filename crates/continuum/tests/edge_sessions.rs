@@ -9,6 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::edge::wait_for;
 use common::relay::Relay;
 use common::{Server, path};
 use serde_json::{Value, json};
@@ -34,34 +35,12 @@ fn setup() -> Setup {
         Server::start(&["--memory", "--dev", "--data", path(dirs.0.path())], &[("CONTINUUM_API_KEY", KEY)]);
     let relay = Relay::start(&origin.addr);
     let cap = CAP.as_secs().to_string();
-    let edge = Server::spawn(
-        &[
-            "edge",
-            "--listen",
-            "127.0.0.1:0",
-            "--origin",
-            &relay.url(),
-            "--data",
-            path(dirs.1.path()),
-            "--dev",
-            "--stream-cap-secs",
-            &cap,
-        ],
-        &[("CONTINUUM_ORIGIN_API_KEY", KEY)],
-    );
+    let edge = common::edge::edge(&relay.url(), dirs.1.path(), KEY, &cap, &[]);
     let setup = Setup { origin, relay, edge, _dirs: dirs };
     wait_for("the edge to hear the origin's stream", Duration::from_secs(10), || {
         setup.edge.metric("continuum_edge_event_stream_connected") == 1.0
     });
     setup
-}
-
-fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// A session of `principal` created at the origin: its sid and token.

@@ -410,7 +410,7 @@ impl ReplicaNode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replication::view::{Member, Replicas};
+    use crate::replication::view::Replicas;
 
     /// The owners that gain `key` when the view changes from `before` to `now` with writes under
     /// those two only.
@@ -427,15 +427,7 @@ mod tests {
     }
 
     fn view(ids: &[&str]) -> View {
-        let members = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| Member {
-                id: id.to_string(),
-                peer_addr: format!("127.0.0.1:{}", 7000 + i).parse().unwrap(),
-            })
-            .collect();
-        View::new(members, ids.len())
+        crate::replication::view::test_view(ids, ids.len())
     }
 
     fn keys() -> impl Iterator<Item = PlacementKey> {

@@ -162,18 +162,25 @@ pub fn route<'a>(view: &'a View, me: &str, key: &PlacementKey, replicas: Replica
     }
 }
 
+/// A view of members with these ids (on ports 7000, 7001, … of loopback), expecting
+/// `expected` nodes: for the tests of the decisions made on views.
+#[cfg(test)]
+pub(crate) fn test_view(ids: &[&str], expected: usize) -> View {
+    let members = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Member { id: (*id).into(), peer_addr: ([127, 0, 0, 1], 7000 + i as u16).into() })
+        .collect();
+    View::new(members, expected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use continuum_core::SessionId;
 
     fn view(ids: &[&str], expected: usize) -> View {
-        let members = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| Member { id: (*id).into(), peer_addr: ([127, 0, 0, 1], 7000 + i as u16).into() })
-            .collect();
-        View::new(members, expected)
+        test_view(ids, expected)
     }
 
     #[test]

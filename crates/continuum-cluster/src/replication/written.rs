@@ -97,18 +97,9 @@ impl Written {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replication::view::Member;
 
     fn view(ids: &[&str]) -> Arc<View> {
-        let members = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| Member {
-                id: id.to_string(),
-                peer_addr: format!("127.0.0.1:{}", 7000 + i).parse().unwrap(),
-            })
-            .collect();
-        Arc::new(View::new(members, 5))
+        Arc::new(crate::replication::view::test_view(ids, 5))
     }
 
     fn keys() -> impl Iterator<Item = PlacementKey> {

@@ -20,7 +20,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{BackendAuth, DocPath};
 use crate::sockets::SocketOwner;
 use crate::state::AppState;
-use crate::sync::serve_socket;
+use crate::sync::upgrade_socket;
 
 /// The downstream of an edge node for one document: a y-websocket that only reads. The server
 /// greets with sync step 1 (ignore it: what the edge has goes up by replay); the edge sends its
@@ -51,17 +51,5 @@ pub async fn socket(
     })?;
     let doc = open_doc(&state, &key, true).await?;
     let peer = doc.connect(PeerOptions { read_only: true, ..PeerOptions::default() });
-    let transport_limit = state.sync_config().max_message_bytes.saturating_mul(4);
-    let parts = Box::new((peer, state, slot));
-    Ok(upgrade
-        .read_buffer_size(crate::sync::buffers::READ_BUFFER_BYTES)
-        .write_buffer_size(crate::sync::buffers::WRITE_BUFFER_BYTES)
-        .max_message_size(transport_limit)
-        .max_frame_size(transport_limit)
-        .on_failed_upgrade(|error| tracing::debug!(error = %error, "edge sync upgrade failed"))
-        .on_upgrade(move |socket| {
-            let (peer, state, slot) = *parts;
-            let tasks = state.socket_tasks().clone();
-            tasks.track_future(serve_socket(socket, peer, state, slot))
-        }))
+    Ok(upgrade_socket(upgrade, peer, state, slot, "edge sync"))
 }

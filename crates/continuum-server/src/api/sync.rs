@@ -19,7 +19,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ClientSession, DocPath};
 use crate::sockets::SocketOwner;
 use crate::state::AppState;
-use crate::sync::{DocAccess, Opener, serve_socket};
+use crate::sync::{DocAccess, Opener, upgrade_socket};
 use crate::views::Rfc3339;
 
 /// How long a sync ticket can be used.
@@ -91,24 +91,5 @@ pub async fn socket(
         Opener::Backend => None,
     };
     let peer = doc.connect(PeerOptions { acks, session, read_only: false });
-    // The socket loop refuses messages over the limit with a clear close; the transport's own
-    // limit only stops absurd frames before they are buffered.
-    let transport_limit = state.sync_config().max_message_bytes.saturating_mul(4);
-    // Boxed until the upgrade: axum's upgrade task keeps its callback's captures for the
-    // socket's whole life, next to the socket loop that holds the same values again; a box
-    // there costs 8 bytes, and it is freed as soon as the loop starts.
-    let parts = Box::new((peer, state, slot));
-    Ok(upgrade
-        // The library's defaults (128 KiB each) dominated the memory of an open socket; see
-        // `sync::buffers` for the sizes and what they cost.
-        .read_buffer_size(crate::sync::buffers::READ_BUFFER_BYTES)
-        .write_buffer_size(crate::sync::buffers::WRITE_BUFFER_BYTES)
-        .max_message_size(transport_limit)
-        .max_frame_size(transport_limit)
-        .on_failed_upgrade(|error| tracing::debug!(error = %error, "sync upgrade failed"))
-        .on_upgrade(move |socket| {
-            let (peer, state, slot) = *parts;
-            let tasks = state.socket_tasks().clone();
-            tasks.track_future(serve_socket(socket, peer, state, slot))
-        }))
+    Ok(upgrade_socket(upgrade, peer, state, slot, "sync"))
 }

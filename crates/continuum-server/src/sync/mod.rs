@@ -7,6 +7,8 @@ pub mod access;
 pub mod buffers;
 pub mod outbound;
 pub mod socket;
+pub mod upgrade;
 
 pub use access::{DocAccess, Opener};
 pub use socket::serve_socket;
+pub use upgrade::upgrade_socket;
