@@ -201,16 +201,21 @@ fn report_loss(sender: &watch::Sender<DataLoss>, loss: DataLoss, metrics: &Repli
     sender.send_replace(loss);
 }
 
-/// The live nodes that speak this wire version, and this node.
+/// The live nodes that speak this wire version, and this node; each node once. A node that
+/// restarted is live under two generations until the old one is declared dead: the newer one
+/// (chitchat orders ids by node, then generation) stands for it. Counted twice, it made the
+/// expected size of a three-node cluster four, and a quorum three of those four (a long fault
+/// run saw it after a restart).
 fn members_of(live: &BTreeMap<ChitchatId, NodeState>, me: &Member) -> Vec<Member> {
-    let mut members = vec![me.clone()];
+    let mut others: BTreeMap<String, Member> = BTreeMap::new();
     for (id, state) in live {
         if *id.node_id == *me.id {
             continue;
         }
         match state.get(WIRE_KEY) {
             Some(version) if version == WIRE_VERSION.to_string() => {
-                members.push(Member { id: id.node_id.to_string(), peer_addr: id.gossip_advertise_addr });
+                let member = Member { id: id.node_id.to_string(), peer_addr: id.gossip_advertise_addr };
+                others.insert(member.id.clone(), member);
             }
             other => tracing::warn!(
                 node = %id.node_id,
@@ -219,5 +224,7 @@ fn members_of(live: &BTreeMap<ChitchatId, NodeState>, me: &Member) -> Vec<Member
             ),
         }
     }
+    let mut members = vec![me.clone()];
+    members.extend(others.into_values());
     members
 }
