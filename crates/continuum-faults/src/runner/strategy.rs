@@ -155,14 +155,13 @@ impl Strategy {
 
     /// Violations the suite has found in this strategy that are open bugs, not design: shown as
     /// `OPEN` and listed in the issue's note, failing the run only with `--strict`. Replication
-    /// (issue 14) still shows one: a primary killed in the middle of copying a write (whose
-    /// client got no answer) leaves the new version on some backups and not on others, and
-    /// backups answer reads from their own copies, so a read on one node can show the version a
-    /// read on another node had already shown newer (seen once in four long runs). Every other
-    /// kind fails every strategy's run.
+    /// (issue 14) showed one in nine long runs after the fixes of stop 25: with the gateway in
+    /// front of `replicas = 1` (affinity-sid, seed 1), a session rotated during a paused node's
+    /// fault and untouched after was answered 401 at the end, so its last acknowledged writes
+    /// counted as lost (cause not found yet). Every other kind fails every strategy's run.
     pub fn known_open(self) -> &'static [ViolationKind] {
         match self.storage() {
-            Storage::Replicated(_) => &[ViolationKind::VersionWentBack],
+            Storage::Replicated(_) => &[ViolationKind::SessionLost, ViolationKind::LostWrite],
             _ => &[],
         }
     }
