@@ -155,7 +155,7 @@ impl Strategy {
 
     /// Violations the suite has found in this strategy that are open bugs, not design: shown as
     /// `OPEN` and listed in the issue's note, failing the run only with `--strict`. Replication
-    /// (issue 14) still showed two in eleven long runs after the fixes of stop 25: with the
+    /// (issue 14) still showed two in thirteen long runs after the fixes of stop 25: with the
     /// gateway in front of `replicas = 1` (affinity-sid, seed 1), a session rotated during a
     /// paused node's fault and untouched after was answered 401 at the end, so its last
     /// acknowledged writes counted as lost; and (replicated-1, seed 1) a patch a paused node
