@@ -12,7 +12,7 @@
 //! # Layout
 //! - [`view`]: [`View`], [`Replicas`], [`Route`] — membership as ownership, without I/O.
 //! - [`merge`]: which of two copies of a session is kept, without I/O.
-//! - [`wire`]: the versioned node-to-node format.
+//! - [`wire`]: the versioned node-to-node format; [`handshake`]: its first frames.
 //! - [`membership`]: [`Membership`], the live members from chitchat.
 //! - [`peers`]: [`Peers`], the connections to the other nodes.
 //! - [`listener`]: the peer listener and its [`listener::Handler`].
@@ -20,7 +20,8 @@
 //! - [`doc_merge`]: what one copy of a document holds that another lacks, compared by state.
 //! - `session_ops`, `doc_ops`: the operations, routed per key.
 //! - `scatter_ops`: the session operations that ask every live node (list, count, purge).
-//! - [`transfer`]: after a membership change, copies handed to the nodes that gained them.
+//! - [`transfer`]: after a membership change, copies handed to the nodes that gained them;
+//!   [`handoff`]: what the receiving node does with them.
 //! - [`written`]: the views a node wrote under since its last transfer, and who may lack a
 //!   key because of them, without I/O.
 //! - [`pending`]: session copies a backup holds whose write is not confirmed yet, without I/O.
@@ -44,6 +45,8 @@ mod doc_ops;
 pub mod drop_copies;
 pub mod error;
 pub mod fault;
+pub mod handoff;
+pub mod handshake;
 pub mod holdings;
 pub mod listener;
 pub mod membership;

@@ -92,11 +92,17 @@ impl ReplicaNode {
                 self.primary_touch(&view, &backups, &sid, at).await.map(|()| Reply::Done)
             }),
             Request::Get { sid } => as_owner!(PlacementKey::session(&sid), {
-                answer(self.read_held(&view, &sid).await.map(|record| Reply::Record { record }))
+                answer(
+                    self.read_held(&view, &sid)
+                        .await
+                        .map(|record| Reply::Record { record: record.map(|r| (*r).clone()) }),
+                )
             }),
-            Request::GetHeld { sid } => {
-                answer(self.read_held(&view, &sid).await.map(|record| Reply::Record { record }))
-            }
+            Request::GetHeld { sid } => answer(
+                self.read_held(&view, &sid)
+                    .await
+                    .map(|record| Reply::Record { record: record.map(|r| (*r).clone()) }),
+            ),
             Request::Committed { sid, version } => {
                 self.pending().confirm(&sid, version);
                 (Ok(Reply::Done), Bytes::new())

@@ -83,20 +83,28 @@ impl ReplicaNode {
         self.confirm_to(view, backups, record.sid, record.version);
     }
 
-    /// The copy of `sid` held here, for a read. A copy whose write its primary has not
-    /// confirmed ([`super::pending`]) is first handed to every other owner, so that no owner
-    /// answers an older version after this one answered it; if one does not take it, the read
-    /// is tried again (under the next view, once a dead primary has left it).
+    /// The copy of `sid` held here, for a read ([`ReplicaNode::settled`]).
     pub(crate) async fn read_held(
         &self,
         view: &View,
         sid: &SessionId,
-    ) -> Result<Option<SessionRecord>, Step> {
-        let Some(record) = self.sessions.get(sid).await? else { return Ok(None) };
-        if self.pending().of(sid).is_none() {
-            return Ok(Some((*record).clone()));
+    ) -> Result<Option<Arc<SessionRecord>>, Step> {
+        match self.sessions.get(sid).await? {
+            Some(record) => Ok(Some(self.settled(view, record).await?)),
+            None => Ok(None),
         }
-        let key = PlacementKey::session(sid);
+    }
+
+    /// `record`, a copy held here, once it may be answered. A copy whose write its primary has
+    /// not confirmed ([`super::pending`]) is first handed to every other owner, so that no owner
+    /// answers an older version after this one answered it; if one does not take it, the read
+    /// is tried again (under the next view, once a dead primary has left it). A confirmed copy
+    /// (nearly every read) costs one look in the pending table.
+    async fn settled(&self, view: &View, record: Arc<SessionRecord>) -> Result<Arc<SessionRecord>, Step> {
+        if self.pending().of(&record.sid).is_none() {
+            return Ok(record);
+        }
+        let key = PlacementKey::session(&record.sid);
         for owner in view.owners(&key, self.replicas).into_iter().filter(|owner| *owner != self.me) {
             let Some(member) = view.member(owner) else { return Err(Step::Retry("an owner left")) };
             let handoff = Request::Handoff { records: vec![(*record).clone()] };
@@ -105,8 +113,8 @@ impl ReplicaNode {
                 _ => return Err(Step::Retry("an unconfirmed copy could not be handed to every owner")),
             }
         }
-        self.pending().confirm(sid, record.version);
-        Ok(Some((*record).clone()))
+        self.pending().confirm(&record.sid, record.version);
+        Ok(record)
     }
 
     /// Reads a session from a copy held here, or from its owners.
@@ -119,12 +127,21 @@ impl ReplicaNode {
                 Route::Primary { .. } | Route::Backup { .. } => {
                     // A copy held while catching up may miss what the others wrote meanwhile.
                     let held = self.sessions.get(sid).await?;
-                    if (held.is_none() || !self.copies_fresh(&view))
-                        && let Some(found) = self.fetch_from_owners(&view, key, sid).await
-                    {
-                        self.keep_newer(key, found).await?;
+                    match held {
+                        Some(record) if self.copies_fresh(&view) => {
+                            Ok(Some(self.settled(&view, record).await?))
+                        }
+                        held => {
+                            let Some(found) = self.fetch_from_owners(&view, key, sid).await else {
+                                return Ok(match held {
+                                    Some(record) => Some(self.settled(&view, record).await?),
+                                    None => None,
+                                });
+                            };
+                            self.keep_newer(key, found).await?;
+                            self.read_held(&view, sid).await
+                        }
                     }
-                    Ok(self.read_held(&view, sid).await?.map(Arc::new))
                 }
                 // Every owner, the newest copy winning: an owner that gained the key by a
                 // membership change may not hold it yet.

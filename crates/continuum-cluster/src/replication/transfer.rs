@@ -367,57 +367,6 @@ impl ReplicaNode {
             .get_or_insert_with(|| StoreError::Unavailable(Box::new(ReplicationError::Unsettled { why })));
         false
     }
-
-    /// The receiving side of [`Request::Handoff`]: keeps each copy that is newer than the one
-    /// held here.
-    pub(crate) async fn take_handoff(&self, records: Vec<SessionRecord>) -> Result<(), super::step::Step> {
-        for record in records {
-            let key = PlacementKey::session(&record.sid);
-            self.keep_newer(&key, record).await?;
-        }
-        Ok(())
-    }
-
-    /// The receiving side of [`Request::HandoffEpochs`]: raises each epoch to at least the one
-    /// sent.
-    pub(crate) async fn take_epoch_handoff(
-        &self,
-        epochs: Vec<(Principal, u64)>,
-    ) -> Result<(), super::step::Step> {
-        for (principal, epoch) in epochs {
-            let _write = self.copy_stripe(&PlacementKey::principal(&principal)).lock().await;
-            self.sessions.raise_principal_epoch(&principal, epoch).await?;
-        }
-        Ok(())
-    }
-
-    /// The receiving side of [`Request::HandoffVersion`]: saves the version unless one of the
-    /// same name and time is held (ids are each store's own, so they are not compared).
-    pub(crate) async fn take_version_handoff(
-        &self,
-        key: &DocKey,
-        name: String,
-        created_at: continuum_core::Timestamp,
-        state: Vec<u8>,
-    ) -> Result<(), super::step::Step> {
-        let _write = self.copy_stripe(&PlacementKey::doc(key)).lock().await;
-        let held = self.docs.versions(key).await?;
-        if !held.iter().any(|meta| meta.name == name && meta.created_at == created_at) {
-            self.docs.save_version(key, name, created_at, state).await?;
-        }
-        Ok(())
-    }
-
-    /// The receiving side of [`Request::HandoffDoc`]: merges the pieces this node's copy lacks
-    /// ([`ReplicaNode::merge_doc`]).
-    pub(crate) async fn take_doc_handoff(
-        &self,
-        key: &DocKey,
-        doc: StoredDoc,
-    ) -> Result<(), super::step::Step> {
-        let _write = self.copy_stripe(&PlacementKey::doc(key)).lock().await;
-        self.merge_doc(key, doc).await
-    }
 }
 
 #[cfg(test)]
