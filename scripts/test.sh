@@ -9,6 +9,15 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
+# A run from a clean clone builds once: incremental caches would only take disk (a clean build
+# of the workspace with them once filled the machine's free space mid-build). Set
+# CARGO_INCREMENTAL=1 to keep them while editing.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+free_kib=$(df -Pk . | awk 'NR == 2 { print $4 }')
+if [ "${free_kib:-0}" -lt $((12 * 1024 * 1024)) ]; then
+  log "warning: $((free_kib / 1024)) MiB free here; a clean build and the fault suite take about 12 GiB"
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
     export PATH="$HOME/.cargo/bin:$PATH"
