@@ -188,7 +188,7 @@ impl ReplicaNode {
     /// a returning primary serve, and keep, a document without the edits of its six seconds
     /// away). Call with the key's stripe held.
     pub(crate) async fn catch_up_doc(&self, view: &View, key: &DocKey) -> Result<(), Step> {
-        if self.copies_fresh(view) {
+        if self.copies_fresh(view, &PlacementKey::doc(key)) {
             return Ok(());
         }
         let others: Vec<&str> =
@@ -232,10 +232,7 @@ impl ReplicaNode {
 
     /// A backup's side of an append or a version: checks that `from` is the primary here.
     pub(crate) fn check_doc_copy(&self, from: &str, view_fingerprint: u64, key: &DocKey) -> Result<(), Step> {
-        let view = self.view();
-        if view.fingerprint() != view_fingerprint {
-            return Err(Step::Retry("the views differ"));
-        }
+        let view = self.copy_view(view_fingerprint)?;
         match self.doc_route(&view, key) {
             Route::Backup { primary } if primary == from => Ok(()),
             _ => Err(Step::Retry("the sender is not the primary here")),

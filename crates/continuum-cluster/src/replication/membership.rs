@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::adopted::Adopted;
 use super::error::ReplicationError;
 use super::holdings::{Holdings, unavailable};
 use super::metrics::ReplicationMetrics;
@@ -30,6 +31,9 @@ pub(crate) const HOLDINGS_KEY: &str = "continuum.holdings";
 /// The key under which a node publishes the fingerprint of the view its last finished
 /// transfer handed keys over for.
 pub(crate) const TRANSFERRED_KEY: &str = "continuum.transferred";
+/// The key under which a node publishes the fingerprint of its current view: a write is taken
+/// only while every member publishes the writer's (see `ReplicaNode::views_agreed`).
+pub(crate) const VIEW_KEY: &str = "continuum.view";
 
 /// How membership is gossiped.
 #[derive(Clone, Debug)]
@@ -54,6 +58,8 @@ pub struct Membership {
     view: watch::Receiver<Arc<View>>,
     loss: watch::Receiver<DataLoss>,
     transferred: watch::Receiver<HashMap<String, u64>>,
+    peer_views: watch::Receiver<HashMap<String, u64>>,
+    adopted: Arc<Adopted>,
 }
 
 impl Membership {
@@ -95,10 +101,16 @@ impl Membership {
         // nodes ever seen live, whichever is larger; never against a view shrunk by failures.
         let configured: HashSet<SocketAddr> = config.peers.iter().copied().chain([config.listen]).collect();
         let mut expected = configured.len();
-        let (sender, view) = watch::channel(Arc::new(View::new(vec![me.clone()], expected)));
+        let first = Arc::new(View::new(vec![me.clone()], expected));
+        let adopted = Arc::new(Adopted::default());
+        adopted.note(&first);
+        handle.chitchat().lock().await.self_node_state().set(VIEW_KEY, first.fingerprint());
+        let (sender, view) = watch::channel(first);
+        let (chitchat, noted) = (handle.chitchat(), Arc::clone(&adopted));
         let mut live = handle.chitchat().lock().await.live_nodes_watcher();
         let (loss_sender, loss) = watch::channel(DataLoss::default());
         let (transferred_sender, transferred) = watch::channel(HashMap::new());
+        let (views_sender, peer_views) = watch::channel(HashMap::new());
         // Every node's last published holdings, kept after it leaves: what it owned is what the
         // survivors may have lost with it.
         let mut known: HashMap<String, Holdings> = HashMap::new();
@@ -110,17 +122,8 @@ impl Membership {
                         known.insert(id.node_id.to_string(), Holdings::decode(text));
                     }
                 }
-                let finished: HashMap<String, u64> = states
-                    .iter()
-                    .filter_map(|(id, state)| {
-                        Some((id.node_id.to_string(), state.get(TRANSFERRED_KEY)?.parse().ok()?))
-                    })
-                    .collect();
-                transferred_sender.send_if_modified(|held| {
-                    let changed = *held != finished;
-                    *held = finished;
-                    changed
-                });
+                publish_numbers(&transferred_sender, &states, TRANSFERRED_KEY);
+                publish_numbers(&views_sender, &states, VIEW_KEY);
                 let members = members_of(&states, &me);
                 let live_ids: BTreeSet<String> = members.iter().map(|member| member.id.clone()).collect();
                 let in_cluster: u64 = known
@@ -141,7 +144,10 @@ impl Membership {
                         quorum = next.has_quorum(),
                         "the cluster's membership changed"
                     );
-                    sender.send_replace(Arc::new(next));
+                    let next = Arc::new(next);
+                    noted.note(&next);
+                    chitchat.lock().await.self_node_state().set(VIEW_KEY, next.fingerprint());
+                    sender.send_replace(next);
                 }
                 tokio::select! {
                     () = cancel.cancelled() => break,
@@ -149,7 +155,17 @@ impl Membership {
                 }
             }
         });
-        Ok(Self { handle, view, loss, transferred })
+        Ok(Self { handle, view, loss, transferred, peer_views, adopted })
+    }
+
+    /// For each live node, the fingerprint of its current view.
+    pub fn peer_views(&self) -> watch::Receiver<HashMap<String, u64>> {
+        self.peer_views.clone()
+    }
+
+    /// The views this node took since its copies were last settled (noted as each is made).
+    pub fn adopted(&self) -> Arc<Adopted> {
+        Arc::clone(&self.adopted)
     }
 
     /// What no live node holds any more, from every node's published holdings.
@@ -178,6 +194,23 @@ impl Membership {
             tracing::debug!(error = %format!("{error:#}"), "membership stopped with an error");
         }
     }
+}
+
+/// Publishes, when it changed, each live node's number under `key`.
+fn publish_numbers(
+    sender: &watch::Sender<HashMap<String, u64>>,
+    states: &BTreeMap<ChitchatId, NodeState>,
+    key: &str,
+) {
+    let numbers: HashMap<String, u64> = states
+        .iter()
+        .filter_map(|(id, state)| Some((id.node_id.to_string(), state.get(key)?.parse().ok()?)))
+        .collect();
+    sender.send_if_modified(|held| {
+        let changed = *held != numbers;
+        *held = numbers;
+        changed
+    });
 }
 
 /// Publishes a changed loss: the log line, the gauges, the watch the server reports from.

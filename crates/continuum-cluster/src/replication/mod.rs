@@ -7,7 +7,8 @@
 //! forwards it to the primary in one hop. The primary copies a write to its backups, waits
 //! until each has it in its own store, then applies it itself and answers. Writes carry the
 //! view's fingerprint: a node whose view differs refuses, so a deposed primary cannot overwrite
-//! its successor. A node without a quorum of the cluster serves nothing.
+//! its successor. A node without a quorum of the cluster serves nothing. A write is taken only
+//! while every member gossips the same view (see `ReplicaNode::views_agreed`).
 //!
 //! # Layout
 //! - [`view`]: [`View`], [`Replicas`], [`Route`] — membership as ownership, without I/O.
@@ -24,6 +25,8 @@
 //!   [`handoff`]: what the receiving node does with them.
 //! - [`written`]: the views a node wrote under since its last transfer, and who may lack a
 //!   key because of them, without I/O.
+//! - [`adopted`]: the views a node took since its copies were last complete, and which
+//!   copies it trusts because of them, without I/O.
 //! - [`pending`]: session copies a backup holds whose write is not confirmed yet, without I/O.
 //! - [`holdings`]: what each node publishes it holds, and what nobody holds when more than `k`
 //!   owners left at once, without I/O; `report` publishes them.
@@ -39,6 +42,7 @@
 //!   copy without storing it, for the fault suite's checker.
 //! - [`start`](mod@start): [`ReplicationConfig`] and [`start()`], the entry point.
 
+pub mod adopted;
 pub mod doc_merge;
 mod doc_ops;
 #[cfg(feature = "fault-modes")]

@@ -55,6 +55,10 @@ pub struct NodeParts {
     pub loss: watch::Receiver<continuum_store::DataLoss>,
     /// For each live node, the view its last finished transfer was for (from membership).
     pub transferred: watch::Receiver<std::collections::HashMap<String, u64>>,
+    /// For each live node, the fingerprint of its current view (from membership).
+    pub peer_views: watch::Receiver<std::collections::HashMap<String, u64>>,
+    /// The views taken since the copies were last settled (noted by membership).
+    pub adopted: Arc<super::adopted::Adopted>,
     /// The `drop-copies` fault mode, when this node is in it (feature `fault-modes`).
     #[cfg(feature = "fault-modes")]
     pub drop_copies: Option<super::drop_copies::DropCopies>,
@@ -84,6 +88,8 @@ pub struct ReplicaNode {
     last_written: std::sync::atomic::AtomicU64,
     loss: watch::Receiver<continuum_store::DataLoss>,
     peers_transferred: watch::Receiver<std::collections::HashMap<String, u64>>,
+    peer_views: watch::Receiver<std::collections::HashMap<String, u64>>,
+    adopted: Arc<super::adopted::Adopted>,
     /// Set while this node's copies may be stale: from its start, and after it was without a
     /// quorum (the others may have written without it), until every peer finished its transfer
     /// for the current view.
@@ -123,6 +129,8 @@ impl ReplicaNode {
             last_written: std::sync::atomic::AtomicU64::new(0),
             loss: parts.loss,
             peers_transferred: parts.transferred,
+            peer_views: parts.peer_views,
+            adopted: parts.adopted,
             catching_up: std::sync::atomic::AtomicBool::new(true),
             published: std::sync::Mutex::default(),
             pending: std::sync::Mutex::default(),
@@ -250,15 +258,18 @@ impl ReplicaNode {
         self.last_written.store(view.fingerprint(), Ordering::Release);
     }
 
-    /// Whether this node's own copies can be trusted under `view` without asking the other
-    /// owners: it has not stood still lately ([`super::stall`]), and it is not catching up, or
-    /// every other member has finished handing keys over for this view (which ends catching up).
-    pub(crate) fn copies_fresh(&self, view: &View) -> bool {
+    /// Whether this node's own copy of `key` can be trusted under `view` without asking the
+    /// other owners: it has not stood still lately ([`super::stall`]), and either it is not
+    /// catching up and owned `key` under every view since its copies were last settled
+    /// ([`super::adopted`]), or every other member has finished handing keys over for this
+    /// view (which ends catching up and settles the copies).
+    pub(crate) fn copies_fresh(&self, view: &View, key: &PlacementKey) -> bool {
         use std::sync::atomic::Ordering;
         if !self.stall.trusts(std::time::Instant::now()) {
             return false;
         }
-        if !self.catching_up.load(Ordering::Acquire) {
+        let catching_up = self.catching_up.load(Ordering::Acquire);
+        if !catching_up && self.adopted.trusts(view, &self.me, key, self.replicas) {
             return true;
         }
         let finished = self.peers_transferred.borrow();
@@ -268,10 +279,50 @@ impl ReplicaNode {
             .filter(|member| member.id != self.me)
             .all(|member| finished.get(&member.id) == Some(&view.fingerprint()));
         if all && view.has_quorum() {
-            self.catching_up.store(false, Ordering::Release);
-            tracing::info!("caught up: every peer has handed over its copies for this view");
+            self.adopted.settle(view);
+            if catching_up {
+                self.catching_up.store(false, Ordering::Release);
+                tracing::info!("caught up: every peer has handed over its copies for this view");
+            }
         }
         all
+    }
+
+    /// Whether a copy of `key` missing or stale here is to be looked for on every member rather
+    /// than on its other owners: this node is catching up, stood still lately, or gained `key`
+    /// since its copies were last settled (see [`super::adopted`]).
+    pub(crate) fn asks_every_member(&self, view: &View, key: &PlacementKey) -> bool {
+        self.catching_up.load(std::sync::atomic::Ordering::Acquire)
+            || !self.stall.trusts(std::time::Instant::now())
+            || !self.adopted.trusts(view, &self.me, key, self.replicas)
+    }
+
+    /// Whether every other member of `view` publishes `view` as its own. A write is taken, as
+    /// a primary or as a backup, only then: a member still on another view may answer reads
+    /// from copies this write does not reach (the fault suite saw a node paused past its
+    /// failure detection acknowledge a write as it resumed, with a backup that had already
+    /// taken it back into its view, while a third node — still without it — answered the older
+    /// version 3 ms later). Refused writes are retried until the views agree, a gossip round or
+    /// two after a change.
+    pub(crate) fn views_agreed(&self, view: &View) -> bool {
+        let published = self.peer_views.borrow();
+        view.members()
+            .iter()
+            .filter(|member| member.id != self.me)
+            .all(|member| published.get(&member.id) == Some(&view.fingerprint()))
+    }
+
+    /// A backup's check of a copy sent under `view_fingerprint`: the view here is the same, and
+    /// every member agrees on it ([`ReplicaNode::views_agreed`]). Returns that view.
+    pub(crate) fn copy_view(&self, view_fingerprint: u64) -> Result<Arc<View>, Step> {
+        let view = self.view();
+        if view.fingerprint() != view_fingerprint {
+            return Err(Step::Retry("the views differ"));
+        }
+        if !self.views_agreed(&view) {
+            return Err(Step::Retry("the members do not agree on the view yet"));
+        }
+        Ok(view)
     }
 
     /// What no live node holds any more, as it changes.
@@ -347,6 +398,9 @@ impl ReplicaNode {
     ) -> Result<(), Step> {
         if backups.is_empty() {
             return Ok(());
+        }
+        if !self.views_agreed(view) {
+            return Err(Step::Retry("the members do not agree on the view yet"));
         }
         let started = Instant::now();
         let calls = backups.iter().map(|backup| {

@@ -128,7 +128,7 @@ impl ReplicaNode {
                     // A copy held while catching up may miss what the others wrote meanwhile.
                     let held = self.sessions.get(sid).await?;
                     match held {
-                        Some(record) if self.copies_fresh(&view) => {
+                        Some(record) if self.copies_fresh(&view, key) => {
                             Ok(Some(self.settled(&view, record).await?))
                         }
                         held => {
@@ -258,10 +258,7 @@ impl ReplicaNode {
         record: SessionRecord,
     ) -> Result<(), Step> {
         let key = PlacementKey::session(&record.sid);
-        let view = self.view();
-        if view.fingerprint() != view_fingerprint {
-            return Err(Step::Retry("the views differ"));
-        }
+        let view = self.copy_view(view_fingerprint)?;
         match self.route_of(&view, &key) {
             Route::Backup { primary } if primary == from => {}
             _ => return Err(Step::Retry("the sender is not the primary here")),
@@ -293,7 +290,7 @@ impl ReplicaNode {
         sid: &SessionId,
     ) -> Result<Option<Arc<SessionRecord>>, Step> {
         let held = self.sessions.get(sid).await?;
-        if held.is_some() && self.copies_fresh(view) {
+        if held.is_some() && self.copies_fresh(view, key) {
             return Ok(held);
         }
         let Some(found) = self.fetch_from_owners(view, key, sid).await else { return Ok(held) };
@@ -308,16 +305,13 @@ impl ReplicaNode {
         key: &PlacementKey,
         sid: &SessionId,
     ) -> Option<SessionRecord> {
-        // While catching up (just started, back from a stall or a lost quorum), the owners under
-        // this node's view may not be the nodes that took the key's writes meanwhile: ask every
-        // member (the fault suite saw a node answer 404 for a session created while it was dead).
-        // A member that is not an owner under its own view still answers what it holds
-        // (`GetHeld`): it may have owned the key while this node was away.
-        let (others, ask): (Vec<&str>, Request) = match self
-            .catching_up
-            .load(std::sync::atomic::Ordering::Acquire)
-            || !self.stall.trusts(std::time::Instant::now())
-        {
+        // While catching up (just started, back from a stall or a lost quorum), or for a key
+        // gained since the copies were last settled, the owners under this node's view may not
+        // be the nodes that took the key's writes meanwhile: ask every member (the fault suite
+        // saw a node answer 404 for a session created while it was dead). A member that is not
+        // an owner under its own view still answers what it holds (`GetHeld`): it may have
+        // owned the key while this node was away.
+        let (others, ask): (Vec<&str>, Request) = match self.asks_every_member(view, key) {
             true => (
                 view.members().iter().map(|member| member.id.as_str()).filter(|id| *id != self.me).collect(),
                 Request::GetHeld { sid: *sid },
@@ -450,10 +444,7 @@ impl ReplicaNode {
         epoch: u64,
     ) -> Result<u64, Step> {
         let key = PlacementKey::principal(principal);
-        let view = self.view();
-        if view.fingerprint() != view_fingerprint {
-            return Err(Step::Retry("the views differ"));
-        }
+        let view = self.copy_view(view_fingerprint)?;
         match self.route_of(&view, &key) {
             Route::Backup { primary } if primary == from => {}
             _ => return Err(Step::Retry("the sender is not the primary here")),

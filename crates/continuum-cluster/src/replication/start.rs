@@ -149,6 +149,8 @@ pub async fn start_with(
         settle_timeout: config.settle_timeout,
         loss: membership.loss(),
         transferred: membership.transferred(),
+        peer_views: membership.peer_views(),
+        adopted: membership.adopted(),
         #[cfg(feature = "fault-modes")]
         drop_copies: config.drop_copies.then(super::drop_copies::DropCopies::default),
     }));

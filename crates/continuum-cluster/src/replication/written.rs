@@ -75,6 +75,27 @@ impl Written {
         }
     }
 
+    /// The last view noted.
+    pub fn last(&self) -> Option<&Arc<View>> {
+        self.views.last()
+    }
+
+    /// Keeps only the last view noted, as the base (see [`super::adopted::Adopted::settle`]).
+    pub fn restart(&mut self) {
+        let last = self.views.pop();
+        self.views.clear();
+        self.views.extend(last);
+        self.overflowed = false;
+    }
+
+    /// Whether `me` owned `key` under every view noted (never after an overflow, nor with
+    /// nothing noted).
+    pub fn owned_throughout(&self, me: &str, key: &PlacementKey, replicas: Replicas) -> bool {
+        !self.overflowed
+            && !self.views.is_empty()
+            && self.views.iter().all(|view| view.owners(key, replicas).contains(&me))
+    }
+
     /// The owners of `key` under `now`, other than `me`, that were not owners under every view
     /// noted: the nodes a holder of the key sends it to.
     pub fn gained<'a>(
