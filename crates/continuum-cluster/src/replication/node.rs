@@ -159,6 +159,13 @@ impl ReplicaNode {
             && self.transferred_view.load(std::sync::atomic::Ordering::Acquire) == view.fingerprint()
     }
 
+    /// Whether every other member of the current view publishes it as its own, so writes are
+    /// taken (see [`ReplicaNode::views_agreed`]): a cluster just started or just changed is
+    /// settled once this holds, a gossip round or two later.
+    pub fn members_agree(&self) -> bool {
+        self.views_agreed(&self.view())
+    }
+
     /// This node's own copies of sessions (its local store), for tests and inspection.
     pub fn held_sessions(&self) -> &Arc<dyn SessionStore> {
         &self.sessions
@@ -367,6 +374,7 @@ impl ReplicaNode {
     {
         let deadline = Instant::now() + self.settle_timeout;
         let mut views = self.view.clone();
+        let mut agreement = self.peer_views.clone();
         loop {
             let view = Arc::clone(&views.borrow_and_update());
             self.note_written(&view);
@@ -379,8 +387,17 @@ impl ReplicaNode {
                     if now >= deadline {
                         return Err(StoreError::Unavailable(Box::new(ReplicationError::Unsettled { why })));
                     }
+                    // A view changing or a member publishing its view (what a refusal waits
+                    // for most often) ends the pause early.
                     let pause = RETRY_PAUSE.min(deadline - now);
-                    if let Ok(Err(_)) = tokio::time::timeout(pause, views.changed()).await {
+                    agreement.borrow_and_update();
+                    let changed = async {
+                        tokio::select! {
+                            changed = views.changed() => changed,
+                            changed = agreement.changed() => changed,
+                        }
+                    };
+                    if let Ok(Err(_)) = tokio::time::timeout(pause, changed).await {
                         tokio::time::sleep(pause).await;
                     }
                 }

@@ -82,12 +82,14 @@ impl Cluster {
         cluster
     }
 
-    /// Waits until every running node sees `n` members.
+    /// Waits until every running node sees `n` members and every member publishes the view it
+    /// is on (until then writes wait, counted as retries).
     pub async fn converge(&self, n: usize) {
         let deadline = tokio::time::Instant::now() + CONVERGE;
         loop {
             let sizes: Vec<usize> = self.nodes.iter().map(|node| node.node.view().members().len()).collect();
-            if sizes.iter().all(|size| *size == n) {
+            let agreed = self.nodes.iter().all(|node| node.node.members_agree());
+            if agreed && sizes.iter().all(|size| *size == n) {
                 return;
             }
             assert!(tokio::time::Instant::now() < deadline, "membership did not converge to {n}: {sizes:?}");
