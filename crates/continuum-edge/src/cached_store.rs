@@ -13,9 +13,9 @@ use continuum_store::{PurgedSession, SessionStore, StoreError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cache::{Lookup, SessionCache};
 use crate::metrics::EdgeMetrics;
 use crate::origin::OriginClient;
+use continuum_store::session_cache::{Lookup, SessionCache};
 
 /// Touches waiting to be passed on to the origin; past it they are dropped and counted (a touch
 /// is lazy anyway: the next one carries the same news).

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use continuum_server::ServerConfig;
 
-use crate::cache::CachePolicy;
+use continuum_store::session_cache::CachePolicy;
 
 /// The default of [`CachePolicy::ttl`]: how stale a cached session's attributes may be.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);

@@ -5,8 +5,6 @@
 //!
 //! # Layout
 //! Listed from the bottom up; each module uses only modules listed before it.
-//! - [`cache`]: [`SessionCache`], session records by sid and when one may answer (TTL, the cap
-//!   after the event stream was last heard, ended sessions final), pure.
 //! - [`metrics`]: [`EdgeMetrics`], under `continuum_edge_*` on `/metrics`.
 //! - [`origin`]: [`OriginClient`], the calls to the origin (a record, a touch, the events, any
 //!   forwarded request) with the origin's API key and deadlines.
@@ -56,7 +54,6 @@
 //! twice.
 
 pub mod bus;
-pub mod cache;
 pub mod cached_store;
 pub mod config;
 pub mod downstream;
@@ -75,9 +72,9 @@ pub mod run;
 pub mod upstream;
 
 pub use bus::EdgeBus;
-pub use cache::{CachePolicy, SessionCache};
 pub use cached_store::CachedSessions;
 pub use config::EdgeConfig;
+pub use continuum_store::session_cache::{CachePolicy, SessionCache};
 pub use listener::EventListener;
 pub use metrics::EdgeMetrics;
 pub use origin::OriginClient;

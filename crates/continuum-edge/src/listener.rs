@@ -16,10 +16,10 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::EdgeBus;
-use crate::cache::SessionCache;
 use crate::cached_store::{SharedCache, lock};
 use crate::metrics::EdgeMetrics;
 use crate::origin::OriginClient;
+use continuum_store::session_cache::SessionCache;
 
 /// First wait before reconnecting; doubles on each failure.
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
@@ -174,7 +174,7 @@ mod tests {
     use continuum_core::{NewSession, SessionPolicy, Timestamp};
 
     use super::*;
-    use crate::cache::{CachePolicy, Lookup};
+    use continuum_store::session_cache::{CachePolicy, Lookup};
 
     fn cache_with(principal: &str) -> (SessionCache, SessionId) {
         let mut cache = SessionCache::new(CachePolicy {

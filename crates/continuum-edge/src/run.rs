@@ -14,7 +14,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::bus::EdgeBus;
-use crate::cache::SessionCache;
 use crate::cached_store::CachedSessions;
 use crate::config::EdgeConfig;
 use crate::downstreams::Downstreams;
@@ -27,6 +26,7 @@ use crate::queue::{EdgeQueue, QueueError};
 use crate::queued_docs::QueuedDocs;
 use crate::replayer::Replayer;
 use crate::upstream::Upstream;
+use continuum_store::session_cache::SessionCache;
 
 /// The edge's own copy of its documents, in the data directory.
 pub const DOCS_FILE: &str = "edge-docs.redb";

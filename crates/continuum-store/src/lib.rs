@@ -51,6 +51,7 @@ pub mod memory;
 pub mod memory_docs;
 pub mod private_fs;
 pub mod sealed;
+pub mod session_cache;
 pub mod sessions;
 pub mod store;
 pub mod stores;

@@ -1,7 +1,11 @@
-//! [`SessionCache`]: the edge's session records by sid and the rule of when one may answer a
-//! validation without asking the origin. Pure: time is passed in, nothing is spawned.
+//! [`SessionCache`]: session records by sid, held in front of the store that keeps them (the
+//! origin, for an edge; Redis or PostgreSQL, for an origin node with `--session-cache`), and
+//! the rule of when one may answer a validation without asking that store. Pure: time is passed
+//! in, nothing is spawned.
 //!
 //! # Policy
+//! "The origin" below is whatever keeps the records; "the stream" is what pushes their changes
+//! (the origin's `/v1/events` for an edge, the shared store's bus for an origin node).
 //! - An entry is what the origin said of a sid at `fetched_at`: its record, or that it has none.
 //! - An entry is *known good* until the later of `fetched_at` and the last moment the origin's
 //!   event stream was heard (an event or a heartbeat): any revocation before then would have
@@ -181,10 +185,15 @@ impl SessionCache {
         });
     }
 
-    /// Events may have been missed: everything but the ended sessions asks the origin again.
+    /// Events may have been missed: everything but the ended sessions (and fetched tombstones,
+    /// which are as final) asks the origin again.
     pub fn reset(&mut self) {
         self.events += 1;
-        self.entries.retain(|_, entry| matches!(entry.held, Held::Ended));
+        self.entries.retain(|_, entry| match &entry.held {
+            Held::Ended => true,
+            Held::Fetched(Some(record)) => record.status == Status::Revoked,
+            Held::Fetched(None) => false,
+        });
     }
 
     /// A touch the edge made: the cached record's `last_seen_at` moves to `at` (never back), so
@@ -276,10 +285,11 @@ mod tests {
         revoked.status = Status::Revoked;
         let revoked = Arc::new(revoked);
         cache.insert(cache.ticket(), revoked.sid, Some(revoked.clone()), t0);
+        cache.reset();
         assert_eq!(
             cache.get(&revoked.sid, t0 + secs(3600)),
             Lookup::Hit(Some(revoked)),
-            "a fetched tombstone"
+            "a fetched tombstone, a reset too"
         );
     }
 
