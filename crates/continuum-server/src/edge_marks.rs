@@ -5,8 +5,9 @@
 //!
 //! Durability: a mark returned by [`EdgeMarks::store`] survives a crash and a power loss of the
 //! origin. It is written after the replayed updates are durable in the document store, so an
-//! origin crash between the two makes the edge send them again, and they are applied a second
-//! time: a no-op for the documents (a Yjs update's items apply once), one more in `applied`.
+//! origin crash between the two makes the edge send them again: the replay finds the document
+//! already holding all of each (a Yjs update's items apply once), appends nothing and counts
+//! them as duplicates, not again in `applied`.
 
 use std::collections::HashMap;
 use std::io::Write as _;

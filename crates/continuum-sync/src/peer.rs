@@ -121,7 +121,9 @@ impl Peer {
                 }
                 Inbound::SyncStep2(_) if self.read_only => {}
                 Inbound::Update(_) if self.read_only => return Err(SyncError::ReadOnly),
-                Inbound::SyncStep2(update) | Inbound::Update(update) => self.apply(update).await?,
+                Inbound::SyncStep2(update) | Inbound::Update(update) => {
+                    self.apply(update).await?;
+                }
                 Inbound::Awareness(update) => {
                     let mut state = self.doc.core.lock();
                     if !state.is_attached(self.id) {
@@ -136,8 +138,27 @@ impl Peer {
         Ok(replies)
     }
 
-    /// Applies one content-bearing message and queues it (with its ack, if asked for).
-    async fn apply(&mut self, bytes: Vec<u8>) -> Result<(), SyncError> {
+    /// Applies one Yjs v1 update as an update message from this peer would be, and returns
+    /// whether it changed the document: `false` when the document had all of it already (then
+    /// nothing was broadcast or queued for the store). How a replay tells an update it applies
+    /// from one an earlier attempt already applied. Errors as [`Peer::receive`]'s.
+    pub async fn receive_update(&mut self, update: &[u8]) -> Result<bool, SyncError> {
+        let limit = self.doc.config.max_message_bytes;
+        if update.len() > limit {
+            return Err(SyncError::MessageTooLarge { limit, size: update.len() });
+        }
+        if self.is_detached() {
+            return Err(SyncError::Detached);
+        }
+        if self.read_only {
+            return Err(SyncError::ReadOnly);
+        }
+        self.apply(update.to_vec()).await
+    }
+
+    /// Applies one content-bearing message and queues it (with its ack, if asked for); returns
+    /// whether it changed the document.
+    async fn apply(&mut self, bytes: Vec<u8>) -> Result<bool, SyncError> {
         let update = protocol::decode_update(&bytes).map_err(SyncError::Malformed)?;
         let count = self.content_messages + 1;
         let origin = Origin {
@@ -148,9 +169,16 @@ impl Peer {
             from_upstream: false,
         };
         let limit = self.doc.config.max_doc_bytes;
-        self.doc.commit(origin, |state| state.apply_update(update, &bytes, limit)).await?;
+        let mut changed = false;
+        self.doc
+            .commit(origin, |state| {
+                let integrated = state.apply_update(update, &bytes, limit)?;
+                changed = integrated.is_some();
+                Ok(integrated)
+            })
+            .await?;
         self.content_messages = count;
-        Ok(())
+        Ok(changed)
     }
 
     /// The next message for the client: another peer's update, an awareness change, or (with

@@ -11,7 +11,8 @@
 //!   session's are applied — and acknowledged `cloud` then — and its socket at the edge is
 //!   closed.
 //! - The replay route itself: a batch sent again applies nothing, a gap is refused, bad input is
-//!   a 400 problem.
+//!   a 400 problem; and a batch sent again to an origin that crashed after appending it but
+//!   before writing its mark applies nothing twice either.
 
 mod common;
 
@@ -181,6 +182,54 @@ async fn edits_ride_out_an_origin_outage_and_an_edge_crash_and_arrive_exactly_on
         assert_eq!((status, answer["status"].as_u64()), (400, Some(400)), "{bad} → {answer}");
     }
     assert_eq!(origin.request("POST", "/v1/edge/replay", &[], Some(&json!({}))).0, 401);
+}
+
+/// Two Yjs updates of the root map `m`, one key each, base64url as the replay route takes them.
+fn two_updates() -> [String; 2] {
+    use base64::Engine as _;
+    use yrs::{Map as _, Transact as _};
+    let doc = yrs::Doc::new();
+    let map = doc.get_or_insert_map("m");
+    let update = |key: &str, value: &str| {
+        let mut txn = doc.transact_mut();
+        map.insert(&mut txn, key, value);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(txn.encode_update_v1())
+    };
+    [update("a", "one"), update("b", "two")]
+}
+
+#[test]
+fn a_batch_sent_again_after_an_origin_crash_before_its_mark_applies_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = origin_at("127.0.0.1:0", dir.path(), &[]);
+    let addr = origin.addr.clone();
+    let [one, two] = two_updates();
+    let entry = |seq: u64, update: &str| json!({"seq": seq, "sid": null, "scope": "user:alice", "name": "crash", "update": update});
+    let batch = json!({"edge": "edge-crash", "entries": [entry(1, &one), entry(2, &two)]});
+    let replay = |origin: &Server| {
+        origin.request("POST", "/v1/edge/replay", &[("Authorization", &bearer())], Some(&batch))
+    };
+    let (status, answer) = replay(&origin);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!((answer["applied"].as_u64(), answer["mark"].as_u64()), (Some(2), Some(2)), "{answer}");
+    origin.kill_and_reap();
+
+    // What a crash between the appends and the mark leaves: the document holds the batch, the
+    // mark is the one before it.
+    std::fs::write(dir.path().join("edge-marks").join("edge-crash"), "0 0 0\n").unwrap();
+    let origin = origin_at(&addr, dir.path(), &[]);
+    let (status, answer) = replay(&origin);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["applied"].as_u64(), answer["duplicates"].as_u64(), answer["mark"].as_u64()),
+        (Some(0), Some(2), Some(2)),
+        "the document had both: {answer}"
+    );
+    assert_eq!(origin.metric("continuum_sync_updates_persisted_total"), 0.0, "nothing appended again");
+    let (status, doc) =
+        origin.request("GET", "/v1/docs/user:alice/crash", &[("Authorization", &bearer())], None);
+    assert_eq!((status, &doc["m"]), (200, &json!({"a": "one", "b": "two"})), "{doc}");
+    origin.stop();
 }
 
 /// The `data` of the first `event: <kind>` on the origin's stream read by `reader`, within 20 s.

@@ -1,6 +1,8 @@
 //! Backend plane, for edge nodes: `POST /v1/edge/replay` — an edge's queued document updates,
 //! in queue order, applied exactly once per (edge id, seq) against the edge's durable
-//! high-water mark ([`EdgeMarks`]); an update whose writer's session is no longer live (revoked
+//! high-water mark ([`EdgeMarks`]) — and, past the mark, an update the document already has
+//! all of is not appended again, so a crash between the appends and the mark costs nothing
+//! twice either; an update whose writer's session is no longer live (revoked
 //! before the update reached the origin, or expired) or may not open the document is refused,
 //! kept out of the document, counted, and announced on `/v1/events` as `refused_updates`.
 
@@ -76,7 +78,9 @@ pub struct ReplayAnswer {
     pub mark: u64,
     /// Entries of this batch applied.
     pub applied: u64,
-    /// Entries of this batch at or below the mark before it: applied or refused before, skipped.
+    /// Entries of this batch at or below the mark before it (applied or refused before, skipped),
+    /// and entries the document already had all of (applied before the origin's last crash,
+    /// before its mark was written): nothing of them is appended again.
     pub duplicates: u64,
     /// Entries of this batch refused, per session.
     pub refused: Vec<RefusedView>,
@@ -204,8 +208,12 @@ pub async fn replay(
                 slot.insert(doc.connect(PeerOptions { session: entry.sid, ..PeerOptions::default() }))
             }
         };
-        match peer.receive(&continuum_sync::protocol::update_message(&entry.update)).await {
-            Ok(_) => applied += 1,
+        match peer.receive_update(&entry.update).await {
+            Ok(true) => applied += 1,
+            // The document has all of it: an earlier replay applied it and the origin stopped
+            // before its mark said so (a crash between the append and the mark), or another
+            // device's copy of the same change came first. Nothing is appended again.
+            Ok(false) => duplicates += 1,
             // An update no document would take is dropped, counted as refused: replaying it
             // again would fail the same way and hold up the whole queue.
             Err(
