@@ -47,6 +47,8 @@ impl Listener {
                     tracing::warn!(doc = %key, %error, "merging another node's update failed");
                 }
             }
+            // For the session caches of the nodes that have one (`crate::session_cache`).
+            Notice::SessionWritten { .. } | Notice::Heartbeat => {}
         }
     }
 

@@ -24,6 +24,8 @@
 //! - [`replication`]: the replicated strategy: nodes that hold the sessions and documents
 //!   themselves, a primary and `k` backups per key, presented to the server as one more
 //!   session store, document store and bus ([`replication::start`]).
+//! - [`session_cache`]: an origin node's cache of sessions in front of a shared store, kept
+//!   honest by what every node announces on the bus ([`session_cache::start`]).
 //!
 //! # Main flow
 //! The server builds a [`Relay`] over its session services, its document registry, its bus
@@ -40,6 +42,7 @@ pub mod memory_bus;
 pub mod metrics;
 pub mod relay;
 pub mod replication;
+pub mod session_cache;
 mod unsent;
 
 pub use local::LocalNode;

@@ -52,6 +52,16 @@ pub enum Notice {
         /// The principal.
         principal: Principal,
     },
+    /// A session's record was written (created, patched, rotated, revoked) through the node
+    /// that sends this: a node caching records (`serve --session-cache`) reads it from the
+    /// store again. Sent only by nodes with the cache on.
+    SessionWritten {
+        /// The session.
+        sid: SessionId,
+    },
+    /// The sender is alive and publishing, once a second from each node with the cache on: how
+    /// a cache tells a quiet bus from a subscription that broke without saying so.
+    Heartbeat,
 }
 
 /// What a subscriber hears.
@@ -142,6 +152,8 @@ enum Wire {
     Session { o: u64, kind: String, sid: String, principal: String, at: i64 },
     Doc { o: u64, scope: String, name: String, seq: u64, u: Option<String> },
     Epoch { o: u64, principal: String },
+    Written { o: u64, sid: String },
+    Beat { o: u64 },
 }
 
 /// `notice` from the node `origin` as one JSON text. A document update whose encoding would
@@ -169,6 +181,8 @@ pub fn encode(origin: u64, notice: &Notice, max_len: usize) -> String {
         Notice::SignedOutEverywhere { principal } => {
             Wire::Epoch { o: origin, principal: principal.as_str().to_owned() }
         }
+        Notice::SessionWritten { sid } => Wire::Written { o: origin, sid: sid.to_string() },
+        Notice::Heartbeat => Wire::Beat { o: origin },
     };
     serde_json::to_string(&wire).expect("a notice always serializes")
 }
@@ -194,6 +208,11 @@ pub fn decode(payload: &str) -> Result<(u64, Notice), DecodeError> {
             let principal = Principal::parse_any(&principal).map_err(|error| bad(&error))?;
             Ok((o, Notice::SignedOutEverywhere { principal }))
         }
+        Wire::Written { o, sid } => {
+            let sid = SessionId::parse(&sid).map_err(|error| bad(&error))?;
+            Ok((o, Notice::SessionWritten { sid }))
+        }
+        Wire::Beat { o } => Ok((o, Notice::Heartbeat)),
     }
 }
 
@@ -218,7 +237,8 @@ mod tests {
     #[test]
     fn notices_round_trip() {
         let signed_out = Notice::SignedOutEverywhere { principal: Principal::parse("bob").unwrap() };
-        for notice in [revoked(), appended(0), appended(300), signed_out] {
+        let written = Notice::SessionWritten { sid: SessionId::generate() };
+        for notice in [revoked(), appended(0), appended(300), signed_out, written, Notice::Heartbeat] {
             let text = encode(7, &notice, 8000);
             assert_eq!(decode(&text).unwrap(), (7, notice));
         }
@@ -245,6 +265,8 @@ mod tests {
             r#"{"t":"session","o":1,"kind":"exploded","sid":"x","principal":"a","at":0}"#,
             r#"{"t":"doc","o":1,"scope":"nobody","name":"d","seq":1,"u":null}"#,
             r#"{"t":"doc","o":1,"scope":"user:a","name":"d","seq":1,"u":"!!"}"#,
+            r#"{"t":"written","o":1,"sid":"not-a-sid"}"#,
+            r#"{"t":"beat"}"#,
         ] {
             assert!(decode(payload).is_err(), "{payload}");
         }
