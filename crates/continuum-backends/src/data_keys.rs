@@ -37,8 +37,7 @@ pub enum KeySource {
 /// Where the data keys come from for `store`, given `encrypt` (`None` when the configuration
 /// does not say: on) and whether keys are configured.
 pub fn key_source(store: &StoreConfig, encrypt: Option<bool>, configured: bool) -> KeySource {
-    let shared =
-        matches!(store, StoreConfig::Redis(_) | StoreConfig::RedisCluster(_) | StoreConfig::Postgres(_));
+    let shared = store.is_shared();
     match (store, encrypt, configured) {
         (StoreConfig::Memory, _, _) | (_, Some(false), _) => KeySource::Off,
         (_, _, true) => KeySource::Configured,

@@ -28,5 +28,5 @@ pub use continuum_store_redb::{CommitObserver, CommitStats};
 pub use data_keys::{KeySource, key_source};
 #[cfg(feature = "fault-modes")]
 pub use fault_modes::FaultMode;
-pub use open::{OpenError, OpenOptions, Opened, STORE_FILE, open, open_counted};
+pub use open::{OpenError, OpenOptions, Opened, STORE_FILE, SessionCacheOptions, open, open_counted};
 pub use store_config::{StoreConfig, StoreUrlError, redact};

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use continuum_cluster::replication::{self, ReplicationConfig, ReplicationError, ReplicationMetrics};
+use continuum_cluster::session_cache::{self, SessionCacheMetrics};
 use continuum_core::{Clock, DataKeyRing, SkewedClock, SystemClock};
+use continuum_store::session_cache::CachePolicy;
 use continuum_store::{EncryptedDocs, EncryptedSessions, StoreError, Stores};
 use continuum_store_postgres::{PostgresBus, PostgresConfig, PostgresStore};
 use continuum_store_redb::{CommitObserver, RedbConfig, RedbStore};
@@ -33,11 +35,23 @@ pub struct OpenOptions {
     /// keeps), for clock-skew tests only; 0 (the default) is the system clock. The other
     /// stores take their times from the server and ignore it.
     pub clock_skew_ms: i64,
+    /// A cache of sessions in front of a shared store (Redis, PostgreSQL), kept honest by the
+    /// store's bus (see [`continuum_cluster::session_cache`]); the other stores refuse it.
+    pub session_cache: Option<SessionCacheOptions>,
     /// A deliberately broken mode for the fault suite (feature `fault-modes`, tests only; see
     /// [`crate::fault_modes`]): `drop-copies` needs [`StoreConfig::Replicated`], the others
     /// put their decorator in front of whatever store is opened.
     #[cfg(feature = "fault-modes")]
     pub fault: Option<crate::FaultMode>,
+}
+
+/// How an origin node caches sessions in front of a shared store.
+#[derive(Clone, Debug)]
+pub struct SessionCacheOptions {
+    /// When an entry may answer.
+    pub policy: CachePolicy,
+    /// Its counters, registered on `/metrics` by the caller.
+    pub metrics: Arc<SessionCacheMetrics>,
 }
 
 /// What [`open`] opened: the stores, and replication's counters when the store is replicated.
@@ -55,6 +69,7 @@ impl std::fmt::Debug for OpenOptions {
             .field("cluster", &self.cluster)
             .field("encryption", &self.encryption.as_ref().map(DataKeyRing::ids))
             .field("clock_skew_ms", &self.clock_skew_ms)
+            .field("session_cache", &self.session_cache.as_ref().map(|cache| cache.policy))
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +95,12 @@ pub enum OpenError {
     /// This node could not join its cluster.
     #[error("cannot join the cluster")]
     Cluster(#[source] ReplicationError),
+    /// A session cache asked of a store with no bus to keep it honest.
+    #[error("--session-cache needs a shared store (redis://…, redis+cluster://…, postgres://…), not {store}")]
+    CacheNeedsSharedStore {
+        /// The store asked for.
+        store: String,
+    },
     /// A fault mode asked of a store it does not apply to (`drop-copies` without
     /// `replicated`): refused rather than silently healthy.
     #[cfg(feature = "fault-modes")]
@@ -127,6 +148,9 @@ async fn open_healthy(
     {
         return Err(OpenError::FaultNeedsReplicated { mode });
     }
+    if options.session_cache.is_some() && !config.is_shared() {
+        return Err(OpenError::CacheNeedsSharedStore { store: config.to_string() });
+    }
     if *config == StoreConfig::Replicated {
         let cluster = options.cluster.clone().ok_or(OpenError::NoCluster)?;
         #[cfg(feature = "fault-modes")]
@@ -173,13 +197,15 @@ async fn open_unreplicated(
                 .await
                 .map_err(|error| OpenError::Store(StoreError::backend(error)))?;
             let bus = PostgresBus::connect(&settings, &store).await.map_err(OpenError::Store)?;
-            return Ok(encrypted(Stores::shared(Arc::new(store), Arc::new(bus)), options.encryption));
+            let stores = encrypted(Stores::shared(Arc::new(store), Arc::new(bus)), options.encryption);
+            return Ok(cached(stores, options.session_cache));
         }
         StoreConfig::Redis(url) | StoreConfig::RedisCluster(url) => {
             tracing::info!(store = %config, "connecting to Redis");
             let store = RedisStore::connect(RedisConfig::new(url.clone())).await.map_err(OpenError::Store)?;
             let bus = RedisBus::connect(&store).await.map_err(OpenError::Store)?;
-            return Ok(encrypted(Stores::shared(Arc::new(store), Arc::new(bus)), options.encryption));
+            let stores = encrypted(Stores::shared(Arc::new(store), Arc::new(bus)), options.encryption);
+            return Ok(cached(stores, options.session_cache));
         }
     };
     continuum_store::private_fs::ensure_private_dir(&redb_dir)
@@ -189,6 +215,14 @@ async fn open_unreplicated(
     tracing::info!(path = %path.display(), "opening the embedded store");
     let store = RedbStore::open(&path, redb).map_err(OpenError::Store)?;
     Ok(encrypted(Stores::local(Arc::new(store)), options.encryption))
+}
+
+/// `stores` (of a shared store, with its bus) behind the session cache when asked for; above
+/// the encryption, so a hit costs no decryption either.
+fn cached(stores: Stores, cache: Option<SessionCacheOptions>) -> Stores {
+    let (Some(cache), Some(bus)) = (cache, stores.bus.clone()) else { return stores };
+    tracing::info!(ttl = ?cache.policy.ttl, cap = ?cache.policy.cap, "caching sessions in front of the shared store");
+    Stores { sessions: session_cache::start(stores.sessions, bus, cache.policy, cache.metrics), ..stores }
 }
 
 /// `stores` behind the encryption decorators when there is a ring. The bus is left as it is:

@@ -28,6 +28,14 @@ pub enum StoreConfig {
     Replicated,
 }
 
+impl StoreConfig {
+    /// Whether several nodes share this store over the network (Redis, Redis Cluster,
+    /// PostgreSQL), with a bus between them.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Self::Redis(_) | Self::RedisCluster(_) | Self::Postgres(_))
+    }
+}
+
 /// Why a store string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

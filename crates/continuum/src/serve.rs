@@ -6,8 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use continuum_backends::{CommitObserver, CommitStats, KeySource, OpenOptions, data_keys, key_source};
+use continuum_backends::{
+    CommitObserver, CommitStats, KeySource, OpenOptions, SessionCacheOptions, data_keys, key_source,
+};
 use continuum_cluster::replication::Replicas;
+use continuum_cluster::session_cache::SessionCacheMetrics;
 use continuum_core::DataKeyRing;
 use continuum_server::Metrics;
 use tokio::net::TcpListener;
@@ -34,7 +37,8 @@ rotation_grace_secs), [limits] (max_body_bytes, max_attributes_bytes, max_json_d
 max_label_bytes, max_user_agent_bytes, max_handoff_codes_per_session, max_tickets_per_session,
 max_redemptions_per_principal_per_hour, max_sessions_per_principal,
 max_sync_sockets_per_session), [http] (header_read_timeout_secs, idle_timeout_secs,
-max_connections, trusted_proxies = [..]), [sweeper] (interval_secs, batch) and [cluster] (node_id,
+max_connections, trusted_proxies = [..]), [sweeper] (interval_secs, batch), [session_cache] (enabled, ttl_secs, cap_secs: like the
+flags below) and [cluster] (node_id,
 listen, peers = [..], replicas, name: for --store replicated, like the flags below; env
 CONTINUUM_CLUSTER_NODE_ID, CONTINUUM_CLUSTER_PEERS comma-separated, …). An unknown key is
 an error. A relative `data` in the file is taken from the file's directory.
@@ -99,6 +103,18 @@ pub struct ServeArgs {
     /// rate limits per client; repeatable. Same as [http] trusted_proxies
     #[arg(long = "trusted-proxy", value_name = "IP")]
     pub trusted_proxies: Vec<String>,
+    /// With a shared store (Redis, PostgreSQL): answer validations from this node's memory; a
+    /// change through any node reaches every node's cache over the store's bus at once. Same
+    /// as [session_cache] enabled
+    #[arg(long)]
+    pub session_cache: bool,
+    /// With --session-cache: the longest a cached session answers [default: 30]
+    #[arg(long, value_name = "SECS")]
+    pub session_cache_ttl_secs: Option<u64>,
+    /// With --session-cache: the longest cached sessions answer after the store's bus was last
+    /// heard (every node sends a heartbeat each second) [default: 5]
+    #[arg(long, value_name = "SECS")]
+    pub session_cache_cap_secs: Option<u64>,
     /// Encrypt sessions' attributes and devices and documents' content at rest (true or false)
     /// [default: true, except a shared store without data_keys]. Same as [storage] encrypt
     #[arg(long, value_name = "BOOL")]
@@ -125,6 +141,9 @@ impl ServeArgs {
             cluster_peers: (!self.peers.is_empty()).then(|| self.peers.clone()),
             cluster_replicas: self.replicas,
             storage_encrypt: self.encrypt,
+            session_cache_enabled: self.session_cache.then_some(true),
+            session_cache_ttl_secs: self.session_cache_ttl_secs,
+            session_cache_cap_secs: self.session_cache_cap_secs,
             ..ConfigLayer::default()
         }
     }
@@ -207,9 +226,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "listening"
     );
     let cluster = settings.cluster.clone();
+    let session_cache = settings
+        .session_cache
+        .map(|policy| SessionCacheOptions { policy, metrics: Arc::new(SessionCacheMetrics::default()) });
     let metrics = Arc::new(Metrics::with(|registry| {
         if let Some(cluster) = &cluster {
             cluster.metrics.register(registry);
+        }
+        if let Some(cache) = &session_cache {
+            cache.metrics.register(registry);
         }
     }));
     let encryption = data_key_ring(&settings)?;
@@ -217,6 +242,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         on_commit: Some(commit_observer(&metrics)),
         cluster,
         encryption,
+        session_cache,
         ..OpenOptions::default()
     };
     args.test.apply(&mut settings.server, &mut options);

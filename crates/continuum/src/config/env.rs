@@ -26,7 +26,7 @@ const OTHER_VARIABLES: [&str; 5] = [
 ];
 
 /// Every variable [`from_vars`] understands, in the order of the TOML file.
-pub const VARIABLES: [&str; 40] = [
+pub const VARIABLES: [&str; 43] = [
     "CONTINUUM_LISTEN",
     "CONTINUUM_DATA",
     "CONTINUUM_STORE",
@@ -67,6 +67,9 @@ pub const VARIABLES: [&str; 40] = [
     "CONTINUUM_CLUSTER_PEERS",
     "CONTINUUM_CLUSTER_REPLICAS",
     "CONTINUUM_CLUSTER_NAME",
+    "CONTINUUM_SESSION_CACHE_ENABLED",
+    "CONTINUUM_SESSION_CACHE_TTL_SECS",
+    "CONTINUUM_SESSION_CACHE_CAP_SECS",
 ];
 
 /// The layer the variables in `vars` describe, and the names of `CONTINUUM_*` variables that
@@ -150,6 +153,11 @@ where
             }
             "CONTINUUM_CLUSTER_REPLICAS" => layer.cluster_replicas = Some(parse(&name, value)?),
             "CONTINUUM_CLUSTER_NAME" => layer.cluster_name = Some(value.to_owned()),
+            "CONTINUUM_SESSION_CACHE_ENABLED" => {
+                layer.session_cache_enabled = Some(parse_bool(&name, value)?)
+            }
+            "CONTINUUM_SESSION_CACHE_TTL_SECS" => layer.session_cache_ttl_secs = Some(parse(&name, value)?),
+            "CONTINUUM_SESSION_CACHE_CAP_SECS" => layer.session_cache_cap_secs = Some(parse(&name, value)?),
             other if OTHER_VARIABLES.contains(&other) => {}
             _ => unknown.push(name),
         }

@@ -11,6 +11,11 @@
 //! data_keys = ["dk_..."]         # encryption-at-rest key ring, the first encrypts; none: <data>/data-keys
 //! allowed_origins = ["https://app.example"] # besides the server's own, may use the session cookie
 //!
+//! [session_cache]                # origin nodes over Redis or PostgreSQL: validate from memory
+//! enabled = false                # changes through any node are pushed to every node's cache
+//! ttl_secs = 30                  # the longest a cached session answers (attributes' staleness bound)
+//! cap_secs = 5                   # ...and after the store's bus was last heard
+//!
 //! [storage]
 //! encrypt = true                 # attributes, devices, documents encrypted at rest (shared stores: only with data_keys unless set)
 //!
@@ -112,6 +117,21 @@ pub struct FileConfig {
     /// `[cluster]`.
     #[serde(default)]
     pub cluster: ClusterTable,
+    /// `[session_cache]`.
+    #[serde(default)]
+    pub session_cache: SessionCacheTable,
+}
+
+/// `[session_cache]`: a cache of sessions in front of a shared store.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionCacheTable {
+    /// Whether validations are answered from this node's cache.
+    pub enabled: Option<bool>,
+    /// The longest a cached session answers, seconds.
+    pub ttl_secs: Option<u64>,
+    /// The longest a cached session answers after the store's bus was last heard, seconds.
+    pub cap_secs: Option<u64>,
 }
 
 /// `[cluster]`: this node in a replicated cluster (`store = "replicated"`).
@@ -283,6 +303,9 @@ impl FileConfig {
             cluster_peers: self.cluster.peers,
             cluster_replicas: self.cluster.replicas,
             cluster_name: self.cluster.name,
+            session_cache_enabled: self.session_cache.enabled,
+            session_cache_ttl_secs: self.session_cache.ttl_secs,
+            session_cache_cap_secs: self.session_cache.cap_secs,
         }
     }
 }
@@ -311,6 +334,11 @@ demo = false
 api_keys = ["ck_one", "ck_two"]
 sealing_keys = ["sk_one"]
 allowed_origins = ["https://app.example"]
+
+[session_cache]
+enabled = false
+ttl_secs = 30
+cap_secs = 5
 
 [guest]
 enabled = false

@@ -97,6 +97,12 @@ pub struct ConfigLayer {
     pub cluster_replicas: Option<Replicas>,
     /// `cluster.name`: nodes of another cluster are refused.
     pub cluster_name: Option<String>,
+    /// `session_cache.enabled`: cache sessions in front of a shared store.
+    pub session_cache_enabled: Option<bool>,
+    /// `session_cache.ttl_secs`: the longest a cached session answers.
+    pub session_cache_ttl_secs: Option<u64>,
+    /// `session_cache.cap_secs`: the longest a cached session answers after the bus was last heard.
+    pub session_cache_cap_secs: Option<u64>,
 }
 
 impl ConfigLayer {
@@ -153,6 +159,9 @@ impl ConfigLayer {
             cluster_peers: self.cluster_peers.or(lower.cluster_peers),
             cluster_replicas: self.cluster_replicas.or(lower.cluster_replicas),
             cluster_name: self.cluster_name.or(lower.cluster_name),
+            session_cache_enabled: self.session_cache_enabled.or(lower.session_cache_enabled),
+            session_cache_ttl_secs: self.session_cache_ttl_secs.or(lower.session_cache_ttl_secs),
+            session_cache_cap_secs: self.session_cache_cap_secs.or(lower.session_cache_cap_secs),
         }
     }
 }

@@ -13,6 +13,7 @@
 //! - [`resolve`](mod@resolve): a layer to [`ServeSettings`], with defaults and validation.
 //! - [`error`](mod@error): [`ConfigError`], shared by the readers and the resolution.
 //! - [`cluster`](mod@cluster): the `[cluster]` settings to the replicated store's configuration.
+//! - [`session_cache`](mod@session_cache): the `[session_cache]` settings to the cache's policy.
 
 pub mod cluster;
 pub mod env;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod file;
 pub mod layer;
 pub mod resolve;
+pub mod session_cache;
 
 pub use file::FileConfig;
 pub use layer::{ConfigLayer, StoreKind};

@@ -38,6 +38,8 @@ pub struct ServeSettings {
     pub cluster: Option<ReplicationConfig>,
     /// Encryption at rest.
     pub storage: StorageSettings,
+    /// The cache of sessions in front of a shared store (`[session_cache]`); `None` when off.
+    pub session_cache: Option<continuum_store::session_cache::CachePolicy>,
 }
 
 /// Encryption at rest as configured: whether it was asked for, and the keys given. Where the
@@ -148,7 +150,8 @@ pub fn resolve(mut layer: ConfigLayer) -> Result<ServeSettings, ConfigError> {
         server.sweep_batch = at_least_one("sweeper.batch", batch)?;
     }
     let cluster = super::cluster::cluster(&layer, &store)?;
-    Ok(ServeSettings { listen, store, server, demo, cluster, storage })
+    let session_cache = super::session_cache::session_cache(&layer, &store)?;
+    Ok(ServeSettings { listen, store, server, demo, cluster, storage, session_cache })
 }
 
 fn client_limits(layer: &ConfigLayer) -> Result<ClientLimits, ConfigError> {

@@ -183,6 +183,14 @@ impl Server {
         assert!(sent.success());
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, …) to the process: SIGSTOP freezes it without closing
+    /// a socket, as a stalled machine would.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("a server this test started").id().to_string();
+        let sent = Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("kill runs");
+        assert!(sent.success());
+    }
+
     /// SIGKILL, then waits until the process is gone (its sockets closed by the kernel).
     pub fn kill_and_reap(mut self) {
         self.kill_now();
