@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Issue 5's comparison, in one run on this machine: Continuum on Redis and on PostgreSQL next to
+# Issue 5's comparison, in one run on this machine: Continuum on Redis (without and with
+# `--session-cache`, issue 16) and on PostgreSQL next to
 # an axum + tower-sessions + Redis app and a raw Redis GET+SET app (bench/baselines), validate
 # and patch on each over the same 64 keep-alive connections, Continuum's /hello as the floor, and
 # the lost updates of each under 64 concurrent writers on one session.
@@ -18,7 +19,7 @@
 #   POOL=1000           sessions each system logs in for validate and patch
 #   WRITERS=64          concurrent writers of the lost-update count
 #   WRITES=20           patches per writer (distinct keys; 64 x 20 fit Continuum's 16 KiB default)
-#   CONTINUUM_DB=12 TOWER_DB=13 RAW_DB=14   Redis databases (flushed before the run)
+#   CONTINUUM_DB=12 TOWER_DB=13 RAW_DB=14 CACHED_DB=9   Redis databases (flushed before the run)
 #   PG_DATABASE=continuum_compare           PostgreSQL database (dropped and created anew)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,7 @@ WRITES=${WRITES:-20}
 CONTINUUM_DB=${CONTINUUM_DB:-12}
 TOWER_DB=${TOWER_DB:-13}
 RAW_DB=${RAW_DB:-14}
+CACHED_DB=${CACHED_DB:-9}
 PG_DATABASE=${PG_DATABASE:-continuum_compare}
 REDIS=redis://127.0.0.1:6379
 
@@ -51,7 +53,7 @@ COMPARE="$BASELINES_TARGET/release/compare"
 source scripts/services.sh
 PG_ADMIN=${CONTINUUM_TEST_POSTGRES}
 PG_URL="${PG_ADMIN%/*}/$PG_DATABASE"
-for db in "$CONTINUUM_DB" "$TOWER_DB" "$RAW_DB"; do redis-cli -n "$db" flushdb >/dev/null; done
+for db in "$CONTINUUM_DB" "$TOWER_DB" "$RAW_DB" "$CACHED_DB"; do redis-cli -n "$db" flushdb >/dev/null; done
 psql "$PG_ADMIN" -qAt -c "drop database if exists $PG_DATABASE" -c "create database $PG_DATABASE" >/dev/null
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/continuum-compare.XXXXXX")
@@ -68,10 +70,11 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 use_bench_key
 
-# Continuum with its default settings, only the store chosen.
+# Continuum with its default settings, only the store chosen (and any further flags).
 start_continuum() {
   local name=$1 store=$2
-  CONTINUUM_LOG=info "$BIN" serve --listen 127.0.0.1:0 --data "$WORK/$name" --store "$store" \
+  shift 2
+  CONTINUUM_LOG=info "$BIN" serve --listen 127.0.0.1:0 --data "$WORK/$name" --store "$store" "$@" \
     >/dev/null 2>"$WORK/$name.log" &
   PIDS+=($!)
   wait_for "$WORK/$name.log" 'addr=127\.0\.0\.1:[0-9]*' /readyz $!
@@ -88,6 +91,8 @@ start_continuum redis "$REDIS/$CONTINUUM_DB"
 CONTINUUM_REDIS=$ADDR SERVER_PIDS=(--server-pid "continuum-redis=${PIDS[-1]}")
 start_continuum postgres "$PG_URL"
 CONTINUUM_POSTGRES=$ADDR SERVER_PIDS+=(--server-pid "continuum-postgres=${PIDS[-1]}")
+start_continuum redis-cached "$REDIS/$CACHED_DB" --session-cache
+CONTINUUM_CACHED=$ADDR SERVER_PIDS+=(--server-pid "continuum-redis-cached=${PIDS[-1]}")
 start_baseline tower-sessions "$TOWER_DB"
 TOWER=$ADDR SERVER_PIDS+=(--server-pid "tower-sessions=${PIDS[-1]}")
 start_baseline raw-redis "$RAW_DB"
@@ -102,6 +107,7 @@ log "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ), $(rustc
 log "Redis $(redis-cli info server | tr -d '\r' | grep '^redis_version:' | cut -d: -f2)," \
   "$(psql "$PG_ADMIN" -qAtc 'show server_version' | cut -d' ' -f1 | sed 's/^/PostgreSQL /')"
 "$COMPARE" --continuum-redis "http://$CONTINUUM_REDIS" --continuum-postgres "http://$CONTINUUM_POSTGRES" \
+  --continuum-redis-cached "http://$CONTINUUM_CACHED" \
   --tower-sessions "http://$TOWER" --raw-redis "http://$RAW" \
   --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --pool "$POOL" \
   --writers "$WRITERS" --writes "$WRITES" "${SERVER_PIDS[@]}" --redis-pid "$REDIS_PID"

@@ -29,6 +29,9 @@ struct Args {
     /// Continuum on PostgreSQL
     #[arg(long, value_name = "URL")]
     continuum_postgres: Option<String>,
+    /// Continuum on Redis with `serve --session-cache` (validations from the node's memory)
+    #[arg(long, value_name = "URL")]
+    continuum_redis_cached: Option<String>,
     /// The axum + tower-sessions + Redis baseline
     #[arg(long, value_name = "URL")]
     tower_sessions: Option<String>,
@@ -92,6 +95,7 @@ fn systems(args: &Args) -> anyhow::Result<Vec<System>> {
     for (name, url, continuum) in [
         ("continuum-redis", &args.continuum_redis, true),
         ("continuum-postgres", &args.continuum_postgres, true),
+        ("continuum-redis-cached", &args.continuum_redis_cached, true),
         ("tower-sessions", &args.tower_sessions, false),
         ("raw-redis", &args.raw_redis, false),
     ] {
@@ -172,7 +176,7 @@ async fn main() -> anyhow::Result<()> {
     print!("{}", report::throughput(&rows, Some(floor)));
     println!();
     for reference in ["tower-sessions", "raw-redis"] {
-        for system in ["continuum-redis", "continuum-postgres"] {
+        for system in ["continuum-redis", "continuum-postgres", "continuum-redis-cached"] {
             let ratios: Vec<String> = [Operation::Validate, Operation::Patch]
                 .into_iter()
                 .filter_map(|operation| {
