@@ -48,6 +48,10 @@ pub struct EdgeMetrics {
     pub origin_applied: Gauge,
     /// Queued updates the origin refused, as it counts them for this edge (all lifetimes).
     pub origin_refused: Gauge,
+    /// Queued updates whose content the origin's document already had (an origin crash between
+    /// applying a batch and writing its mark), as it counts them for this edge (all lifetimes).
+    /// With `origin_applied` and `origin_refused` it sums to the origin's mark.
+    pub origin_already_held: Gauge,
     /// Queued updates refused at replay, seen by this process.
     pub refused: Counter,
     /// Documents with a downstream from the origin (devices connected, or lingering).
@@ -82,6 +86,7 @@ impl Default for EdgeMetrics {
             replay_errors: Counter::default(),
             origin_applied: Gauge::default(),
             origin_refused: Gauge::default(),
+            origin_already_held: Gauge::default(),
             refused: Counter::default(),
             downstream_docs: Gauge::default(),
             downstream_connected: Gauge::default(),
@@ -150,6 +155,11 @@ impl EdgeMetrics {
             "origin_refused",
             "Queued updates the origin refused for this edge, all lifetimes",
             self.origin_refused.clone(),
+        );
+        registry.register(
+            "origin_already_held",
+            "Queued updates the origin's document already had (applied before a crash, before the mark), all lifetimes",
+            self.origin_already_held.clone(),
         );
         registry.register("refused_updates", "Queued updates refused at replay", self.refused.clone());
         registry.register(

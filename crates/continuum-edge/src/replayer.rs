@@ -36,6 +36,9 @@ struct Answer {
     mark: u64,
     refused: Vec<Refused>,
     applied_total: u64,
+    /// Absent from an origin older than the count.
+    #[serde(default)]
+    already_held_total: u64,
     refused_total: u64,
 }
 
@@ -154,6 +157,7 @@ impl Replayer {
         }
         self.metrics.replays.inc();
         self.metrics.origin_applied.set(answer.applied_total as i64);
+        self.metrics.origin_already_held.set(answer.already_held_total as i64);
         self.metrics.origin_refused.set(answer.refused_total as i64);
         for refused in answer.refused {
             self.metrics.refused.inc_by(refused.count);

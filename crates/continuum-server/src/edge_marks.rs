@@ -7,7 +7,8 @@
 //! origin. It is written after the replayed updates are durable in the document store, so an
 //! origin crash between the two makes the edge send them again: the replay finds the document
 //! already holding all of each (a Yjs update's items apply once), appends nothing and counts
-//! them as duplicates, not again in `applied`.
+//! them as `already_held`, not again in `applied`. Every entry up to the mark is counted once,
+//! in exactly one of `applied`, `already_held` and `refused`.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -23,6 +24,9 @@ pub struct Mark {
     pub applied: u64,
     /// Entries refused, in total.
     pub refused: u64,
+    /// Entries whose content the document already had (an earlier replay whose mark was not
+    /// written, or the edge's live sync of the same document), in total.
+    pub already_held: u64,
 }
 
 /// Why a mark could not be read or written.
@@ -65,8 +69,16 @@ impl EdgeMarks {
         };
         let numbers: Vec<u64> = text.split_whitespace().filter_map(|n| n.parse().ok()).collect();
         match numbers.as_slice() {
-            [mark, applied, refused] => Ok(Mark { mark: *mark, applied: *applied, refused: *refused }),
-            _ => Err(error(std::io::Error::new(std::io::ErrorKind::InvalidData, "not three numbers"))),
+            // Three numbers: a mark written before `already_held` was counted.
+            [mark, applied, refused] => {
+                Ok(Mark { mark: *mark, applied: *applied, refused: *refused, already_held: 0 })
+            }
+            [mark, applied, refused, already_held] => {
+                Ok(Mark { mark: *mark, applied: *applied, refused: *refused, already_held: *already_held })
+            }
+            _ => {
+                Err(error(std::io::Error::new(std::io::ErrorKind::InvalidData, "not three or four numbers")))
+            }
         }
     }
 
@@ -77,7 +89,8 @@ impl EdgeMarks {
         continuum_store::private_fs::ensure_private_dir(&self.dir).map_err(error)?;
         let temporary = self.dir.join(format!(".{edge}.new"));
         let mut file = std::fs::File::create(&temporary).map_err(error)?;
-        writeln!(file, "{} {} {}", mark.mark, mark.applied, mark.refused).map_err(error)?;
+        writeln!(file, "{} {} {} {}", mark.mark, mark.applied, mark.refused, mark.already_held)
+            .map_err(error)?;
         file.sync_all().map_err(error)?;
         std::fs::rename(&temporary, &path).map_err(error)?;
         std::fs::File::open(&self.dir).and_then(|dir| dir.sync_all()).map_err(error)
@@ -93,9 +106,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("continuum-marks-{}", std::process::id()));
         let marks = EdgeMarks::new(dir.clone());
         assert_eq!(marks.load("paris").unwrap(), Mark::default());
-        let mark = Mark { mark: 12, applied: 10, refused: 2 };
+        let mark = Mark { mark: 12, applied: 9, refused: 2, already_held: 1 };
         marks.store("paris", mark).unwrap();
         assert_eq!(EdgeMarks::new(dir.clone()).load("paris").unwrap(), mark);
+        std::fs::write(dir.join("nice"), "7 5 2\n").unwrap();
+        let older = Mark { mark: 7, applied: 5, refused: 2, already_held: 0 };
+        assert_eq!(marks.load("nice").unwrap(), older, "a mark of three numbers, from before");
         std::fs::write(dir.join("lyon"), "x").unwrap();
         assert!(marks.load("lyon").is_err(), "a damaged mark is an error, never zero");
         std::fs::remove_dir_all(dir).unwrap();

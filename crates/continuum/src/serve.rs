@@ -37,9 +37,9 @@ rotation_grace_secs), [limits] (max_body_bytes, max_attributes_bytes, max_json_d
 max_label_bytes, max_user_agent_bytes, max_handoff_codes_per_session, max_tickets_per_session,
 max_redemptions_per_principal_per_hour, max_sessions_per_principal,
 max_sync_sockets_per_session), [http] (header_read_timeout_secs, idle_timeout_secs,
-max_connections, trusted_proxies = [..]), [sweeper] (interval_secs, batch), [session_cache] (enabled, ttl_secs, cap_secs: like the
-flags below) and [cluster] (node_id,
-listen, peers = [..], replicas, name: for --store replicated, like the flags below; env
+max_connections, trusted_proxies = [..]), [sweeper] (interval_secs, batch), [session_cache]
+(enabled, ttl_secs, cap_secs: like the flags below) and [cluster] (node_id, listen,
+peers = [..], replicas, name: for --store replicated, like the flags below; env
 CONTINUUM_CLUSTER_NODE_ID, CONTINUUM_CLUSTER_PEERS comma-separated, …). An unknown key is
 an error. A relative `data` in the file is taken from the file's directory.
 

@@ -76,16 +76,21 @@ pub struct ReplayAnswer {
     /// The edge's high-water mark now: every entry up to it is answered for; the edge may drop
     /// them.
     pub mark: u64,
-    /// Entries of this batch applied.
+    /// Entries of this batch applied: each changed the document.
     pub applied: u64,
-    /// Entries of this batch at or below the mark before it (applied or refused before, skipped),
-    /// and entries the document already had all of (applied before the origin's last crash,
-    /// before its mark was written): nothing of them is appended again.
+    /// Entries of this batch above the mark whose content the document already had all of
+    /// (applied before the origin's last crash, before its mark was written, or brought by the
+    /// edge's live sync of the document): nothing of them is appended again.
+    pub already_held: u64,
+    /// Entries of this batch at or below the mark before it (answered for before, skipped).
     pub duplicates: u64,
     /// Entries of this batch refused, per session.
     pub refused: Vec<RefusedView>,
     /// Entries of this edge applied, in total.
     pub applied_total: u64,
+    /// Entries of this edge already held, in total: `applied_total + already_held_total +
+    /// refused_total` is the mark.
+    pub already_held_total: u64,
     /// Entries of this edge refused, in total.
     pub refused_total: u64,
 }
@@ -170,7 +175,7 @@ pub async fn replay(
         ));
     }
     let now = state.sessions().now();
-    let (mut applied, mut duplicates) = (0, 0);
+    let (mut applied, mut already_held, mut duplicates) = (0, 0, 0);
     let mut refused: BTreeMap<SessionId, (Option<Principal>, u64)> = BTreeMap::new();
     let mut writers: HashMap<SessionId, Option<Arc<continuum_core::SessionRecord>>> = HashMap::new();
     let mut peers: HashMap<(DocKey, Option<SessionId>), Peer> = HashMap::new();
@@ -211,9 +216,9 @@ pub async fn replay(
         match peer.receive_update(&entry.update).await {
             Ok(true) => applied += 1,
             // The document has all of it: an earlier replay applied it and the origin stopped
-            // before its mark said so (a crash between the append and the mark), or another
-            // device's copy of the same change came first. Nothing is appended again.
-            Ok(false) => duplicates += 1,
+            // before its mark said so (a crash between the append and the mark), or the edge's
+            // live sync of the document brought it first. Nothing is appended again.
+            Ok(false) => already_held += 1,
             // An update no document would take is dropped, counted as refused: replaying it
             // again would fail the same way and hold up the whole queue.
             Err(
@@ -238,7 +243,12 @@ pub async fn replay(
         })?;
     }
     let refused_count: u64 = refused.values().map(|(_, count)| count).sum();
-    mark = Mark { mark: last, applied: mark.applied + applied, refused: mark.refused + refused_count };
+    mark = Mark {
+        mark: last,
+        applied: mark.applied + applied,
+        refused: mark.refused + refused_count,
+        already_held: mark.already_held + already_held,
+    };
     marks.store(&request.edge, mark).map_err(ApiError::internal)?;
     *held = Some(mark);
     let refused: Vec<RefusedView> = refused
@@ -251,9 +261,11 @@ pub async fn replay(
     let answer = ReplayAnswer {
         mark: mark.mark,
         applied,
+        already_held,
         duplicates,
         refused,
         applied_total: mark.applied,
+        already_held_total: mark.already_held,
         refused_total: mark.refused,
     };
     Ok(json_response(StatusCode::OK, &answer))
