@@ -2,7 +2,7 @@
 //! document has devices at this edge — the origin's changes (made there, or replayed from other
 //! edges) applied to the edge's copy and sent to its devices.
 //!
-//! # Protocol, and why nothing goes up this way
+//! # Protocol, and why no update goes up this way
 //! On each connection the task sends sync step 1 (the edge copy's state vector) and applies the
 //! origin's step 2 (what the edge missed, however long it was away), then every update the
 //! origin relays. It never answers the origin's step 1 and never sends an update: what the
@@ -13,6 +13,15 @@
 //! replayed updates is already in the edge's copy: applying it changes nothing, and nothing is
 //! stored or sent again. What does change the copy is applied as an update *from upstream*
 //! ([`continuum_sync::LiveDoc::apply_upstream`]): kept in the edge's local copy, never queued.
+//!
+//! # Presence across tiers
+//! Awareness does travel both ways, through a *relay* peer of the edge's copy
+//! ([`PeerOptions::relay`]) attached for the connection: the awareness the edge's copy sends it
+//! (its devices' states, flushed each tick) goes up, and the origin's awareness messages (its
+//! own devices', and other edges') are applied as the relay's states, so the edge's devices see
+//! them. The origin's end of the socket is a relay peer too. When the connection breaks, each
+//! side drops the states the other brought (a device there is gone from here as far as anyone
+//! can tell); the next connection's greetings bring them back.
 //!
 //! # Liveness
 //! A ping goes out every [`PING_EVERY`]; a socket that carried nothing (not even a pong) for
@@ -26,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use continuum_sync::protocol::{self, Inbound};
-use continuum_sync::{LiveDoc, SyncError};
+use continuum_sync::{LiveDoc, Peer, PeerOptions, SyncError};
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -126,7 +135,7 @@ impl Downstream {
 
     /// Whether the document has had no device for the linger and the set lets the task go.
     fn let_go(&self, linger: &mut Linger) -> bool {
-        linger.due(self.doc.peer_count(), Instant::now()) && self.registration.release_if_idle(&self.doc)
+        linger.due(self.doc.device_count(), Instant::now()) && self.registration.release_if_idle(&self.doc)
     }
 
     /// One connection: step 1, then whatever the origin sends, until it breaks or the task
@@ -141,6 +150,16 @@ impl Downstream {
         let step1 = protocol::sync_step1(self.doc.state_vector());
         if let Err(error) = socket.send(Message::Binary(step1.into())).await {
             return Ended::Broke(error.to_string());
+        }
+        let mut relay =
+            self.doc.connect(PeerOptions { read_only: true, relay: true, ..PeerOptions::default() });
+        for message in relay.take_greeting() {
+            // The greeting's step 1 is the edge's own: only its awareness states go up.
+            if protocol::is_awareness(&message)
+                && let Err(error) = socket.send(Message::Binary(message)).await
+            {
+                return Ended::Broke(error.to_string());
+            }
         }
         let mut heard = Instant::now();
         let mut ping = tokio::time::interval(PING_EVERY);
@@ -164,10 +183,21 @@ impl Downstream {
                         return Ended::Broke("the ping could not be sent".to_owned());
                     }
                 }
+                outbound = relay.next_outbound() => match outbound {
+                    // The devices' presence goes up; their updates go by the queue.
+                    Some(message) if protocol::is_awareness(&message) => {
+                        let sent = tokio::time::timeout(PING_EVERY, socket.send(Message::Binary(message))).await;
+                        if !matches!(sent, Ok(Ok(()))) {
+                            return Ended::Broke("an awareness message could not be sent".to_owned());
+                        }
+                    }
+                    Some(_) => {}
+                    None => return Ended::Broke("the edge's copy let go of the relay".to_owned()),
+                },
                 incoming = socket.next() => match incoming {
                     Some(Ok(Message::Binary(bytes))) => {
                         heard = Instant::now();
-                        match self.apply(&bytes).await {
+                        match self.apply(&bytes, &mut relay).await {
                             // Caught up: the next break starts its backoff from the first wait.
                             Ok(true) => backoff.reset(),
                             Ok(false) => {}
@@ -185,8 +215,9 @@ impl Downstream {
         }
     }
 
-    /// Applies one message from the origin; `Ok(true)` if it carried the sync step 2.
-    async fn apply(&self, message: &[u8]) -> Result<bool, Ended> {
+    /// Applies one message from the origin (its awareness through `relay`); `Ok(true)` if it
+    /// carried the sync step 2.
+    async fn apply(&self, message: &[u8], relay: &mut Peer) -> Result<bool, Ended> {
         let inbound =
             protocol::decode(message).map_err(|error| Ended::Broke(format!("malformed: {error}")))?;
         let mut synced = false;
@@ -197,8 +228,13 @@ impl Downstream {
                     update
                 }
                 Inbound::Update(update) => update,
-                // Its step 1 is not answered (the queue carries the edge's updates up);
-                // awareness stays within each tier.
+                Inbound::Awareness(update) => {
+                    // Applied as the relay's states (bounded by MAX_RELAYED_CLIENTS); the
+                    // document lets go of a relay only when it is too slow, seen on its outbound.
+                    let _ = relay.receive(&protocol::awareness(update)).await;
+                    continue;
+                }
+                // Its step 1 is not answered (the queue carries the edge's updates up).
                 _ => continue,
             };
             match self.doc.apply_upstream(&update).await {

@@ -80,7 +80,7 @@ struct Place {
 impl Registration for Place {
     fn release_if_idle(&self, doc: &LiveDoc) -> bool {
         let mut running = self.inner.running();
-        if doc.peer_count() > 0 {
+        if doc.device_count() > 0 {
             return false;
         }
         self.inner.forget(&mut running, &self.key, self.id);
@@ -122,7 +122,7 @@ impl Downstreams {
     /// this incarnation of it. Never waits.
     fn peers_changed(&self, doc: &Arc<LiveDoc>) {
         let inner = &self.inner;
-        if doc.peer_count() == 0 || inner.stop.is_cancelled() {
+        if doc.device_count() == 0 || inner.stop.is_cancelled() {
             return;
         }
         let address = Arc::as_ptr(doc) as usize;

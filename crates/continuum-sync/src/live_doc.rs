@@ -80,6 +80,12 @@ impl LiveDoc {
         self.core.lock().peer_count()
     }
 
+    /// How many attached peers are devices: every peer but relays of another tier
+    /// ([`crate::PeerOptions::relay`]).
+    pub fn device_count(&self) -> usize {
+        self.core.lock().device_count()
+    }
+
     /// The document as JSON: one member per root-level shared type — maps (shared or plain) as
     /// objects, arrays as arrays, text as strings.
     pub fn to_json(&self) -> Value {

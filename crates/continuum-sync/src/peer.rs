@@ -24,7 +24,16 @@ pub struct PeerOptions {
     /// automatic answer to the server's step 1) is ignored, and an update is refused with
     /// [`SyncError::ReadOnly`].
     pub read_only: bool,
+    /// The connection relays another tier's devices (an edge's downstream, at the origin and at
+    /// the edge): it may announce awareness states for up to [`MAX_RELAYED_CLIENTS`] clients (a
+    /// device's connection: 16), and it is not one of the document's devices
+    /// ([`LiveDoc::device_count`]).
+    pub relay: bool,
 }
+
+/// The most awareness client ids a relay peer ([`PeerOptions::relay`]) may introduce: the
+/// devices of one edge on one document, bounded all the same.
+pub const MAX_RELAYED_CLIENTS: usize = 1024;
 
 /// One client connection to a [`LiveDoc`]: the transport (a WebSocket in the server) sends the
 /// [`Peer::take_greeting`], feeds every binary message to [`Peer::receive`] and sends back its
@@ -222,7 +231,7 @@ impl Peer {
 impl LiveDoc {
     /// Attaches a new peer (one client connection). Send its [`Peer::take_greeting`] first.
     pub fn connect(self: &Arc<Self>, options: PeerOptions) -> Peer {
-        let attached = self.core.lock().attach(self.config.outbound_capacity, options.session);
+        let attached = self.core.lock().attach(self.config.outbound_capacity, options.session, options.relay);
         let peer = Peer::new(self.clone(), attached, options);
         self.peers_changed();
         peer

@@ -79,6 +79,12 @@ fn decode_one(cursor: &mut Cursor<'_>) -> Result<Inbound, Error> {
     })
 }
 
+/// Whether `message` is an awareness message (the messages a document sends its peers carry
+/// one protocol message each, so the first type tells).
+pub fn is_awareness(message: &[u8]) -> bool {
+    Cursor::new(message).read_var::<u64>().is_ok_and(|kind| kind == MSG_AWARENESS)
+}
+
 /// Decodes a Yjs v1 update. A panic inside the decoder on hostile input is caught and
 /// reported as a malformed update: input never takes the server down.
 pub fn decode_update(bytes: &[u8]) -> Result<Update, Error> {

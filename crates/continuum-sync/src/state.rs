@@ -40,6 +40,10 @@ struct PeerSlot {
     clients: HashSet<ClientID>,
     /// The session that opened the peer, for listings.
     session: Option<SessionId>,
+    /// The most awareness client ids it may introduce.
+    max_clients: usize,
+    /// It relays another tier ([`crate::PeerOptions::relay`]): not a device.
+    relay: bool,
 }
 
 /// The receiving end the document hands a new peer.
@@ -202,7 +206,7 @@ impl DocState {
 
     /// Attaches a peer with an outbound queue of `capacity` and returns its greeting: the
     /// server's sync step 1, then the current awareness states if there are any.
-    pub fn attach(&mut self, capacity: usize, session: Option<SessionId>) -> Attached {
+    pub fn attach(&mut self, capacity: usize, session: Option<SessionId>, relay: bool) -> Attached {
         let id = self.next_peer;
         self.next_peer += 1;
         let outbound = Arc::new(Outbox::new(capacity));
@@ -214,6 +218,8 @@ impl DocState {
                 detached: detached.clone(),
                 clients: HashSet::new(),
                 session,
+                max_clients: if relay { crate::peer::MAX_RELAYED_CLIENTS } else { MAX_CLIENTS_PER_PEER },
+                relay,
             };
             self.peers.insert(id, slot);
         }
@@ -230,6 +236,11 @@ impl DocState {
     /// How many peers are attached.
     pub fn peer_count(&self) -> usize {
         self.peers.len()
+    }
+
+    /// How many attached peers are devices, not relays of another tier.
+    pub fn device_count(&self) -> usize {
+        self.peers.values().filter(|slot| !slot.relay).count()
     }
 
     /// Whether the peer is still attached.
@@ -256,12 +267,13 @@ impl DocState {
     /// Applies awareness states sent by peer `from`, remembers which clients it speaks for, and
     /// marks what changed for the next flush ([`DocState::flush_awareness`]).
     ///
-    /// A peer introduces at most [`MAX_CLIENTS_PER_PEER`] client ids (a browser tab has one);
-    /// states of further unknown clients, and removals of clients nobody knows, are dropped, so a
-    /// peer cannot grow the awareness table without bound.
+    /// A peer introduces at most [`MAX_CLIENTS_PER_PEER`] client ids (a browser tab has one; a
+    /// relay of another tier [`crate::peer::MAX_RELAYED_CLIENTS`]); states of further unknown
+    /// clients, and removals of clients nobody knows, are dropped, so a peer cannot grow the
+    /// awareness table without bound.
     pub fn apply_awareness(&mut self, from: PeerId, mut update: AwarenessUpdate) {
         let Some(slot) = self.peers.get(&from) else { return };
-        let mut room = MAX_CLIENTS_PER_PEER.saturating_sub(slot.clients.len());
+        let mut room = slot.max_clients.saturating_sub(slot.clients.len());
         update.clients.retain(|client, entry| {
             if slot.clients.contains(client) || self.awareness.meta(*client).is_some() {
                 return true;

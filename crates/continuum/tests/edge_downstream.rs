@@ -9,6 +9,8 @@
 //! - Edits at the origin while the edge's downstream is cut (silently, by a relay) reach the
 //!   edge once the cut heals (the edge counts the silent socket broken first); after the origin is killed and restarted, the downstream comes
 //!   back and carries the next edit.
+//! - Presence crosses the tiers: devices at the origin and on two edges see each other's
+//!   awareness states, and one that leaves is gone for the others.
 //! - The origin's downstream route only reads, and refuses bad input with problem+json.
 
 mod common;
@@ -143,6 +145,43 @@ async fn a_device_on_one_edge_sees_the_edits_of_a_device_on_another() {
     for (edge, name) in [(&edge_a, "A"), (&edge_b, "B")] {
         wait_for("the queue to drain", REACH, || edge.metric("continuum_edge_queue_length") == 0.0);
         assert_eq!(edge.metric("continuum_edge_queue_last_seq"), 1.0, "edge {name} queued only its own edit");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_crosses_the_tiers_and_leaves_with_its_device() {
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let origin = origin_at("127.0.0.1:0", dirs.0.path());
+    let (edge_a, edge_b) = (edge(&origin.url(), dirs.1.path()), edge(&origin.url(), dirs.2.path()));
+    let token = login(&origin, "alice");
+    let mut at_origin = device(&origin, &token).await;
+    let mut on_a = device(&edge_a, &token).await;
+    let mut on_b = device(&edge_b, &token).await;
+    downstream_up(&edge_a);
+    downstream_up(&edge_b);
+
+    at_origin.announce(11, 1, r#"{"device":"origin"}"#).await;
+    on_a.announce(12, 1, r#"{"device":"a"}"#).await;
+    on_b.announce(13, 1, r#"{"device":"b"}"#).await;
+    let devices = [
+        (&mut at_origin, "origin", [12, 13]),
+        (&mut on_a, "edge A", [11, 13]),
+        (&mut on_b, "edge B", [11, 12]),
+    ];
+    for (client, name, others) in devices {
+        let all = |c: &YClient| others.iter().all(|id| c.awareness.contains_key(id));
+        assert!(client.pump_until(all, REACH).await, "the device at {name} sees: {:?}", client.awareness);
+    }
+    assert_eq!(on_b.awareness[&12], r#"{"device":"a"}"#, "edge to edge, through the origin");
+
+    // A state changed on one edge reaches the others; a device that leaves is gone for them.
+    on_a.announce(12, 2, r#"{"device":"a","step":2}"#).await;
+    let changed = |c: &YClient| c.awareness.get(&12).is_some_and(|state| state.contains("step"));
+    assert!(at_origin.pump_until(changed, REACH).await, "{:?}", at_origin.awareness);
+    drop(on_a);
+    for (client, name, other) in [(&mut at_origin, "origin", 13), (&mut on_b, "edge B", 11)] {
+        let gone = |c: &YClient| !c.awareness.contains_key(&12) && c.awareness.contains_key(&other);
+        assert!(client.pump_until(gone, REACH).await, "at {name}, still: {:?}", client.awareness);
     }
 }
 

@@ -7,6 +7,10 @@
 //! updates; an update on this socket would bypass both, so it is refused (close 1008) and the
 //! socket's sync step 2 is ignored. Its sockets are counted apart from clients' and from other
 //! backends' ([`SocketOwner::Edge`]), up to [`crate::SyncLimits::max_edge_sockets`].
+//!
+//! Awareness goes both ways on it: the edge sends its devices' states and gets everyone
+//! else's. Its peer is a relay ([`PeerOptions::relay`]): it may speak for up to
+//! [`continuum_sync::MAX_RELAYED_CLIENTS`] clients, and its states go when the socket does.
 
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
@@ -25,7 +29,7 @@ use crate::sync::upgrade_socket;
 /// The downstream of an edge node for one document: a y-websocket that only reads. The server
 /// greets with sync step 1 (ignore it: what the edge has goes up by replay); the edge sends its
 /// step 1 and gets the step 2 of what it lacks, then every change the document takes here.
-/// Updates sent on it are refused (close 1008).
+/// Updates sent on it are refused (close 1008); awareness is relayed both ways.
 #[utoipa::path(get, path = "/v1/edge/sync/{scope}/{name}", operation_id = "edge_sync_socket", tag = "backend",
     security(("api_key" = [])),
     params(("scope" = String, Path, description = "`user:<principal>` or `session:<sid>`"),
@@ -50,6 +54,6 @@ pub async fn socket(
         )
     })?;
     let doc = open_doc(&state, &key, true).await?;
-    let peer = doc.connect(PeerOptions { read_only: true, ..PeerOptions::default() });
+    let peer = doc.connect(PeerOptions { read_only: true, relay: true, ..PeerOptions::default() });
     Ok(upgrade_socket(upgrade, peer, state, slot, "edge sync"))
 }

@@ -90,6 +90,6 @@ pub async fn socket(
         Opener::Client(session) => Some(session.sid),
         Opener::Backend => None,
     };
-    let peer = doc.connect(PeerOptions { acks, session, read_only: false });
+    let peer = doc.connect(PeerOptions { acks, session, ..PeerOptions::default() });
     Ok(upgrade_socket(upgrade, peer, state, slot, "sync"))
 }

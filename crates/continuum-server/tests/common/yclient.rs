@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use yrs::sync::{Message, SyncMessage};
+use yrs::sync::awareness::AwarenessUpdateEntry;
+use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::types::ToJson;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
@@ -35,6 +37,8 @@ pub struct YClient {
     /// Updates that arrived before one they depend on (the document then holds pending
     /// structs); a server that relays in order never causes one.
     pub out_of_order: usize,
+    /// The awareness states received, by client id (a removal deletes the entry).
+    pub awareness: HashMap<u64, String>,
 }
 
 impl YClient {
@@ -74,6 +78,7 @@ impl YClient {
             synced: false,
             closed: None,
             out_of_order: 0,
+            awareness: HashMap::new(),
         })
     }
 
@@ -98,6 +103,13 @@ impl YClient {
         }
         let update = self.doc.transact().encode_state_as_update_v1(&before);
         self.send(Message::Sync(SyncMessage::Update(update))).await;
+    }
+
+    /// Announces the awareness state `json` of client `client` at `clock` (`"null"` removes it).
+    pub async fn announce(&mut self, client: u64, clock: u32, json: &str) {
+        let entry = AwarenessUpdateEntry { clock, json: json.into() };
+        let clients = [(yrs::ClientID::new(client), entry)].into_iter().collect();
+        self.send(Message::Awareness(AwarenessUpdate { clients })).await;
     }
 
     /// Sends raw bytes as one binary message.
@@ -177,6 +189,14 @@ impl YClient {
             Message::Sync(SyncMessage::Update(update)) => {
                 self.received_update_bytes += update.len();
                 self.apply_update(&update);
+            }
+            Message::Awareness(update) => {
+                for (client, entry) in update.clients {
+                    match entry.json.as_ref() {
+                        "null" => self.awareness.remove(&client.get()),
+                        json => self.awareness.insert(client.get(), json.to_owned()),
+                    };
+                }
             }
             _ => {}
         }

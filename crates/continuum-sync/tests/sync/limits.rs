@@ -131,3 +131,31 @@ async fn a_peer_cannot_flood_the_awareness_table() {
     let replies = peer.doc().connect(PeerOptions::default()).take_greeting();
     assert_eq!(replies.len(), 1, "no awareness states left");
 }
+
+#[tokio::test]
+async fn a_relay_of_another_tier_speaks_for_more_clients_but_boundedly_and_is_not_a_device() {
+    let registry = registry(Arc::new(continuum_store::MemoryDocStore::new()), SyncConfig::default());
+    let doc = registry.open(&key("aware-relay")).await.unwrap();
+    let relay_options = PeerOptions { read_only: true, relay: true, ..PeerOptions::default() };
+    let mut relay = doc.connect(relay_options);
+    assert_eq!((doc.peer_count(), doc.device_count()), (1, 0), "a relay is not a device");
+    let many = continuum_sync::MAX_RELAYED_CLIENTS as u64 + 50;
+    let clients = (1000..1000 + many)
+        .map(|id| {
+            let entry = yrs::sync::awareness::AwarenessUpdateEntry { clock: 1, json: r#"{"x":1}"#.into() };
+            (yrs::ClientID::new(id), entry)
+        })
+        .collect();
+    relay
+        .receive(&continuum_sync::protocol::awareness(yrs::sync::AwarenessUpdate { clients }))
+        .await
+        .unwrap();
+
+    let mut observer = Client::new(1);
+    let _peer = connect(&doc, &mut observer, PeerOptions::default()).await;
+    assert_eq!((doc.peer_count(), doc.device_count()), (2, 1));
+    let known = (1000..1000 + many)
+        .filter(|id| observer.awareness.state::<serde_json::Value>(yrs::ClientID::new(*id)).is_some())
+        .count();
+    assert_eq!(known, continuum_sync::MAX_RELAYED_CLIENTS, "past 16, up to the relay bound");
+}
