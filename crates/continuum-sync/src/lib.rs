@@ -75,6 +75,7 @@ pub use error::SyncError;
 pub use listing::LiveDocListing;
 pub use live_doc::{LiveDoc, PeersHook};
 pub use metrics::{SyncMetrics, SyncSnapshot};
-pub use peer::{MAX_RELAYED_CLIENTS, Peer, PeerOptions};
+pub use peer::{Peer, PeerOptions};
 pub use persist::{AppendHook, UpstreamCheck};
 pub use registry::DocRegistry;
+pub use state::MAX_RELAYED_CLIENTS;

@@ -25,15 +25,11 @@ pub struct PeerOptions {
     /// [`SyncError::ReadOnly`].
     pub read_only: bool,
     /// The connection relays another tier's devices (an edge's downstream, at the origin and at
-    /// the edge): it may announce awareness states for up to [`MAX_RELAYED_CLIENTS`] clients (a
+    /// the edge): it may announce awareness states for up to [`crate::MAX_RELAYED_CLIENTS`] clients (a
     /// device's connection: 16), and it is not one of the document's devices
     /// ([`LiveDoc::device_count`]).
     pub relay: bool,
 }
-
-/// The most awareness client ids a relay peer ([`PeerOptions::relay`]) may introduce: the
-/// devices of one edge on one document, bounded all the same.
-pub const MAX_RELAYED_CLIENTS: usize = 1024;
 
 /// One client connection to a [`LiveDoc`]: the transport (a WebSocket in the server) sends the
 /// [`Peer::take_greeting`], feeds every binary message to [`Peer::receive`] and sends back its

@@ -25,6 +25,10 @@ use crate::protocol;
 /// The most awareness client ids one peer may introduce.
 pub(crate) const MAX_CLIENTS_PER_PEER: usize = 16;
 
+/// The most awareness client ids a relay peer ([`crate::PeerOptions::relay`]) may introduce:
+/// the devices of one edge on one document, bounded all the same.
+pub const MAX_RELAYED_CLIENTS: usize = 1024;
+
 /// A peer's id within its document.
 pub(crate) type PeerId = u64;
 
@@ -218,7 +222,7 @@ impl DocState {
                 detached: detached.clone(),
                 clients: HashSet::new(),
                 session,
-                max_clients: if relay { crate::peer::MAX_RELAYED_CLIENTS } else { MAX_CLIENTS_PER_PEER },
+                max_clients: if relay { MAX_RELAYED_CLIENTS } else { MAX_CLIENTS_PER_PEER },
                 relay,
             };
             self.peers.insert(id, slot);
@@ -268,7 +272,7 @@ impl DocState {
     /// marks what changed for the next flush ([`DocState::flush_awareness`]).
     ///
     /// A peer introduces at most [`MAX_CLIENTS_PER_PEER`] client ids (a browser tab has one; a
-    /// relay of another tier [`crate::peer::MAX_RELAYED_CLIENTS`]); states of further unknown
+    /// relay of another tier [`MAX_RELAYED_CLIENTS`]); states of further unknown
     /// clients, and removals of clients nobody knows, are dropped, so a peer cannot grow the
     /// awareness table without bound.
     pub fn apply_awareness(&mut self, from: PeerId, mut update: AwarenessUpdate) {
