@@ -127,12 +127,27 @@ async fn an_edit_at_the_origin_reaches_a_device_on_the_edge_and_is_not_queued_ba
     drop(at_origin);
 }
 
+/// An origin, two edges of it, and a session of alice's.
+struct TwoEdges {
+    origin: Server,
+    edge_a: Server,
+    edge_b: Server,
+    token: String,
+    /// The three data directories, removed when dropped: bind it first, so it goes last.
+    _dirs: [tempfile::TempDir; 3],
+}
+
+fn two_edges() -> TwoEdges {
+    let dirs = [(); 3].map(|()| tempfile::tempdir().unwrap());
+    let origin = origin_at("127.0.0.1:0", dirs[0].path());
+    let (edge_a, edge_b) = (edge(&origin.url(), dirs[1].path()), edge(&origin.url(), dirs[2].path()));
+    let token = login(&origin, "alice");
+    TwoEdges { origin, edge_a, edge_b, token, _dirs: dirs }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_on_one_edge_sees_the_edits_of_a_device_on_another() {
-    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let origin = origin_at("127.0.0.1:0", dirs.0.path());
-    let (edge_a, edge_b) = (edge(&origin.url(), dirs.1.path()), edge(&origin.url(), dirs.2.path()));
-    let token = login(&origin, "alice");
+    let TwoEdges { _dirs, origin: _origin, edge_a, edge_b, token } = two_edges();
     let mut on_a = device(&edge_a, &token).await;
     let mut on_b = device(&edge_b, &token).await;
     downstream_up(&edge_a);
@@ -150,10 +165,7 @@ async fn a_device_on_one_edge_sees_the_edits_of_a_device_on_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_crosses_the_tiers_and_leaves_with_its_device() {
-    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let origin = origin_at("127.0.0.1:0", dirs.0.path());
-    let (edge_a, edge_b) = (edge(&origin.url(), dirs.1.path()), edge(&origin.url(), dirs.2.path()));
-    let token = login(&origin, "alice");
+    let TwoEdges { _dirs, origin, edge_a, edge_b, token } = two_edges();
     let mut at_origin = device(&origin, &token).await;
     let mut on_a = device(&edge_a, &token).await;
     let mut on_b = device(&edge_b, &token).await;
