@@ -2,7 +2,7 @@
 //! from its method, path, headers and (already read) body. Pure: no I/O, no state.
 //!
 //! Order, first match wins: a ticketed sync socket (its ticket), a document path (scope and
-//! name), a `/v1/sessions/{sid}` path, a handoff redemption (its code), `Authorization: Session`,
+//! name; an edge's downstream `/v1/edge/sync/{scope}/{name}` too), a `/v1/sessions/{sid}` path, a handoff redemption (its code), `Authorization: Session`,
 //! the session cookie, and the token in a `POST /v1/sessions/validate` body. Documents come
 //! before the caller's session so every socket of one document meets on one node. A sealed
 //! token (`cs~…`) carries its sid encrypted: it gives no key, and needs none (the session is in
@@ -89,6 +89,12 @@ fn route_by_sid(facts: &RequestFacts<'_>) -> Route {
                 }
                 (None, Some(doc)) => return Route::Key(doc),
                 (None, None) => {}
+            }
+        }
+        // An edge's downstream of one document goes where the document's devices go.
+        ["v1", "edge", "sync", scope, name] => {
+            if let Some(doc) = doc_key(scope, name) {
+                return Route::Key(PlacementKey::doc(&doc));
             }
         }
         ["v1", "sessions", sid, ..] if *sid != "validate" => {
@@ -305,6 +311,16 @@ mod tests {
         assert_eq!(sid_route(Method::GET, "/v1/sync/user:a%2Fb/draft", &cookie, ""), doc);
         assert_eq!(sid_route(Method::PATCH, "/v1/docs/user:a%2Fb/draft", &cookie, ""), doc);
         assert_eq!(sid_route(Method::POST, "/v1/docs/user:a%2Fb/draft/versions/3/restore", &[], ""), doc);
+        assert_eq!(
+            sid_route(Method::GET, "/v1/edge/sync/user:a%2Fb/draft", &[], ""),
+            doc,
+            "an edge's downstream"
+        );
+        assert_eq!(
+            sid_route(Method::GET, "/v1/edge/sync/group:x/draft", &[], ""),
+            Route::LeastLoaded,
+            "bad scope"
+        );
         assert_eq!(
             sid_route(Method::GET, "/v1/docs/group:x/draft", &cookie, ""),
             session(&token),
