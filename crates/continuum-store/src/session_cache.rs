@@ -20,13 +20,19 @@
 //!   removed: take a [`Ticket`] before asking the origin and hand it to
 //!   [`SessionCache::insert`], which refuses it if any event was applied since.
 //! - At most `capacity` entries: when full, entries past their TTL go first; if none is, the new
-//!   one is not kept (memory stays bounded, the hit rate suffers). Ended entries count too.
+//!   one is not kept (memory stays bounded, the hit rate suffers). Ended entries count too. The
+//!   sweep for entries past their TTL walks the whole cache, so a full cache sweeps at most once
+//!   per [`SWEEP_EVERY`]: with more live sessions than the capacity, every miss would otherwise
+//!   walk all of it under the lock.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use continuum_core::{SessionId, SessionRecord, Status};
+
+/// How often a full cache looks for entries past their TTL at most.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// The cache's bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,12 +81,14 @@ pub struct SessionCache {
     heard_at: Option<Instant>,
     /// Events applied so far.
     events: u64,
+    /// When a full cache last swept for entries past their TTL.
+    swept_at: Option<Instant>,
 }
 
 impl SessionCache {
     /// An empty cache under `policy`, whose stream was never heard.
     pub fn new(policy: CachePolicy) -> Self {
-        Self { policy, entries: HashMap::new(), heard_at: None, events: 0 }
+        Self { policy, entries: HashMap::new(), heard_at: None, events: 0, swept_at: None }
     }
 
     /// How many entries are held.
@@ -151,6 +159,10 @@ impl SessionCache {
             return false;
         }
         if self.entries.len() >= self.policy.capacity && !self.entries.contains_key(&sid) {
+            if self.swept_at.is_some_and(|swept| now.saturating_duration_since(swept) < SWEEP_EVERY) {
+                return false;
+            }
+            self.swept_at = Some(now);
             let ttl = self.policy.ttl;
             self.entries.retain(|_, entry| now.saturating_duration_since(entry.fetched_at) < ttl);
             if self.entries.len() >= self.policy.capacity {
@@ -329,6 +341,28 @@ mod tests {
             "the others past the TTL"
         );
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_full_cache_sweeps_at_most_once_a_second() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut cache = SessionCache::new(POLICY);
+        let sessions: Vec<_> = (0..4).map(|_| record("dave")).collect();
+        cache.insert(cache.ticket(), sessions[0].sid, Some(sessions[0].clone()), t0);
+        for session in &sessions[1..3] {
+            cache.insert(cache.ticket(), session.sid, Some(session.clone()), t0 + secs(10));
+        }
+        let new = sessions[3].sid;
+        assert!(!cache.insert(cache.ticket(), new, None, t0 + ms(29_800)), "swept: all live");
+        assert!(
+            !cache.insert(cache.ticket(), new, None, t0 + ms(30_200)),
+            "the first entry is past its TTL now, but the last sweep was 0.4 s ago"
+        );
+        assert_eq!(cache.age(&sessions[0].sid, t0 + ms(30_200)), Some(ms(30_200)), "not swept");
+        assert!(cache.insert(cache.ticket(), new, None, t0 + ms(30_800)), "a second later: swept");
+        assert_eq!(cache.age(&sessions[0].sid, t0 + ms(30_800)), None);
+        assert_eq!(cache.len(), 3);
     }
 
     #[test]
